@@ -1,0 +1,26 @@
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+const config: CodegenConfig = {
+  schema: './schema.graphql',
+  generates: {
+    './src/generated/resolvers-types.ts': {
+      plugins: ['typescript', 'typescript-resolvers'],
+      config: {
+        useTypeImports: true,
+        enumsAsTypes: true,
+        immutableTypes: false,
+        contextType: '../context.js#GraphQLContext',
+        scalars: { DateTime: 'string' },
+        mappers: {
+          Event: '../events/event-record.js#EventRecord',
+          IngestJobEvent: '../events/event-record.js#IngestJobEventRecord',
+          AgentRunEvent: '../events/event-record.js#AgentRunEventRecord',
+          WorkflowEvent: '../events/event-record.js#WorkflowEventRecord',
+        },
+        resolversNonOptionalTypename: { interfaceImplementingType: true },
+      },
+    },
+  },
+};
+
+export default config;

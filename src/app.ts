@@ -1,0 +1,157 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga } from 'graphql-yoga';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { createAgentService } from './agent/agent-service.js';
+import type { Config } from './config.js';
+import type { GraphQLContext } from './context.js';
+import type { EventRecord } from './events/event-record.js';
+import { createProjectFeeds } from './events/project-feeds.js';
+import type { ProjectFeeds } from './events/project-feeds.js';
+import type { PubSub } from './events/pubsub.js';
+import { createMemoryPubSub, createRedisPubSub, projectChannel } from './events/pubsub.js';
+import { createIngestService } from './ingest/ingest-service.js';
+import { createMaskError } from './mask-error.js';
+import { createEventsSchema } from './schema.js';
+import { createMemoryStateStore } from './store/memory-state-store.js';
+import { createRedisStateStore } from './store/redis-state-store.js';
+import type { StateStore } from './store/state-store.js';
+import { attachWebSocketTransport } from './transport/websocket.js';
+import { createWorkflowService } from './workflow/workflow-service.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+export interface App {
+  /** Connects to Redis (when configured) and listens; resolves once both are done. */
+  start(): Promise<void>;
+  /** Closes sockets and streams, then the HTTP server, then Redis clients. Idempotent. */
+  stop(): Promise<void>;
+  /** The GraphQL endpoint, known after `start()`. */
+  readonly url: string;
+  readonly feeds: ProjectFeeds;
+  readonly logger: Logger;
+  /** Connected WebSocket clients. */
+  webSocketClientCount(): number;
+}
+
+interface Backend {
+  store: StateStore;
+  pubsub: PubSub;
+  connect(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function createBackend(config: Config, logger: Logger): Backend {
+  if (!config.redisUrl) {
+    return {
+      store: createMemoryStateStore(),
+      pubsub: createMemoryPubSub(),
+      connect: async () => {},
+      close: async () => {},
+    };
+  }
+  const options = { lazyConnect: true, connectionName: 'realtime-events' };
+  const commands = new Redis(config.redisUrl, options);
+  const subscriber = new Redis(config.redisUrl, options);
+  for (const [role, client] of [['commands', commands], ['subscriber', subscriber]] as const) {
+    client.on('error', (error: Error) => logger.warn({ role, err: error.message }, 'redis connection error'));
+  }
+  return {
+    store: createRedisStateStore(commands, config.redisKeyPrefix),
+    pubsub: createRedisPubSub({ publisher: commands, subscriber }),
+    async connect() {
+      await Promise.all([commands.connect(), subscriber.connect()]);
+    },
+    async close() {
+      await Promise.allSettled([commands.quit(), subscriber.quit()]);
+    },
+  };
+}
+
+/**
+ * The whole server: HTTP (queries, mutations, SSE, GraphiQL) and WebSocket on one port,
+ * over the in-process or the Redis backend.
+ */
+export function createApp(config: Config, logger: Logger = pino({ level: config.logLevel })): App {
+  const backend = createBackend(config, logger);
+  const channelFor = (projectId: string) => projectChannel(config.redisKeyPrefix, projectId);
+
+  const publish = async (events: EventRecord[]) => {
+    for (const event of events) {
+      try {
+        await backend.pubsub.publish(channelFor(event.projectId), event);
+      } catch (error) {
+        // The change is committed; failing the mutation now would invite a duplicate retry.
+        // Subscribers notice the missing position and skip past it after the gap timeout.
+        logger.error({ err: error, projectId: event.projectId, seq: event.seq }, 'event publish failed');
+      }
+    }
+  };
+  const changes = { store: backend.store, publish };
+  const feeds = createProjectFeeds({
+    pubsub: backend.pubsub,
+    channelFor,
+    head: (projectId) => backend.store.head(projectId),
+    gapTimeoutMs: config.gapTimeoutMs,
+    onError: (error) => logger.error({ err: error }, 'dropped a malformed event message'),
+    onGap: (projectId, missing) => logger.warn({ projectId, ...missing }, 'events missing from the live feed'),
+  });
+  const context: GraphQLContext = {
+    ingest: createIngestService(changes),
+    agent: createAgentService(changes),
+    workflow: createWorkflowService(changes),
+    feeds,
+  };
+
+  const yoga = createYoga<object, GraphQLContext>({
+    schema: createEventsSchema(),
+    graphqlEndpoint: GRAPHQL_PATH,
+    context: () => context,
+    maskedErrors: { maskError: createMaskError(logger), isDev: !config.production },
+    graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Real-time events API' } : false,
+    landingPage: false,
+    // Unexpected errors are logged where they are masked; expected ones are answers, not faults.
+    logging: false,
+  });
+  const httpServer = createServer(yoga);
+  const webSocket = attachWebSocketTransport(httpServer, yoga, GRAPHQL_PATH);
+
+  let url = '';
+  let stopping: Promise<void> | undefined;
+
+  return {
+    async start() {
+      await backend.connect();
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.port, config.host, () => {
+          httpServer.off('error', reject);
+          resolve();
+        });
+      });
+      const { port } = httpServer.address() as AddressInfo;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}${GRAPHQL_PATH}`;
+    },
+    stop() {
+      stopping ??= (async () => {
+        await webSocket.dispose();
+        // SSE responses are open requests: end them so the server can close.
+        httpServer.closeAllConnections();
+        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        feeds.close();
+        await yoga.dispose();
+        await backend.close();
+      })();
+      return stopping;
+    },
+    get url() {
+      return url;
+    },
+    feeds,
+    logger,
+    webSocketClientCount: () => webSocket.clientCount(),
+  };
+}

@@ -1,0 +1,31 @@
+import { badUserInput } from '../errors.js';
+import type { EventType, Resolvers } from '../generated/resolvers-types.js';
+import type { EventRecord } from './event-record.js';
+import { encodeCursor, eventTypename } from './event-record.js';
+import { subscribeToProject } from './subscribe-to-project.js';
+
+const cursor = (event: EventRecord) => encodeCursor(event);
+
+/** The `Event` interface, its cursors and the project-wide stream. */
+export const eventResolvers: Resolvers = {
+  Event: {
+    __resolveType: (event) => eventTypename(event.type),
+  },
+  IngestJobEvent: { cursor },
+  AgentRunEvent: { cursor },
+  WorkflowEvent: { cursor },
+  Subscription: {
+    projectEvents: {
+      subscribe: (_, { projectId, types, after }, { feeds }) => {
+        if (types?.length === 0) throw badUserInput('types', 'must name at least one event type, or be left out');
+        const wanted: ReadonlySet<EventType> | undefined = types ? new Set(types) : undefined;
+        return subscribeToProject(feeds, {
+          projectId,
+          after,
+          accepts: (event): event is EventRecord => wanted === undefined || wanted.has(event.type),
+        });
+      },
+      resolve: (event: EventRecord) => event,
+    },
+  },
+};

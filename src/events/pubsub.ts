@@ -1,0 +1,62 @@
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import type { Redis } from 'ioredis';
+import type { EventRecord } from './event-record.js';
+
+/**
+ * The fan-out between server instances. Its shape is `graphql-redis-subscriptions`'
+ * `RedisPubSub`, so the Redis backend is that class as it is and the in-process backend is
+ * a small twin of it.
+ */
+export interface PubSub {
+  publish(channel: string, message: EventRecord): Promise<void>;
+  /**
+   * Resolves with a subscription id once the subscription is active: with Redis, once the
+   * SUBSCRIBE was acknowledged, so a message published after that is never missed.
+   */
+  subscribe(channel: string, onMessage: (message: unknown) => void): Promise<number>;
+  /** Releases the subscription; the last one on a channel releases the channel itself. */
+  unsubscribe(subscriptionId: number): void;
+}
+
+/** Channels carry the key prefix so several deployments (and test runs) can share one Redis. */
+export function projectChannel(prefix: string, projectId: string): string {
+  return `${prefix}events:${projectId}`;
+}
+
+/**
+ * `RedisPubSub` over clients the caller owns and closes. `publisher` also serves commands;
+ * `subscriber` is put into subscriber mode and serves nothing else.
+ */
+export function createRedisPubSub(clients: { publisher: Redis; subscriber: Redis }): PubSub {
+  return new RedisPubSub({ publisher: clients.publisher, subscriber: clients.subscriber });
+}
+
+/** The in-process backend: delivers synchronously, in publish order. */
+export function createMemoryPubSub(): PubSub {
+  const channels = new Map<string, Map<number, (message: unknown) => void>>();
+  const channelOf = new Map<number, string>();
+  let nextId = 0;
+  return {
+    async publish(channel, message) {
+      const listeners = channels.get(channel);
+      if (!listeners) return;
+      for (const listener of listeners.values()) listener(message);
+    },
+    async subscribe(channel, onMessage) {
+      const id = nextId++;
+      let listeners = channels.get(channel);
+      if (!listeners) channels.set(channel, (listeners = new Map()));
+      listeners.set(id, onMessage);
+      channelOf.set(id, channel);
+      return id;
+    },
+    unsubscribe(subscriptionId) {
+      const channel = channelOf.get(subscriptionId);
+      if (channel === undefined) throw new Error(`There is no subscription of id "${subscriptionId}"`);
+      channelOf.delete(subscriptionId);
+      const listeners = channels.get(channel)!;
+      listeners.delete(subscriptionId);
+      if (listeners.size === 0) channels.delete(channel);
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * An async iterator fed by pushes: the bridge between a listener and GraphQL's
+ * `for await`. `return()` and `throw()` run the teardown exactly once, so ending the
+ * iteration from the consumer side always reaches the source.
+ */
+export class PushIterator<T> implements AsyncIterableIterator<T> {
+  #buffer: T[] = [];
+  #head = 0;
+  #waiting: ((result: IteratorResult<T>) => void) | undefined;
+  #done = false;
+  #teardown: (() => void) | undefined;
+
+  /** Set once the source is attached; runs at most once, when the iteration ends. */
+  set teardown(teardown: () => void) {
+    if (this.#done) teardown();
+    else this.#teardown = teardown;
+  }
+
+  push(value: T): void {
+    if (this.#done) return;
+    const waiting = this.#waiting;
+    if (waiting) {
+      this.#waiting = undefined;
+      waiting({ value, done: false });
+    } else {
+      this.#buffer.push(value);
+    }
+  }
+
+  /** Values pushed but not yet taken. */
+  get buffered(): number {
+    return this.#buffer.length - this.#head;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#head < this.#buffer.length) {
+      const value = this.#buffer[this.#head++]!;
+      // Compact once the consumed prefix dominates, keeping shifts amortised O(1).
+      if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
+        this.#buffer = this.#buffer.slice(this.#head);
+        this.#head = 0;
+      }
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.#done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.#waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.#finish();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.#finish();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#buffer = [];
+    this.#head = 0;
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting?.({ value: undefined, done: true });
+    const teardown = this.#teardown;
+    this.#teardown = undefined;
+    teardown?.();
+  }
+}

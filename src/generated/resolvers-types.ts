@@ -1,0 +1,653 @@
+import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
+import type { EventRecord, IngestJobEventRecord, AgentRunEventRecord, WorkflowEventRecord } from '../events/event-record.js';
+import type { GraphQLContext } from '../context.js';
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = Maybe<T>;
+export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string; }
+  String: { input: string; output: string; }
+  Boolean: { input: boolean; output: boolean; }
+  Int: { input: number; output: number; }
+  Float: { input: number; output: number; }
+  /** An ISO-8601 timestamp in UTC with millisecond precision, for example `2026-11-23T22:03:00.000Z`. */
+  DateTime: { input: string; output: string; }
+};
+
+export type AgentMessage = {
+  __typename?: 'AgentMessage';
+  content: Scalars['String']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  role: MessageRole;
+};
+
+export type AgentRun = {
+  __typename?: 'AgentRun';
+  agent: Scalars['String']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  error?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  /** Messages in the order they were appended. */
+  messages: Array<AgentMessage>;
+  output?: Maybe<Scalars['String']['output']>;
+  projectId: Scalars['ID']['output'];
+  status: AgentRunStatus;
+  /** Steps in the order they were first reported. */
+  steps: Array<AgentStep>;
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type AgentRunEvent = Event & {
+  __typename?: 'AgentRunEvent';
+  cursor: Scalars['String']['output'];
+  /** The message that was appended, for AGENT_MESSAGE_APPENDED. */
+  message?: Maybe<AgentMessage>;
+  occurredAt: Scalars['DateTime']['output'];
+  projectId: Scalars['ID']['output'];
+  /** The run as it was right after this event. */
+  run: AgentRun;
+  /** The step that changed, for AGENT_STEP_UPDATED. */
+  step?: Maybe<AgentStep>;
+  type: EventType;
+};
+
+export type AgentRunStatus =
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'PENDING'
+  | 'RUNNING';
+
+export type AgentStep = {
+  __typename?: 'AgentStep';
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  status: StepStatus;
+};
+
+/** A change that happened in a project. Events of one project are totally ordered. */
+export type Event = {
+  /**
+   * Opaque position of this event in its project's ordered event log. Within a
+   * project, later events have later cursors.
+   */
+  cursor: Scalars['String']['output'];
+  occurredAt: Scalars['DateTime']['output'];
+  projectId: Scalars['ID']['output'];
+  type: EventType;
+};
+
+export type EventType =
+  | 'AGENT_MESSAGE_APPENDED'
+  | 'AGENT_RUN_COMPLETED'
+  | 'AGENT_RUN_CREATED'
+  | 'AGENT_RUN_FAILED'
+  | 'AGENT_RUN_UPDATED'
+  | 'AGENT_STEP_UPDATED'
+  | 'INGEST_JOB_COMPLETED'
+  | 'INGEST_JOB_CREATED'
+  | 'INGEST_JOB_FAILED'
+  | 'INGEST_JOB_UPDATED'
+  | 'WORKFLOW_NODE_STATE_UPDATED'
+  | 'WORKFLOW_RUN_UPDATED';
+
+export type IngestJob = {
+  __typename?: 'IngestJob';
+  createdAt: Scalars['DateTime']['output'];
+  error?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  message?: Maybe<Scalars['String']['output']>;
+  processedItems?: Maybe<Scalars['Int']['output']>;
+  /** Fraction done, from 0 to 1. */
+  progress: Scalars['Float']['output'];
+  projectId: Scalars['ID']['output'];
+  source: Scalars['String']['output'];
+  status: IngestJobStatus;
+  totalItems?: Maybe<Scalars['Int']['output']>;
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type IngestJobEvent = Event & {
+  __typename?: 'IngestJobEvent';
+  cursor: Scalars['String']['output'];
+  /** The job as it was right after this event. */
+  job: IngestJob;
+  occurredAt: Scalars['DateTime']['output'];
+  projectId: Scalars['ID']['output'];
+  type: EventType;
+};
+
+export type IngestJobStatus =
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'PENDING'
+  | 'RUNNING';
+
+export type MessageRole =
+  | 'ASSISTANT'
+  | 'SYSTEM'
+  | 'TOOL'
+  | 'USER';
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Emits AGENT_MESSAGE_APPENDED. */
+  appendAgentMessage: AgentMessage;
+  /** Emits AGENT_RUN_COMPLETED. */
+  completeAgentRun: AgentRun;
+  /** Emits INGEST_JOB_COMPLETED; progress becomes 1. */
+  completeIngestJob: IngestJob;
+  /** Emits INGEST_JOB_CREATED. */
+  createIngestJob: IngestJob;
+  /** Emits AGENT_RUN_FAILED. */
+  failAgentRun: AgentRun;
+  /** Emits INGEST_JOB_FAILED. */
+  failIngestJob: IngestJob;
+  /** Ends a running workflow with SUCCEEDED, FAILED or CANCELLED. Emits WORKFLOW_RUN_UPDATED. */
+  finishWorkflowRun: WorkflowRun;
+  /** Emits AGENT_RUN_CREATED. */
+  startAgentRun: AgentRun;
+  /** Starts a run whose nodes are all PENDING. Emits WORKFLOW_RUN_UPDATED with status RUNNING. */
+  startWorkflowRun: WorkflowRun;
+  /**
+   * Creates or updates a step. Emits AGENT_STEP_UPDATED, preceded by AGENT_RUN_UPDATED
+   * when it moves the run from PENDING to RUNNING.
+   */
+  updateAgentStep: AgentRun;
+  /** Emits INGEST_JOB_UPDATED; a PENDING job becomes RUNNING. */
+  updateIngestJobProgress: IngestJob;
+  /** Emits WORKFLOW_NODE_STATE_UPDATED. */
+  updateWorkflowNodeState: WorkflowRun;
+};
+
+
+export type MutationAppendAgentMessageArgs = {
+  content: Scalars['String']['input'];
+  role: MessageRole;
+  runId: Scalars['ID']['input'];
+};
+
+
+export type MutationCompleteAgentRunArgs = {
+  output?: InputMaybe<Scalars['String']['input']>;
+  runId: Scalars['ID']['input'];
+};
+
+
+export type MutationCompleteIngestJobArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationCreateIngestJobArgs = {
+  projectId: Scalars['ID']['input'];
+  source: Scalars['String']['input'];
+  totalItems?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type MutationFailAgentRunArgs = {
+  error: Scalars['String']['input'];
+  runId: Scalars['ID']['input'];
+};
+
+
+export type MutationFailIngestJobArgs = {
+  error: Scalars['String']['input'];
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationFinishWorkflowRunArgs = {
+  runId: Scalars['ID']['input'];
+  status: WorkflowRunStatus;
+};
+
+
+export type MutationStartAgentRunArgs = {
+  agent: Scalars['String']['input'];
+  projectId: Scalars['ID']['input'];
+};
+
+
+export type MutationStartWorkflowRunArgs = {
+  nodeIds: Array<Scalars['ID']['input']>;
+  projectId: Scalars['ID']['input'];
+  workflowId: Scalars['String']['input'];
+};
+
+
+export type MutationUpdateAgentStepArgs = {
+  name: Scalars['String']['input'];
+  runId: Scalars['ID']['input'];
+  status: StepStatus;
+  stepId: Scalars['ID']['input'];
+};
+
+
+export type MutationUpdateIngestJobProgressArgs = {
+  id: Scalars['ID']['input'];
+  message?: InputMaybe<Scalars['String']['input']>;
+  processedItems?: InputMaybe<Scalars['Int']['input']>;
+  progress: Scalars['Float']['input'];
+};
+
+
+export type MutationUpdateWorkflowNodeStateArgs = {
+  error?: InputMaybe<Scalars['String']['input']>;
+  nodeId: Scalars['ID']['input'];
+  output?: InputMaybe<Scalars['String']['input']>;
+  runId: Scalars['ID']['input'];
+  status: NodeStatus;
+};
+
+export type NodeStatus =
+  | 'FAILED'
+  | 'PENDING'
+  | 'RUNNING'
+  | 'SKIPPED'
+  | 'SUCCEEDED';
+
+export type Query = {
+  __typename?: 'Query';
+  agentRun?: Maybe<AgentRun>;
+  /** Agent runs of a project, oldest first. */
+  agentRuns: Array<AgentRun>;
+  ingestJob?: Maybe<IngestJob>;
+  /** Jobs of a project, oldest first. */
+  ingestJobs: Array<IngestJob>;
+  workflowRun?: Maybe<WorkflowRun>;
+  /** Workflow runs of a project, oldest first. */
+  workflowRuns: Array<WorkflowRun>;
+};
+
+
+export type QueryAgentRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryAgentRunsArgs = {
+  projectId: Scalars['ID']['input'];
+};
+
+
+export type QueryIngestJobArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryIngestJobsArgs = {
+  projectId: Scalars['ID']['input'];
+};
+
+
+export type QueryWorkflowRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryWorkflowRunsArgs = {
+  projectId: Scalars['ID']['input'];
+};
+
+export type StepStatus =
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'PENDING'
+  | 'RUNNING'
+  | 'SKIPPED';
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Agent run events of a project, or of one run. */
+  agentRun: AgentRunEvent;
+  /** Ingest job events of a project, or of one job. */
+  ingestJob: IngestJobEvent;
+  /** Every event of a project, optionally only the given types. */
+  projectEvents: Event;
+  /** WORKFLOW_NODE_STATE_UPDATED and WORKFLOW_RUN_UPDATED events of a project, or of one run. */
+  workflowNodeState: WorkflowEvent;
+};
+
+
+export type SubscriptionAgentRunArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  projectId: Scalars['ID']['input'];
+  runId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type SubscriptionIngestJobArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  jobId?: InputMaybe<Scalars['ID']['input']>;
+  projectId: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionProjectEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  projectId: Scalars['ID']['input'];
+  types?: InputMaybe<Array<EventType>>;
+};
+
+
+export type SubscriptionWorkflowNodeStateArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  projectId: Scalars['ID']['input'];
+  runId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type WorkflowEvent = Event & {
+  __typename?: 'WorkflowEvent';
+  cursor: Scalars['String']['output'];
+  /** The node that changed, for WORKFLOW_NODE_STATE_UPDATED. */
+  nodeState?: Maybe<WorkflowNodeState>;
+  occurredAt: Scalars['DateTime']['output'];
+  projectId: Scalars['ID']['output'];
+  /** The workflow run as it was right after this event. */
+  run: WorkflowRun;
+  type: EventType;
+};
+
+export type WorkflowNodeState = {
+  __typename?: 'WorkflowNodeState';
+  error?: Maybe<Scalars['String']['output']>;
+  nodeId: Scalars['ID']['output'];
+  output?: Maybe<Scalars['String']['output']>;
+  status: NodeStatus;
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type WorkflowRun = {
+  __typename?: 'WorkflowRun';
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  /** Node states in the order the node ids were given when the run started. */
+  nodes: Array<WorkflowNodeState>;
+  projectId: Scalars['ID']['output'];
+  status: WorkflowRunStatus;
+  updatedAt: Scalars['DateTime']['output'];
+  workflowId: Scalars['String']['output'];
+};
+
+export type WorkflowRunStatus =
+  | 'CANCELLED'
+  | 'FAILED'
+  | 'PENDING'
+  | 'RUNNING'
+  | 'SUCCEEDED';
+
+
+
+export type ResolverTypeWrapper<T> = Promise<T> | T;
+
+
+export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
+  resolve: ResolverFn<TResult, TParent, TContext, TArgs>;
+};
+export type Resolver<TResult, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>, TArgs = Record<PropertyKey, never>> = ResolverFn<TResult, TParent, TContext, TArgs> | ResolverWithResolve<TResult, TParent, TContext, TArgs>;
+
+export type ResolverFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => Promise<TResult> | TResult;
+
+export type SubscriptionSubscribeFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => AsyncIterable<TResult> | Promise<AsyncIterable<TResult>>;
+
+export type SubscriptionResolveFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => TResult | Promise<TResult>;
+
+export interface SubscriptionSubscriberObject<TResult, TKey extends string, TParent, TContext, TArgs> {
+  subscribe: SubscriptionSubscribeFn<{ [key in TKey]: TResult }, TParent, TContext, TArgs>;
+  resolve?: SubscriptionResolveFn<TResult, { [key in TKey]: TResult }, TContext, TArgs>;
+}
+
+export interface SubscriptionResolverObject<TResult, TParent, TContext, TArgs> {
+  subscribe: SubscriptionSubscribeFn<any, TParent, TContext, TArgs>;
+  resolve: SubscriptionResolveFn<TResult, any, TContext, TArgs>;
+}
+
+export type SubscriptionObject<TResult, TKey extends string, TParent, TContext, TArgs> =
+  | SubscriptionSubscriberObject<TResult, TKey, TParent, TContext, TArgs>
+  | SubscriptionResolverObject<TResult, TParent, TContext, TArgs>;
+
+export type SubscriptionResolver<TResult, TKey extends string, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>, TArgs = Record<PropertyKey, never>> =
+  | ((...args: any[]) => SubscriptionObject<TResult, TKey, TParent, TContext, TArgs>)
+  | SubscriptionObject<TResult, TKey, TParent, TContext, TArgs>;
+
+export type TypeResolveFn<TTypes, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>> = (
+  parent: TParent,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => Maybe<TTypes> | Promise<Maybe<TTypes>>;
+
+export type IsTypeOfResolverFn<T = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>> = (obj: T, context: TContext, info: GraphQLResolveInfo) => boolean | Promise<boolean>;
+
+export type NextResolverFn<T> = () => Promise<T>;
+
+export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>, TArgs = Record<PropertyKey, never>> = (
+  next: NextResolverFn<TResult>,
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => TResult | Promise<TResult>;
+
+
+
+
+
+/** Mapping between all available schema types and the resolvers types */
+export type ResolversTypes = {
+  AgentMessage: ResolverTypeWrapper<AgentMessage>;
+  AgentRun: ResolverTypeWrapper<AgentRun>;
+  AgentRunEvent: ResolverTypeWrapper<AgentRunEventRecord>;
+  AgentRunStatus: AgentRunStatus;
+  AgentStep: ResolverTypeWrapper<AgentStep>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  Event: ResolverTypeWrapper<EventRecord>;
+  EventType: EventType;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  IngestJob: ResolverTypeWrapper<IngestJob>;
+  IngestJobEvent: ResolverTypeWrapper<IngestJobEventRecord>;
+  IngestJobStatus: IngestJobStatus;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  MessageRole: MessageRole;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  NodeStatus: NodeStatus;
+  Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  StepStatus: StepStatus;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  WorkflowEvent: ResolverTypeWrapper<WorkflowEventRecord>;
+  WorkflowNodeState: ResolverTypeWrapper<WorkflowNodeState>;
+  WorkflowRun: ResolverTypeWrapper<WorkflowRun>;
+  WorkflowRunStatus: WorkflowRunStatus;
+};
+
+/** Mapping between all available schema types and the resolvers parents */
+export type ResolversParentTypes = {
+  AgentMessage: AgentMessage;
+  AgentRun: AgentRun;
+  AgentRunEvent: AgentRunEventRecord;
+  AgentStep: AgentStep;
+  Boolean: Scalars['Boolean']['output'];
+  DateTime: Scalars['DateTime']['output'];
+  Event: EventRecord;
+  Float: Scalars['Float']['output'];
+  ID: Scalars['ID']['output'];
+  IngestJob: IngestJob;
+  IngestJobEvent: IngestJobEventRecord;
+  Int: Scalars['Int']['output'];
+  Mutation: Record<PropertyKey, never>;
+  Query: Record<PropertyKey, never>;
+  String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
+  WorkflowEvent: WorkflowEventRecord;
+  WorkflowNodeState: WorkflowNodeState;
+  WorkflowRun: WorkflowRun;
+};
+
+export type AgentMessageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AgentMessage'] = ResolversParentTypes['AgentMessage']> = {
+  content?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['MessageRole'], ParentType, ContextType>;
+};
+
+export type AgentRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AgentRun'] = ResolversParentTypes['AgentRun']> = {
+  agent?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  messages?: Resolver<Array<ResolversTypes['AgentMessage']>, ParentType, ContextType>;
+  output?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['AgentRunStatus'], ParentType, ContextType>;
+  steps?: Resolver<Array<ResolversTypes['AgentStep']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type AgentRunEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AgentRunEvent'] = ResolversParentTypes['AgentRunEvent']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<Maybe<ResolversTypes['AgentMessage']>, ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  run?: Resolver<ResolversTypes['AgentRun'], ParentType, ContextType>;
+  step?: Resolver<Maybe<ResolversTypes['AgentStep']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['EventType'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type AgentStepResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AgentStep'] = ResolversParentTypes['AgentStep']> = {
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['StepStatus'], ParentType, ContextType>;
+};
+
+export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
+  name: 'DateTime';
+}
+
+export type EventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Event'] = ResolversParentTypes['Event']> = {
+  __resolveType: TypeResolveFn<'AgentRunEvent' | 'IngestJobEvent' | 'WorkflowEvent', ParentType, ContextType>;
+};
+
+export type IngestJobResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['IngestJob'] = ResolversParentTypes['IngestJob']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  message?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  processedItems?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  progress?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['IngestJobStatus'], ParentType, ContextType>;
+  totalItems?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type IngestJobEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['IngestJobEvent'] = ResolversParentTypes['IngestJobEvent']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  job?: Resolver<ResolversTypes['IngestJob'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['EventType'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  appendAgentMessage?: Resolver<ResolversTypes['AgentMessage'], ParentType, ContextType, RequireFields<MutationAppendAgentMessageArgs, 'content' | 'role' | 'runId'>>;
+  completeAgentRun?: Resolver<ResolversTypes['AgentRun'], ParentType, ContextType, RequireFields<MutationCompleteAgentRunArgs, 'runId'>>;
+  completeIngestJob?: Resolver<ResolversTypes['IngestJob'], ParentType, ContextType, RequireFields<MutationCompleteIngestJobArgs, 'id'>>;
+  createIngestJob?: Resolver<ResolversTypes['IngestJob'], ParentType, ContextType, RequireFields<MutationCreateIngestJobArgs, 'projectId' | 'source'>>;
+  failAgentRun?: Resolver<ResolversTypes['AgentRun'], ParentType, ContextType, RequireFields<MutationFailAgentRunArgs, 'error' | 'runId'>>;
+  failIngestJob?: Resolver<ResolversTypes['IngestJob'], ParentType, ContextType, RequireFields<MutationFailIngestJobArgs, 'error' | 'id'>>;
+  finishWorkflowRun?: Resolver<ResolversTypes['WorkflowRun'], ParentType, ContextType, RequireFields<MutationFinishWorkflowRunArgs, 'runId' | 'status'>>;
+  startAgentRun?: Resolver<ResolversTypes['AgentRun'], ParentType, ContextType, RequireFields<MutationStartAgentRunArgs, 'agent' | 'projectId'>>;
+  startWorkflowRun?: Resolver<ResolversTypes['WorkflowRun'], ParentType, ContextType, RequireFields<MutationStartWorkflowRunArgs, 'nodeIds' | 'projectId' | 'workflowId'>>;
+  updateAgentStep?: Resolver<ResolversTypes['AgentRun'], ParentType, ContextType, RequireFields<MutationUpdateAgentStepArgs, 'name' | 'runId' | 'status' | 'stepId'>>;
+  updateIngestJobProgress?: Resolver<ResolversTypes['IngestJob'], ParentType, ContextType, RequireFields<MutationUpdateIngestJobProgressArgs, 'id' | 'progress'>>;
+  updateWorkflowNodeState?: Resolver<ResolversTypes['WorkflowRun'], ParentType, ContextType, RequireFields<MutationUpdateWorkflowNodeStateArgs, 'nodeId' | 'runId' | 'status'>>;
+};
+
+export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  agentRun?: Resolver<Maybe<ResolversTypes['AgentRun']>, ParentType, ContextType, RequireFields<QueryAgentRunArgs, 'id'>>;
+  agentRuns?: Resolver<Array<ResolversTypes['AgentRun']>, ParentType, ContextType, RequireFields<QueryAgentRunsArgs, 'projectId'>>;
+  ingestJob?: Resolver<Maybe<ResolversTypes['IngestJob']>, ParentType, ContextType, RequireFields<QueryIngestJobArgs, 'id'>>;
+  ingestJobs?: Resolver<Array<ResolversTypes['IngestJob']>, ParentType, ContextType, RequireFields<QueryIngestJobsArgs, 'projectId'>>;
+  workflowRun?: Resolver<Maybe<ResolversTypes['WorkflowRun']>, ParentType, ContextType, RequireFields<QueryWorkflowRunArgs, 'id'>>;
+  workflowRuns?: Resolver<Array<ResolversTypes['WorkflowRun']>, ParentType, ContextType, RequireFields<QueryWorkflowRunsArgs, 'projectId'>>;
+};
+
+export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  agentRun?: SubscriptionResolver<ResolversTypes['AgentRunEvent'], "agentRun", ParentType, ContextType, RequireFields<SubscriptionAgentRunArgs, 'projectId'>>;
+  ingestJob?: SubscriptionResolver<ResolversTypes['IngestJobEvent'], "ingestJob", ParentType, ContextType, RequireFields<SubscriptionIngestJobArgs, 'projectId'>>;
+  projectEvents?: SubscriptionResolver<ResolversTypes['Event'], "projectEvents", ParentType, ContextType, RequireFields<SubscriptionProjectEventsArgs, 'projectId'>>;
+  workflowNodeState?: SubscriptionResolver<ResolversTypes['WorkflowEvent'], "workflowNodeState", ParentType, ContextType, RequireFields<SubscriptionWorkflowNodeStateArgs, 'projectId'>>;
+};
+
+export type WorkflowEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WorkflowEvent'] = ResolversParentTypes['WorkflowEvent']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  nodeState?: Resolver<Maybe<ResolversTypes['WorkflowNodeState']>, ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  run?: Resolver<ResolversTypes['WorkflowRun'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['EventType'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type WorkflowNodeStateResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WorkflowNodeState'] = ResolversParentTypes['WorkflowNodeState']> = {
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  nodeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  output?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['NodeStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type WorkflowRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WorkflowRun'] = ResolversParentTypes['WorkflowRun']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['WorkflowNodeState']>, ParentType, ContextType>;
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['WorkflowRunStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  workflowId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type Resolvers<ContextType = GraphQLContext> = {
+  AgentMessage?: AgentMessageResolvers<ContextType>;
+  AgentRun?: AgentRunResolvers<ContextType>;
+  AgentRunEvent?: AgentRunEventResolvers<ContextType>;
+  AgentStep?: AgentStepResolvers<ContextType>;
+  DateTime?: GraphQLScalarType;
+  Event?: EventResolvers<ContextType>;
+  IngestJob?: IngestJobResolvers<ContextType>;
+  IngestJobEvent?: IngestJobEventResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
+  Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
+  WorkflowEvent?: WorkflowEventResolvers<ContextType>;
+  WorkflowNodeState?: WorkflowNodeStateResolvers<ContextType>;
+  WorkflowRun?: WorkflowRunResolvers<ContextType>;
+};
+

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { badUserInput, invalidTransition, notFound } from '../errors.js';
+import type { IngestJob, IngestJobStatus } from '../generated/resolvers-types.js';
+import type { ChangeDependencies } from '../store/apply-change.js';
+import { applyChange } from '../store/apply-change.js';
+import { optionalCount, optionalText, requireId, requireText } from '../validation.js';
+
+const FINAL_STATUSES: ReadonlySet<IngestJobStatus> = new Set(['COMPLETED', 'FAILED']);
+
+export interface IngestService {
+  get(id: string): Promise<IngestJob | undefined>;
+  list(projectId: string): Promise<IngestJob[]>;
+  create(input: { projectId: string; source: string; totalItems?: number | null }): Promise<IngestJob>;
+  updateProgress(input: {
+    id: string;
+    progress: number;
+    processedItems?: number | null;
+    message?: string | null;
+  }): Promise<IngestJob>;
+  complete(id: string): Promise<IngestJob>;
+  fail(id: string, error: string): Promise<IngestJob>;
+}
+
+export function createIngestService(dependencies: ChangeDependencies, now: () => Date = () => new Date()): IngestService {
+  const { store } = dependencies;
+
+  /** Applies `change` to an existing job that has not reached a final status. */
+  function changeJob(
+    id: string,
+    action: string,
+    change: (job: IngestJob, at: string) => { job: IngestJob; type: 'INGEST_JOB_UPDATED' | 'INGEST_JOB_COMPLETED' | 'INGEST_JOB_FAILED' },
+  ): Promise<IngestJob> {
+    return applyChange(dependencies, 'ingestJob', id, (current) => {
+      if (!current) throw notFound('Ingest job', id);
+      const job = current.value;
+      if (FINAL_STATUSES.has(job.status)) {
+        throw invalidTransition(`cannot ${action} ingest job "${id}": it is already ${job.status}`);
+      }
+      const at = now().toISOString();
+      const next = change(job, at);
+      return {
+        projectId: job.projectId,
+        value: next.job,
+        events: [{ type: next.type, projectId: job.projectId, occurredAt: at, job: next.job }],
+      };
+    });
+  }
+
+  return {
+    async get(id) {
+      return (await store.get('ingestJob', id))?.value;
+    },
+    list(projectId) {
+      return store.list('ingestJob', requireId('projectId', projectId));
+    },
+    create(input) {
+      const projectId = requireId('projectId', input.projectId);
+      const source = requireText('source', input.source, 2048);
+      const totalItems = optionalCount('totalItems', input.totalItems);
+      const id = randomUUID();
+      return applyChange(dependencies, 'ingestJob', id, () => {
+        const at = now().toISOString();
+        const job: IngestJob = {
+          id,
+          projectId,
+          source,
+          status: 'PENDING',
+          progress: 0,
+          message: null,
+          processedItems: null,
+          totalItems,
+          error: null,
+          createdAt: at,
+          updatedAt: at,
+        };
+        return { projectId, value: job, events: [{ type: 'INGEST_JOB_CREATED', projectId, occurredAt: at, job }] };
+      });
+    },
+    updateProgress(input) {
+      const { id, progress } = input;
+      if (!Number.isFinite(progress) || progress < 0 || progress > 1) {
+        throw badUserInput('progress', `must be between 0 and 1, got ${progress}`);
+      }
+      const processedItems = optionalCount('processedItems', input.processedItems);
+      const message = optionalText('message', input.message, 2048);
+      return changeJob(id, 'update progress of', (job, at) => {
+        if (processedItems !== null && job.totalItems != null && processedItems > job.totalItems) {
+          throw badUserInput('processedItems', `must not exceed totalItems (${job.totalItems}), got ${processedItems}`);
+        }
+        return {
+          type: 'INGEST_JOB_UPDATED',
+          job: {
+            ...job,
+            status: 'RUNNING',
+            progress,
+            processedItems: processedItems ?? job.processedItems ?? null,
+            message: message ?? job.message ?? null,
+            updatedAt: at,
+          },
+        };
+      });
+    },
+    complete(id) {
+      return changeJob(id, 'complete', (job, at) => ({
+        type: 'INGEST_JOB_COMPLETED',
+        job: { ...job, status: 'COMPLETED', progress: 1, updatedAt: at },
+      }));
+    },
+    fail(id, error) {
+      const reason = requireText('error', error, 4096);
+      return changeJob(id, 'fail', (job, at) => ({
+        type: 'INGEST_JOB_FAILED',
+        job: { ...job, status: 'FAILED', error: reason, updatedAt: at },
+      }));
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import { readFileSync } from 'node:fs';
+import { createSchema } from 'graphql-yoga';
+import { agentResolvers } from './agent/agent-resolvers.js';
+import type { GraphQLContext } from './context.js';
+import { eventResolvers } from './events/event-resolvers.js';
+import { ingestResolvers } from './ingest/ingest-resolvers.js';
+import { DateTimeScalar } from './scalars.js';
+import { workflowResolvers } from './workflow/workflow-resolvers.js';
+
+const typeDefs = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
+
+/** The executable schema: `schema.graphql` with each domain's resolvers. */
+export function createEventsSchema() {
+  return createSchema<GraphQLContext>({
+    typeDefs,
+    resolvers: [{ DateTime: DateTimeScalar }, eventResolvers, ingestResolvers, agentResolvers, workflowResolvers],
+  });
+}
