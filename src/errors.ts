@@ -2,6 +2,8 @@
  * Expected failures, by kind. Services throw these; the GraphQL layer turns them into
  * `GraphQLError`s with `extensions.code` (see `mask-error.ts`), everything else is masked.
  */
+import type { GraphQLError } from 'graphql';
+
 export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'
@@ -33,4 +35,12 @@ export function notFound(what: string, id: string): DomainError {
 
 export function invalidTransition(message: string): DomainError {
   return new DomainError('INVALID_TRANSITION', message);
+}
+
+/**
+ * By name rather than `instanceof`: `graphql` ships a CommonJS and an ES module build, and
+ * an error made by one copy is not an instance of the other's class.
+ */
+export function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof Error && error.name === 'GraphQLError';
 }

@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { maskError as maskUnexpectedError } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { DomainError } from './errors.js';
+import { DomainError, isGraphQLError } from './errors.js';
 
 /**
  * Expected failures keep their message and gain `extensions.code` (and `field` when an
@@ -9,9 +9,11 @@ import { DomainError } from './errors.js';
  */
 export function createMaskError(logger: Logger) {
   return function maskError(error: unknown, message: string, isDev?: boolean): Error {
-    const original = error instanceof GraphQLError ? error.originalError : error;
+    // Subscribe-phase errors can arrive wrapped twice (located by the executor, then by envelop).
+    let original: unknown = error;
+    while (isGraphQLError(original) && original.originalError) original = original.originalError;
     if (original instanceof DomainError) {
-      const located = error instanceof GraphQLError ? error : undefined;
+      const located = isGraphQLError(error) ? error : undefined;
       return new GraphQLError(original.message, {
         nodes: located?.nodes,
         source: located?.source,
@@ -20,7 +22,7 @@ export function createMaskError(logger: Logger) {
         extensions: original.field ? { code: original.code, field: original.field } : { code: original.code },
       });
     }
-    if (!(error instanceof GraphQLError) || error.originalError) {
+    if (!isGraphQLError(original)) {
       logger.error({ err: original }, 'unexpected error while executing an operation');
     }
     return maskUnexpectedError(error, message, isDev);

@@ -1,10 +1,10 @@
 import type { Server } from 'node:http';
 import type { DocumentNode, ExecutionArgs } from 'graphql';
-import { GraphQLError } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { GraphQLContext } from '../context.js';
+import { isGraphQLError } from '../errors.js';
 
 interface EnvelopedRoot {
   execute(args: ExecutionArgs): unknown;
@@ -39,7 +39,7 @@ export function attachWebSocketTransport(
           document = parse(payload.query);
         } catch (error) {
           // A syntax error is the client's: answer it as an error message, keep the socket.
-          if (error instanceof GraphQLError) return [error];
+          if (isGraphQLError(error)) return [error];
           throw error;
         }
         const args: ExecutionArgs = {

@@ -1,0 +1,146 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventRecord } from '../src/events/event-record.js';
+import type { PubSub } from '../src/events/pubsub.js';
+import { createMemoryPubSub, createRedisPubSub, projectChannel } from '../src/events/pubsub.js';
+import { channelSubscribers, createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
+import { waitFor } from './support/wait-for.js';
+
+function event(projectId: string, seq: number): EventRecord {
+  const at = new Date(0).toISOString();
+  return {
+    type: 'INGEST_JOB_CREATED',
+    projectId,
+    seq,
+    epoch: 'e1',
+    occurredAt: at,
+    job: {
+      id: `job-${seq}`,
+      projectId,
+      source: 's3://bucket',
+      status: 'PENDING',
+      progress: 0,
+      createdAt: at,
+      updatedAt: at,
+    },
+  };
+}
+
+interface Setup {
+  pubsub: PubSub;
+  /** A publisher that is not the subscriber's own connection, as another instance would be. */
+  publish(channel: string, message: EventRecord): Promise<void>;
+}
+
+const prefix = uniquePrefix('pubsub');
+const clients: Redis[] = [];
+afterAll(async () => {
+  const cleaner = createRedis();
+  await deleteKeys(cleaner, prefix);
+  await Promise.all([...clients, cleaner].map((client) => client.quit()));
+});
+
+const backends: Array<[string, () => Setup]> = [
+  [
+    'in-process',
+    () => {
+      const pubsub = createMemoryPubSub();
+      return { pubsub, publish: (channel, message) => pubsub.publish(channel, message) };
+    },
+  ],
+  [
+    'Redis',
+    () => {
+      const publisher = createRedis();
+      const subscriber = createRedis();
+      const otherInstance = createRedis();
+      clients.push(publisher, subscriber, otherInstance);
+      return {
+        pubsub: createRedisPubSub({ publisher, subscriber }),
+        publish: async (channel, message) => {
+          await otherInstance.publish(channel, JSON.stringify(message));
+        },
+      };
+    },
+  ],
+];
+
+describe.each(backends)('PubSub over the %s backend', (name, setup) => {
+  let backend: Setup;
+  beforeAll(() => {
+    backend = setup();
+  });
+
+  it('delivers a message published right after subscribe resolves', async () => {
+    const channel = projectChannel(prefix, `${name}-ready`);
+    const received: unknown[] = [];
+    const id = await backend.pubsub.subscribe(channel, (message) => received.push(message));
+    await backend.publish(channel, event('p', 1));
+    await waitFor(() => received.length === 1, { what: 'the first message' });
+    expect(received[0]).toEqual(event('p', 1));
+    backend.pubsub.unsubscribe(id);
+  });
+
+  it('delivers messages in publish order to every subscriber of a channel', async () => {
+    const channel = projectChannel(prefix, `${name}-order`);
+    const first: unknown[] = [];
+    const second: unknown[] = [];
+    const ids = await Promise.all([
+      backend.pubsub.subscribe(channel, (message) => first.push(message)),
+      backend.pubsub.subscribe(channel, (message) => second.push(message)),
+    ]);
+    for (let seq = 1; seq <= 50; seq++) await backend.publish(channel, event('p', seq));
+    await waitFor(() => first.length === 50 && second.length === 50, { what: '50 messages each' });
+    const expected = Array.from({ length: 50 }, (_, index) => event('p', index + 1));
+    expect(first).toEqual(expected);
+    expect(second).toEqual(expected);
+    ids.forEach((id) => backend.pubsub.unsubscribe(id));
+  });
+
+  it('keeps channels apart', async () => {
+    const channelA = projectChannel(prefix, `${name}-a`);
+    const channelB = projectChannel(prefix, `${name}-b`);
+    const onA: EventRecord[] = [];
+    const onB: EventRecord[] = [];
+    const idA = await backend.pubsub.subscribe(channelA, (message) => onA.push(message as EventRecord));
+    const idB = await backend.pubsub.subscribe(channelB, (message) => onB.push(message as EventRecord));
+    await backend.publish(channelA, event('a', 1));
+    await backend.publish(channelB, event('b', 1));
+    await waitFor(() => onA.length === 1 && onB.length === 1, { what: 'one message per channel' });
+    expect(onA.map((message) => message.projectId)).toEqual(['a']);
+    expect(onB.map((message) => message.projectId)).toEqual(['b']);
+    backend.pubsub.unsubscribe(idA);
+    backend.pubsub.unsubscribe(idB);
+  });
+
+  it('stops delivering after unsubscribe', async () => {
+    const channel = projectChannel(prefix, `${name}-unsubscribe`);
+    const gone: unknown[] = [];
+    const kept: unknown[] = [];
+    const goneId = await backend.pubsub.subscribe(channel, (message) => gone.push(message));
+    const keptId = await backend.pubsub.subscribe(channel, (message) => kept.push(message));
+    backend.pubsub.unsubscribe(goneId);
+    await backend.publish(channel, event('p', 1));
+    await waitFor(() => kept.length === 1, { what: 'the kept subscriber to receive' });
+    expect(gone).toEqual([]);
+    backend.pubsub.unsubscribe(keptId);
+  });
+});
+
+describe('Redis PubSub', () => {
+  it('holds one Redis subscription per channel and releases it when the last subscriber leaves', async () => {
+    const publisher = createRedis();
+    const subscriber = createRedis();
+    const observer = createRedis();
+    clients.push(publisher, subscriber, observer);
+    const pubsub = createRedisPubSub({ publisher, subscriber });
+    const channel = projectChannel(prefix, 'release');
+    const count = async () => (await channelSubscribers(observer, prefix))[channel] ?? 0;
+    const ids = await Promise.all([pubsub.subscribe(channel, () => {}), pubsub.subscribe(channel, () => {})]);
+    expect(await count()).toBe(1);
+    pubsub.unsubscribe(ids[0]!);
+    expect(await count()).toBe(1);
+    pubsub.unsubscribe(ids[1]!);
+    await waitFor(async () => (await count()) === 0, { what: 'NUMSUB to reach 0' });
+  });
+});

@@ -1,0 +1,113 @@
+import type { Client, ExecutionResult } from 'graphql-ws';
+import { createClient as createWsClient } from 'graphql-ws';
+import { createClient as createSseClient } from 'graphql-sse';
+import WebSocket from 'ws';
+import { waitFor } from './wait-for.js';
+
+export interface GraphQLResponse<T = Record<string, any>> {
+  data?: T | null;
+  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+}
+
+/** A query or mutation over HTTP POST. */
+export async function request<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as GraphQLResponse<T>;
+}
+
+/** A mutation that must succeed; returns its data. */
+export async function mutate<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<T> {
+  const result = await request<T>(url, query, variables);
+  if (result.errors?.length || !result.data) throw new Error(`mutation failed: ${JSON.stringify(result.errors)}`);
+  return result.data;
+}
+
+/** A running subscription that records what arrives, for tests to wait on. */
+export interface RecordedSubscription<T> {
+  readonly results: T[];
+  readonly errors: unknown[];
+  readonly completed: boolean;
+  waitForResults(count: number, timeoutMs?: number): Promise<T[]>;
+  waitForError(timeoutMs?: number): Promise<unknown>;
+  dispose(): void;
+}
+
+type Sink = Parameters<Client['subscribe']>[1];
+
+function record<T>(start: (sink: Sink) => () => void): RecordedSubscription<T> {
+  const results: T[] = [];
+  const errors: unknown[] = [];
+  let completed = false;
+  const dispose = start({
+    next: (result: ExecutionResult) => {
+      if (result.errors?.length) errors.push(result.errors);
+      else results.push(result.data as T);
+    },
+    error: (error: unknown) => errors.push(error),
+    complete: () => {
+      completed = true;
+    },
+  });
+  return {
+    results,
+    errors,
+    get completed() {
+      return completed;
+    },
+    async waitForResults(count, timeoutMs = 5000) {
+      await waitFor(() => results.length >= count || errors.length > 0, { timeoutMs, what: `${count} results` });
+      if (errors.length) throw new Error(`subscription failed: ${JSON.stringify(errors)}`);
+      return results;
+    },
+    async waitForError(timeoutMs = 5000) {
+      await waitFor(() => errors.length > 0, { timeoutMs, what: 'an error' });
+      return errors[0];
+    },
+    dispose,
+  };
+}
+
+export function webSocketUrl(httpUrl: string): string {
+  return httpUrl.replace(/^http/, 'ws');
+}
+
+/** A real graphql-ws client; `lazy: false` so the socket is open before the first subscribe. */
+export function connectWebSocket(httpUrl: string, options: Partial<Parameters<typeof createWsClient>[0]> = {}): Client {
+  return createWsClient({ url: webSocketUrl(httpUrl), webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, ...options });
+}
+
+export function subscribeOverWebSocket<T = Record<string, any>>(
+  client: Client,
+  query: string,
+  variables?: Record<string, unknown>,
+): RecordedSubscription<T> {
+  return record<T>((sink) => client.subscribe({ query, variables }, sink));
+}
+
+/** A real GraphQL-over-SSE client in distinct-connections mode, the mode yoga serves. */
+export function subscribeOverSse<T = Record<string, any>>(
+  httpUrl: string,
+  query: string,
+  variables?: Record<string, unknown>,
+): RecordedSubscription<T> {
+  const client = createSseClient({ url: httpUrl, singleConnection: false, retryAttempts: 0 });
+  return record<T>((sink) => {
+    const unsubscribe = client.subscribe({ query, variables }, sink);
+    return () => {
+      unsubscribe();
+      client.dispose();
+    };
+  });
+}
