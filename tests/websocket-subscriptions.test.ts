@@ -202,10 +202,11 @@ describe.each<Backend>(['memory', 'redis'])('subscriptions over WebSocket, %s ba
     const client = connect(app);
     const badCursor = subscribeOverWebSocket(client, INGEST_JOB_STREAM, { projectId: 'p', after: 'not a cursor' });
     const emptyTypes = subscribeOverWebSocket(client, PROJECT_STREAM, { projectId: 'p', types: [] });
-    const [cursorErrors] = (await badCursor.waitForError()) as Array<Array<{ extensions: { code: string; field: string } }>>;
-    const [typesErrors] = (await emptyTypes.waitForError()) as Array<Array<{ extensions: { code: string; field: string } }>>;
-    expect(cursorErrors?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
-    expect(typesErrors?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'types' });
+    type Errors = Array<{ extensions: Record<string, unknown> }>;
+    const cursorErrors = (await badCursor.waitForError()) as Errors;
+    const typesErrors = (await emptyTypes.waitForError()) as Errors;
+    expect(cursorErrors[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
+    expect(typesErrors[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'types' });
     expect(app.feeds.subscriberCount()).toBe(0);
   });
 
