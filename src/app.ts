@@ -15,6 +15,7 @@ import { createMemoryPubSub, createRedisPubSub, projectChannel } from './events/
 import { createIngestService } from './ingest/ingest-service.js';
 import { createMaskError } from './mask-error.js';
 import { createEventsSchema } from './schema.js';
+import { createChangeApplier } from './store/change-applier.js';
 import { createMemoryStateStore } from './store/memory-state-store.js';
 import { createRedisStateStore } from './store/redis-state-store.js';
 import type { StateStore } from './store/state-store.js';
@@ -89,7 +90,7 @@ export function createApp(config: Config, logger: Logger = pino({ level: config.
       }
     }
   };
-  const changes = { store: backend.store, publish };
+  const domain = { store: backend.store, changes: createChangeApplier({ store: backend.store, publish }) };
   const feeds = createProjectFeeds({
     pubsub: backend.pubsub,
     channelFor,
@@ -99,9 +100,9 @@ export function createApp(config: Config, logger: Logger = pino({ level: config.
     onGap: (projectId, missing) => logger.warn({ projectId, ...missing }, 'events missing from the live feed'),
   });
   const context: GraphQLContext = {
-    ingest: createIngestService(changes),
-    agent: createAgentService(changes),
-    workflow: createWorkflowService(changes),
+    ingest: createIngestService(domain),
+    agent: createAgentService(domain),
+    workflow: createWorkflowService(domain),
     feeds,
   };
 

@@ -9,8 +9,8 @@ import type {
   MessageRole,
   StepStatus,
 } from '../generated/resolvers-types.js';
-import type { ChangeDependencies } from '../store/apply-change.js';
-import { applyChange } from '../store/apply-change.js';
+import type { ChangeApplier } from '../store/change-applier.js';
+import type { StateStore } from '../store/state-store.js';
 import { optionalText, requireId, requireText } from '../validation.js';
 
 const FINAL_RUN_STATUSES: ReadonlySet<AgentRunStatus> = new Set(['COMPLETED', 'FAILED']);
@@ -28,8 +28,11 @@ export interface AgentService {
   fail(input: { runId: string; error: string }): Promise<AgentRun>;
 }
 
-export function createAgentService(dependencies: ChangeDependencies, now: () => Date = () => new Date()): AgentService {
-  const { store } = dependencies;
+export function createAgentService(
+  dependencies: { store: StateStore; changes: ChangeApplier },
+  now: () => Date = () => new Date(),
+): AgentService {
+  const { store, changes } = dependencies;
 
   /**
    * Applies `change` to an existing run that has not finished; `change` returns the next
@@ -40,7 +43,7 @@ export function createAgentService(dependencies: ChangeDependencies, now: () => 
     action: string,
     change: (run: AgentRun, at: string) => { run: AgentRun; events: (run: AgentRun) => EventDraft[] },
   ): Promise<AgentRun> {
-    return applyChange(dependencies, 'agentRun', runId, (current) => {
+    return changes.apply('agentRun', runId, (current) => {
       if (!current) throw notFound('Agent run', runId);
       const run = current.value;
       if (FINAL_RUN_STATUSES.has(run.status)) {
@@ -67,7 +70,7 @@ export function createAgentService(dependencies: ChangeDependencies, now: () => 
       const projectId = requireId('projectId', input.projectId);
       const agent = requireText('agent', input.agent, 256);
       const id = randomUUID();
-      return applyChange(dependencies, 'agentRun', id, () => {
+      return changes.apply('agentRun', id, () => {
         const at = now().toISOString();
         const run: AgentRun = {
           id,

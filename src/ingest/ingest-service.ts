@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { badUserInput, invalidTransition, notFound } from '../errors.js';
 import type { IngestJob, IngestJobStatus } from '../generated/resolvers-types.js';
-import type { ChangeDependencies } from '../store/apply-change.js';
-import { applyChange } from '../store/apply-change.js';
+import type { ChangeApplier } from '../store/change-applier.js';
+import type { StateStore } from '../store/state-store.js';
 import { optionalCount, optionalText, requireId, requireText } from '../validation.js';
 
 const FINAL_STATUSES: ReadonlySet<IngestJobStatus> = new Set(['COMPLETED', 'FAILED']);
@@ -21,8 +21,11 @@ export interface IngestService {
   fail(id: string, error: string): Promise<IngestJob>;
 }
 
-export function createIngestService(dependencies: ChangeDependencies, now: () => Date = () => new Date()): IngestService {
-  const { store } = dependencies;
+export function createIngestService(
+  dependencies: { store: StateStore; changes: ChangeApplier },
+  now: () => Date = () => new Date(),
+): IngestService {
+  const { store, changes } = dependencies;
 
   /** Applies `change` to an existing job that has not reached a final status. */
   function changeJob(
@@ -30,7 +33,7 @@ export function createIngestService(dependencies: ChangeDependencies, now: () =>
     action: string,
     change: (job: IngestJob, at: string) => { job: IngestJob; type: 'INGEST_JOB_UPDATED' | 'INGEST_JOB_COMPLETED' | 'INGEST_JOB_FAILED' },
   ): Promise<IngestJob> {
-    return applyChange(dependencies, 'ingestJob', id, (current) => {
+    return changes.apply('ingestJob', id, (current) => {
       if (!current) throw notFound('Ingest job', id);
       const job = current.value;
       if (FINAL_STATUSES.has(job.status)) {
@@ -58,7 +61,7 @@ export function createIngestService(dependencies: ChangeDependencies, now: () =>
       const source = requireText('source', input.source, 2048);
       const totalItems = optionalCount('totalItems', input.totalItems);
       const id = randomUUID();
-      return applyChange(dependencies, 'ingestJob', id, () => {
+      return changes.apply('ingestJob', id, () => {
         const at = now().toISOString();
         const job: IngestJob = {
           id,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { badUserInput, invalidTransition, notFound } from '../errors.js';
 import type { NodeStatus, WorkflowNodeState, WorkflowRun, WorkflowRunStatus } from '../generated/resolvers-types.js';
-import type { ChangeDependencies } from '../store/apply-change.js';
-import { applyChange } from '../store/apply-change.js';
+import type { ChangeApplier } from '../store/change-applier.js';
+import type { StateStore } from '../store/state-store.js';
 import { optionalText, requireId, requireText } from '../validation.js';
 
 const FINISHED_STATUSES: ReadonlySet<WorkflowRunStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
@@ -24,8 +24,11 @@ export interface WorkflowService {
   finish(input: { runId: string; status: WorkflowRunStatus }): Promise<WorkflowRun>;
 }
 
-export function createWorkflowService(dependencies: ChangeDependencies, now: () => Date = () => new Date()): WorkflowService {
-  const { store } = dependencies;
+export function createWorkflowService(
+  dependencies: { store: StateStore; changes: ChangeApplier },
+  now: () => Date = () => new Date(),
+): WorkflowService {
+  const { store, changes } = dependencies;
 
   function requireRunning(current: { value: WorkflowRun } | undefined, runId: string, action: string): WorkflowRun {
     if (!current) throw notFound('Workflow run', runId);
@@ -54,7 +57,7 @@ export function createWorkflowService(dependencies: ChangeDependencies, now: () 
       const duplicate = nodeIds.find((nodeId, index) => nodeIds.indexOf(nodeId) !== index);
       if (duplicate !== undefined) throw badUserInput('nodeIds', `names node "${duplicate}" twice`);
       const id = randomUUID();
-      return applyChange(dependencies, 'workflowRun', id, () => {
+      return changes.apply('workflowRun', id, () => {
         const at = now().toISOString();
         const run: WorkflowRun = {
           id,
@@ -72,7 +75,7 @@ export function createWorkflowService(dependencies: ChangeDependencies, now: () 
       const { runId, nodeId, status } = input;
       const output = optionalText('output', input.output, MAX_OUTPUT_LENGTH);
       const error = optionalText('error', input.error, 4096);
-      return applyChange(dependencies, 'workflowRun', runId, (current) => {
+      return changes.apply('workflowRun', runId, (current) => {
         const run = requireRunning(current, runId, 'update a node of');
         const index = run.nodes.findIndex((node) => node.nodeId === nodeId);
         if (index === -1) {
@@ -103,7 +106,7 @@ export function createWorkflowService(dependencies: ChangeDependencies, now: () 
       if (!FINISHED_STATUSES.has(status)) {
         throw badUserInput('status', `must be SUCCEEDED, FAILED or CANCELLED, got ${status}`);
       }
-      return applyChange(dependencies, 'workflowRun', runId, (current) => {
+      return changes.apply('workflowRun', runId, (current) => {
         const run = requireRunning(current, runId, 'finish');
         const at = now().toISOString();
         const next: WorkflowRun = { ...run, status, updatedAt: at };

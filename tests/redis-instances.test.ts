@@ -1,0 +1,98 @@
+import type { Client } from 'graphql-ws';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import { connectWebSocket, mutate, request, subscribeOverSse, subscribeOverWebSocket } from './support/clients.js';
+import type { ProjectEvent } from './support/operations.js';
+import { CREATE_JOB, JOB, JOBS, PROJECT_STREAM, UPDATE_PROGRESS, cursorSeq } from './support/operations.js';
+import { channelSubscribers, createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
+import { createAppPool, testConfig } from './support/servers.js';
+import { waitFor } from './support/wait-for.js';
+
+const prefix = uniquePrefix('instances');
+const pool = createAppPool();
+const clients: Client[] = [];
+const disposers: Array<() => void> = [];
+const redis = createRedis();
+afterEach(async () => {
+  disposers.splice(0).forEach((dispose) => dispose());
+  await Promise.all(clients.splice(0).map((client) => client.dispose()));
+  await pool.stopAll();
+});
+afterAll(async () => {
+  await deleteKeys(redis, prefix);
+  await redis.quit();
+});
+
+const startTwo = () => Promise.all([pool.start(testConfig('redis', prefix)), pool.start(testConfig('redis', prefix))]);
+
+function subscribeWs(app: App, projectId: string) {
+  const client = connectWebSocket(app.url);
+  clients.push(client);
+  return subscribeOverWebSocket<ProjectEvent>(client, PROJECT_STREAM, { projectId });
+}
+
+describe('two instances sharing one Redis', () => {
+  it("deliver a mutation accepted by one to the other's WebSocket and SSE subscribers", async () => {
+    const [a, b] = await startTwo();
+    const projectId = 'shared';
+    const onB = subscribeWs(b, projectId);
+    const onBSse = subscribeOverSse<ProjectEvent>(b.url, PROJECT_STREAM, { projectId });
+    disposers.push(() => onBSse.dispose());
+    await waitFor(() => b.feeds.subscriberCount(projectId) === 2, { what: 'subscribers on instance B' });
+
+    const job = (await mutate(a.url, CREATE_JOB, { projectId, source: 'from-a' })).createIngestJob;
+    await mutate(b.url, UPDATE_PROGRESS, { id: job.id, progress: 0.4 });
+    for (const subscription of [onB, onBSse]) {
+      const received = (await subscription.waitForResults(2)).map((result) => result.projectEvents);
+      expect(received.map((event) => [event.type, event.job?.id])).toEqual([
+        ['INGEST_JOB_CREATED', job.id],
+        ['INGEST_JOB_UPDATED', job.id],
+      ]);
+    }
+    // Both instances answer queries from the same state.
+    for (const app of [a, b]) {
+      expect((await request(app.url, JOB, { id: job.id })).data!.ingestJob).toMatchObject({ progress: 0.4 });
+      expect((await request(app.url, JOBS, { projectId })).data!.ingestJobs).toHaveLength(1);
+    }
+  });
+
+  it('subscribe in Redis only to the projects they have subscribers for', async () => {
+    const [a, b] = await startTwo();
+    subscribeWs(a, 'only-on-a');
+    subscribeWs(b, 'on-both');
+    subscribeWs(a, 'on-both');
+    await waitFor(() => a.feeds.subscriberCount() === 2 && b.feeds.subscriberCount() === 1, { what: 'subscribers' });
+    expect(await channelSubscribers(redis, prefix)).toEqual({
+      [`${prefix}events:only-on-a`]: 1,
+      [`${prefix}events:on-both`]: 2,
+    });
+  });
+
+  it('give every subscriber one ordered, gapless stream while both accept changes to one project concurrently', async () => {
+    const [a, b] = await startTwo();
+    const projectId = 'contended';
+    const onA = subscribeWs(a, projectId);
+    const onB = subscribeWs(b, projectId);
+    await waitFor(() => a.feeds.subscriberCount(projectId) === 1 && b.feeds.subscriberCount(projectId) === 1, {
+      what: 'a subscriber on each instance',
+    });
+    const job = (await mutate(a.url, CREATE_JOB, { projectId, source: 'contended', totalItems: 200 })).createIngestJob;
+    // 100 progress updates of one job, alternating instances, all in flight at once: every
+    // update must be kept (no lost write) and given its own position.
+    await Promise.all(
+      Array.from({ length: 100 }, (_, index) =>
+        mutate((index % 2 ? a : b).url, UPDATE_PROGRESS, { id: job.id, progress: 0.5, processedItems: index + 1 }),
+      ),
+    );
+    for (const subscription of [onA, onB]) {
+      const received = (await subscription.waitForResults(101)).map((result) => result.projectEvents);
+      const positions = received.map((event) => cursorSeq(event.cursor));
+      expect(positions).toEqual(positions.map((_, index) => positions[0]! + index));
+    }
+    expect(onA.results.map((result) => result.projectEvents.cursor)).toEqual(
+      onB.results.map((result) => result.projectEvents.cursor),
+    );
+    const processed = onA.results.slice(1).map((result) => result.projectEvents);
+    expect(new Set(processed.map((event) => event.cursor)).size).toBe(100);
+  });
+});
