@@ -1,0 +1,101 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { mutate } from './support/clients.js';
+import { CREATE_JOB } from './support/operations.js';
+
+const children = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+});
+
+function startServer(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, PORT: '0', REDIS_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null, stderr }));
+  /** Resolves with the URL from the server's start-up log line. */
+  const listening = new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const url = (JSON.parse(line) as { url?: string }).url;
+      if (url) resolve(url);
+    });
+    void exited.then(({ code }) => reject(new Error(`server exited with ${code}: ${stderr}`)));
+  });
+  // A test that expects the start to fail awaits `exited` only.
+  listening.catch(() => {});
+  return { child, listening, exited };
+}
+
+describe('the server process', () => {
+  it('starts on the in-process default, prints its URL, serves GraphiQL and stops cleanly on SIGTERM', async () => {
+    const server = startServer({});
+    const url = await server.listening;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
+    const page = await fetch(url, { headers: { accept: 'text/html' } });
+    const html = await page.text();
+    expect(html).toContain('<title>Real-time events API</title>');
+    expect(html).toContain('"subscriptionsProtocol":"WS"');
+    const { createIngestJob } = await mutate(url, CREATE_JOB, { projectId: 'p', source: 's' });
+    expect(createIngestJob.status).toBe('PENDING');
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+  });
+
+  it('turns GraphiQL off in production', async () => {
+    const server = startServer({ NODE_ENV: 'production' });
+    const url = await server.listening;
+    const page = await fetch(url, { headers: { accept: 'text/html' } });
+    expect(await page.text()).not.toContain('<title>Real-time events API</title>');
+    server.child.kill('SIGINT');
+    expect((await server.exited).code).toBe(0);
+  });
+
+  it('refuses to start on a bad value with one clear line', async () => {
+    const { exited } = startServer({ PORT: 'eighty' });
+    const { code, stderr } = await exited;
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe('Invalid configuration: PORT must be an integer from 0 to 65535, got "eighty"');
+  });
+});
+
+describe('loadConfig', () => {
+  it('has defaults that run without Redis', () => {
+    expect(loadConfig({})).toEqual({
+      port: 4000,
+      host: '127.0.0.1',
+      redisUrl: undefined,
+      redisKeyPrefix: 'rte:',
+      production: false,
+      graphiql: true,
+      logLevel: 'info',
+      gapTimeoutMs: 1000,
+    });
+  });
+
+  it.each([
+    [{ PORT: '70000' }, 'PORT must be an integer from 0 to 65535, got "70000"'],
+    [{ PORT: '-1' }, 'PORT must be an integer from 0 to 65535, got "-1"'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL must look like redis://host:port or rediss://host:port, got "localhost:6379"'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    [{ GRAPHIQL: 'yes' }, 'GRAPHIQL must be true or false, got "yes"'],
+    [{ REDIS_KEY_PREFIX: 'has space' }, 'REDIS_KEY_PREFIX must be up to 64 letters, digits, or _ : . -, got "has space"'],
+    [{ GAP_TIMEOUT_MS: '0' }, 'GAP_TIMEOUT_MS must be an integer from 1 to 60000, got "0"'],
+  ])('refuses %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(message));
+  });
+
+  it('reads production, Redis and GraphiQL settings', () => {
+    const config = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://cache:6379/2', GRAPHIQL: 'true', PORT: '8080' });
+    expect(config).toMatchObject({ production: true, redisUrl: 'redis://cache:6379/2', graphiql: true, port: 8080 });
+    expect(loadConfig({ NODE_ENV: 'production' }).graphiql).toBe(false);
+  });
+});
