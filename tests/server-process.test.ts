@@ -4,8 +4,9 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { mutate } from './support/clients.js';
-import { CREATE_JOB } from './support/operations.js';
+import { connectWebSocket, mutate, subscribeOverWebSocket } from './support/clients.js';
+import { CREATE_JOB, PROJECT_STREAM } from './support/operations.js';
+import { waitFor } from './support/wait-for.js';
 
 const children = new Set<ChildProcess>();
 afterEach(() => {
@@ -97,5 +98,34 @@ describe('loadConfig', () => {
     const config = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://cache:6379/2', GRAPHIQL: 'true', PORT: '8080' });
     expect(config).toMatchObject({ production: true, redisUrl: 'redis://cache:6379/2', graphiql: true, port: 8080 });
     expect(loadConfig({ NODE_ENV: 'production' }).graphiql).toBe(false);
+  });
+});
+
+describe('npm run simulate', () => {
+  it('drives jobs, agent runs and workflows that a subscriber sees live', async () => {
+    const server = startServer({});
+    const url = await server.listening;
+    const client = connectWebSocket(url);
+    const events = subscribeOverWebSocket<{ projectEvents: { type: string } }>(client, PROJECT_STREAM, { projectId: 'sim' });
+    // Another process's subscriber count cannot be read: the stream is live once a probe arrives.
+    await waitFor(
+      async () => events.results.length > 0 || !(await mutate(url, CREATE_JOB, { projectId: 'sim', source: 'probe' })),
+      { what: 'a probe event' },
+    );
+    const simulator = spawn(process.execPath, ['--import', 'tsx', 'scripts/simulate.ts', url, 'sim'], {
+      env: { ...process.env, SIMULATE_DURATION_MS: '60000', SIMULATE_TICK_MS: '5' },
+      stdio: 'ignore',
+    });
+    children.add(simulator);
+    const seen = () => new Set(events.results.map((result) => result.projectEvents.type));
+    await waitFor(
+      () => ['INGEST_JOB_UPDATED', 'AGENT_MESSAGE_APPENDED', 'AGENT_STEP_UPDATED', 'WORKFLOW_NODE_STATE_UPDATED'].every((type) => seen().has(type)),
+      { timeoutMs: 15_000, what: 'every kind of simulated work' },
+    );
+    simulator.kill('SIGINT');
+    expect((await once(simulator, 'exit'))[0]).toBe(0);
+    await client.dispose();
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
   });
 });

@@ -1,0 +1,150 @@
+/**
+ * Drives realistic work against a running server so its streams have something to show:
+ * ingest jobs that report progress, agent runs that step and talk, workflows whose nodes
+ * run one after another. Stops on Ctrl-C, or after SIMULATE_DURATION_MS.
+ *
+ *   npm run simulate                       # http://127.0.0.1:4000/graphql, project "demo"
+ *   npm run simulate -- http://host:4000/graphql my-project
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const url = process.argv[2] ?? process.env.SIMULATE_URL ?? 'http://127.0.0.1:4000/graphql';
+const projectId = process.argv[3] ?? process.env.SIMULATE_PROJECT ?? 'demo';
+const durationMs = Number(process.env.SIMULATE_DURATION_MS ?? Infinity);
+/** Pause between steps of one piece of work. */
+const tickMs = Number(process.env.SIMULATE_TICK_MS ?? 400);
+
+const stop = new AbortController();
+process.once('SIGINT', () => stop.abort());
+process.once('SIGTERM', () => stop.abort());
+if (Number.isFinite(durationMs)) setTimeout(() => stop.abort(), durationMs).unref();
+
+async function call<T = any>(query: string, variables: Record<string, unknown>): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const result = (await response.json()) as { data?: T; errors?: Array<{ message: string }> };
+  if (result.errors?.length) throw new Error(result.errors.map((error) => error.message).join('; '));
+  return result.data!;
+}
+
+const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+const pause = (factor = 1) => sleep(tickMs * factor * (0.5 + Math.random()), undefined, { signal: stop.signal });
+
+async function ingestJob(): Promise<void> {
+  const totalItems = 50 + Math.floor(Math.random() * 450);
+  const source = pick(['s3://raw/events', 'gs://exports/crm', 'postgres://warehouse/orders', 'https://api.example.com/feed']);
+  const { createIngestJob: job } = await call(
+    `mutation ($projectId: ID!, $source: String!, $totalItems: Int) {
+      createIngestJob(projectId: $projectId, source: $source, totalItems: $totalItems) { id }
+    }`,
+    { projectId, source, totalItems },
+  );
+  let processed = 0;
+  while (processed < totalItems) {
+    await pause();
+    processed = Math.min(totalItems, processed + Math.ceil(totalItems / (5 + Math.random() * 10)));
+    await call(
+      `mutation ($id: ID!, $progress: Float!, $processedItems: Int, $message: String) {
+        updateIngestJobProgress(id: $id, progress: $progress, processedItems: $processedItems, message: $message) { id }
+      }`,
+      { id: job.id, progress: processed / totalItems, processedItems: processed, message: `read ${processed} of ${totalItems}` },
+    );
+    if (Math.random() < 0.03) {
+      await call(`mutation ($id: ID!, $error: String!) { failIngestJob(id: $id, error: $error) { id } }`, {
+        id: job.id,
+        error: 'source closed the connection',
+      });
+      return;
+    }
+  }
+  await call(`mutation ($id: ID!) { completeIngestJob(id: $id) { id } }`, { id: job.id });
+}
+
+async function agentRun(): Promise<void> {
+  const { startAgentRun: run } = await call(
+    `mutation ($projectId: ID!, $agent: String!) { startAgentRun(projectId: $projectId, agent: $agent) { id } }`,
+    { projectId, agent: pick(['researcher', 'support-triage', 'code-reviewer']) },
+  );
+  const step = (stepId: string, name: string, status: string) =>
+    call(
+      `mutation ($runId: ID!, $stepId: ID!, $name: String!, $status: StepStatus!) {
+        updateAgentStep(runId: $runId, stepId: $stepId, name: $name, status: $status) { id }
+      }`,
+      { runId: run.id, stepId, name, status },
+    );
+  const say = (role: string, content: string) =>
+    call(
+      `mutation ($runId: ID!, $role: MessageRole!, $content: String!) {
+        appendAgentMessage(runId: $runId, role: $role, content: $content) { id }
+      }`,
+      { runId: run.id, role, content },
+    );
+  await say('USER', pick(['Summarise yesterday’s failed ingests', 'Why did order sync slow down?', 'Review PR #42']));
+  for (const [stepId, name] of [
+    ['plan', 'Plan'],
+    ['search', 'Search'],
+    ['answer', 'Answer'],
+  ] as const) {
+    await pause();
+    await step(stepId, name, 'RUNNING');
+    await pause();
+    await say(stepId === 'search' ? 'TOOL' : 'ASSISTANT', `${name}: ${pick(['looking at logs', 'found 3 matches', 'drafting'])}`);
+    await step(stepId, name, 'COMPLETED');
+  }
+  await call(`mutation ($runId: ID!, $output: String) { completeAgentRun(runId: $runId, output: $output) { id } }`, {
+    runId: run.id,
+    output: 'Done: see the messages above.',
+  });
+}
+
+async function workflowRun(): Promise<void> {
+  const nodeIds = ['extract', 'transform', 'validate', 'load'];
+  const { startWorkflowRun: run } = await call(
+    `mutation ($projectId: ID!, $workflowId: String!, $nodeIds: [ID!]!) {
+      startWorkflowRun(projectId: $projectId, workflowId: $workflowId, nodeIds: $nodeIds) { id }
+    }`,
+    { projectId, workflowId: pick(['nightly-etl', 'embeddings-refresh']), nodeIds },
+  );
+  const node = (nodeId: string, status: string, output?: string) =>
+    call(
+      `mutation ($runId: ID!, $nodeId: ID!, $status: NodeStatus!, $output: String) {
+        updateWorkflowNodeState(runId: $runId, nodeId: $nodeId, status: $status, output: $output) { id }
+      }`,
+      { runId: run.id, nodeId, status, output },
+    );
+  for (const nodeId of nodeIds) {
+    await pause();
+    await node(nodeId, 'RUNNING');
+    await pause(2);
+    await node(nodeId, 'SUCCEEDED', `${Math.floor(Math.random() * 10_000)} rows`);
+  }
+  await call(`mutation ($runId: ID!, $status: WorkflowRunStatus!) { finishWorkflowRun(runId: $runId, status: $status) { id } }`, {
+    runId: run.id,
+    status: 'SUCCEEDED',
+  });
+}
+
+/** Keeps `work` running back to back until stopped. */
+async function loop(name: string, work: () => Promise<void>): Promise<void> {
+  while (!stop.signal.aborted) {
+    try {
+      await work();
+    } catch (error) {
+      if (stop.signal.aborted) return;
+      console.error(`${name}: ${(error as Error).message}`);
+      await sleep(1000, undefined, { signal: stop.signal }).catch(() => {});
+    }
+  }
+}
+
+console.log(`Simulating project "${projectId}" against ${url} (Ctrl-C to stop)`);
+console.log(`Watch it in GraphiQL: subscription { projectEvents(projectId: "${projectId}") { type cursor } }`);
+await Promise.all([
+  loop('ingest', ingestJob),
+  loop('ingest', ingestJob),
+  loop('agent', agentRun),
+  loop('workflow', workflowRun),
+]);
