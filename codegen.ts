@@ -16,6 +16,7 @@ const config: CodegenConfig = {
           IngestJobEvent: '../events/event-record.js#IngestJobEventRecord',
           AgentRunEvent: '../events/event-record.js#AgentRunEventRecord',
           WorkflowEvent: '../events/event-record.js#WorkflowEventRecord',
+          ProjectSnapshot: '../events/event-streams.js#ProjectSnapshotModel',
         },
         resolversNonOptionalTypename: { interfaceImplementingType: true },
       },

@@ -8,6 +8,7 @@ import { createAgentService } from './agent/agent-service.js';
 import type { Config } from './config.js';
 import type { GraphQLContext } from './context.js';
 import type { EventRecord } from './events/event-record.js';
+import { createEventStreams } from './events/event-streams.js';
 import { createProjectFeeds } from './events/project-feeds.js';
 import type { ProjectFeeds } from './events/project-feeds.js';
 import type { PubSub } from './events/pubsub.js';
@@ -40,6 +41,8 @@ export interface App {
 interface Backend {
   store: StateStore;
   pubsub: PubSub;
+  /** Called when the PubSub connection is back after a loss; messages may have been missed. */
+  onReconnect(listener: () => void): void;
   connect(): Promise<void>;
   close(): Promise<void>;
 }
@@ -47,21 +50,38 @@ interface Backend {
 function createBackend(config: Config, logger: Logger): Backend {
   if (!config.redisUrl) {
     return {
-      store: createMemoryStateStore(),
+      store: createMemoryStateStore(config.retention),
       pubsub: createMemoryPubSub(),
+      onReconnect: () => {},
       connect: async () => {},
       close: async () => {},
     };
   }
   const options = { lazyConnect: true, connectionName: 'realtime-events' };
-  const commands = new Redis(config.redisUrl, options);
+  // Commands fail at once while Redis is unreachable instead of queueing: a mutation is
+  // then refused with SERVICE_UNAVAILABLE rather than left hanging or half-done.
+  const commands = new Redis(config.redisUrl, { ...options, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
   const subscriber = new Redis(config.redisUrl, options);
   for (const [role, client] of [['commands', commands], ['subscriber', subscriber]] as const) {
     client.on('error', (error: Error) => logger.warn({ role, err: error.message }, 'redis connection error'));
   }
   return {
-    store: createRedisStateStore(commands, config.redisKeyPrefix),
+    store: createRedisStateStore(commands, { prefix: config.redisKeyPrefix, retention: config.retention }),
     pubsub: createRedisPubSub({ publisher: commands, subscriber }),
+    onReconnect(listener) {
+      let connectedBefore = false;
+      subscriber.on('ready', () => {
+        if (!connectedBefore) {
+          connectedBefore = true;
+          return;
+        }
+        // ioredis emits 'ready' before it re-sends the SUBSCRIBEs; a PING queued after them
+        // answers once they are in effect, and only then is the log read.
+        setImmediate(() => {
+          subscriber.ping().then(listener, (error: Error) => logger.warn({ err: error.message }, 'redis ping failed'));
+        });
+      });
+    },
     async connect() {
       await Promise.all([commands.connect(), subscriber.connect()]);
     },
@@ -84,8 +104,8 @@ export function createApp(config: Config, logger: Logger = pino({ level: config.
       try {
         await backend.pubsub.publish(channelFor(event.projectId), event);
       } catch (error) {
-        // The change is committed; failing the mutation now would invite a duplicate retry.
-        // Subscribers notice the missing position and skip past it after the gap timeout.
+        // The change and its event are committed; failing the mutation now would invite a
+        // duplicate retry. Feeds notice the missing position and read it from the log.
         logger.error({ err: error, projectId: event.projectId, seq: event.seq }, 'event publish failed');
       }
     }
@@ -94,16 +114,20 @@ export function createApp(config: Config, logger: Logger = pino({ level: config.
   const feeds = createProjectFeeds({
     pubsub: backend.pubsub,
     channelFor,
-    head: (projectId) => backend.store.head(projectId),
+    log: backend.store,
     gapTimeoutMs: config.gapTimeoutMs,
-    onError: (error) => logger.error({ err: error }, 'dropped a malformed event message'),
-    onGap: (projectId, missing) => logger.warn({ projectId, ...missing }, 'events missing from the live feed'),
+    onError: (error) => logger.error({ err: error }, 'project feed error'),
+    onGapFilled: (projectId, range) => logger.warn({ projectId, ...range }, 'read events missed live from the log'),
+  });
+  backend.onReconnect(() => {
+    logger.warn('Redis subscriber reconnected; catching up from the event logs');
+    void feeds.catchUp();
   });
   const context: GraphQLContext = {
     ingest: createIngestService(domain),
     agent: createAgentService(domain),
     workflow: createWorkflowService(domain),
-    feeds,
+    streams: createEventStreams({ feeds, store: backend.store }),
   };
 
   const yoga = createYoga<object, GraphQLContext>({

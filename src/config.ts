@@ -1,3 +1,5 @@
+import type { LogRetention } from './store/state-store.js';
+
 /** Everything the server reads from its environment, parsed once at start. */
 export interface Config {
   /** @default 4000 (0 picks a free port) */
@@ -14,8 +16,10 @@ export interface Config {
   graphiql: boolean;
   /** @default "info" */
   logLevel: LogLevel;
-  /** How long an out-of-order event waits for the ones before it. @default 1000 */
+  /** How long an out-of-order event waits for the ones before it before they are read from the log. @default 100 */
   gapTimeoutMs: number;
+  /** How much of each project's event log is kept for resume and history. */
+  retention: LogRetention;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -69,6 +73,10 @@ export function loadConfig(env: Environment = process.env): Config {
     production,
     graphiql: boolean(env, 'GRAPHIQL', !production),
     logLevel,
-    gapTimeoutMs: integer(env, 'GAP_TIMEOUT_MS', 1000, 1, 60_000),
+    gapTimeoutMs: integer(env, 'GAP_TIMEOUT_MS', 100, 1, 60_000),
+    retention: {
+      maxEvents: integer(env, 'EVENT_LOG_MAX_EVENTS', 10_000, 0, 10_000_000),
+      maxAgeMs: integer(env, 'EVENT_LOG_MAX_AGE_SECONDS', 86_400, 0, 31_536_000) * 1000,
+    },
   };
 }

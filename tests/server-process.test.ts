@@ -78,7 +78,8 @@ describe('loadConfig', () => {
       production: false,
       graphiql: true,
       logLevel: 'info',
-      gapTimeoutMs: 1000,
+      gapTimeoutMs: 100,
+      retention: { maxEvents: 10_000, maxAgeMs: 86_400_000 },
     });
   });
 
@@ -90,6 +91,8 @@ describe('loadConfig', () => {
     [{ GRAPHIQL: 'yes' }, 'GRAPHIQL must be true or false, got "yes"'],
     [{ REDIS_KEY_PREFIX: 'has space' }, 'REDIS_KEY_PREFIX must be up to 64 letters, digits, or _ : . -, got "has space"'],
     [{ GAP_TIMEOUT_MS: '0' }, 'GAP_TIMEOUT_MS must be an integer from 1 to 60000, got "0"'],
+    [{ EVENT_LOG_MAX_EVENTS: 'many' }, 'EVENT_LOG_MAX_EVENTS must be an integer from 0 to 10000000, got "many"'],
+    [{ EVENT_LOG_MAX_AGE_SECONDS: '1.5' }, 'EVENT_LOG_MAX_AGE_SECONDS must be an integer from 0 to 31536000, got "1.5"'],
   ])('refuses %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message));
   });

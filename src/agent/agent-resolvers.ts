@@ -1,6 +1,5 @@
 import type { AgentRunEventRecord } from '../events/event-record.js';
 import { isAgentRunEvent } from '../events/event-record.js';
-import { subscribeToProject } from '../events/subscribe-to-project.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 
 export const agentResolvers: Resolvers = {
@@ -17,8 +16,8 @@ export const agentResolvers: Resolvers = {
   },
   Subscription: {
     agentRun: {
-      subscribe: (_, { projectId, runId, after }, { feeds }) =>
-        subscribeToProject(feeds, {
+      subscribe: (_, { projectId, runId, after }, { streams }) =>
+        streams.open({
           projectId,
           after,
           accepts: (event): event is AgentRunEventRecord =>

@@ -2,12 +2,18 @@ import { badUserInput } from '../errors.js';
 import type { EventType, Resolvers } from '../generated/resolvers-types.js';
 import type { EventRecord } from './event-record.js';
 import { encodeCursor, eventTypename } from './event-record.js';
-import { subscribeToProject } from './subscribe-to-project.js';
 
 const cursor = (event: EventRecord) => encodeCursor(event);
 
-/** The `Event` interface, its cursors and the project-wide stream. */
+/** The `Event` interface and its cursors, history, snapshots and the project-wide stream. */
 export const eventResolvers: Resolvers = {
+  Query: {
+    projectSnapshot: (_, { projectId }, { streams }) => streams.snapshot(projectId),
+    events: (_, args, { streams }) => streams.history(args),
+  },
+  ProjectSnapshot: {
+    cursor: (snapshot) => encodeCursor(snapshot.position),
+  },
   Event: {
     __resolveType: (event) => eventTypename(event.type),
   },
@@ -16,10 +22,10 @@ export const eventResolvers: Resolvers = {
   WorkflowEvent: { cursor },
   Subscription: {
     projectEvents: {
-      subscribe: (_, { projectId, types, after }, { feeds }) => {
+      subscribe: (_, { projectId, types, after }, { streams }) => {
         if (types?.length === 0) throw badUserInput('types', 'must name at least one event type, or be left out');
         const wanted: ReadonlySet<EventType> | undefined = types ? new Set(types) : undefined;
-        return subscribeToProject(feeds, {
+        return streams.open({
           projectId,
           after,
           accepts: (event): event is EventRecord => wanted === undefined || wanted.has(event.type),

@@ -1,20 +1,31 @@
+import type { StateStore } from '../store/state-store.js';
 import type { EventRecord, LogPosition } from './event-record.js';
 import { parseEventRecord } from './event-record.js';
 import type { PubSub } from './pubsub.js';
 
 export type EventListener = (event: EventRecord) => void;
 
+export interface FeedSubscription {
+  /** The last position before this listener's first live event. */
+  position: LogPosition;
+  /** Detaches the listener; the last listener of a project releases its PubSub subscription. */
+  detach(): void;
+}
+
 /**
  * One live feed per project with local subscribers: a single PubSub subscription per
- * project and instance, whose events are put in log order before they reach listeners.
+ * project and instance, whose events reach listeners in log order, each exactly once.
+ * Events that do not arrive live (a lost publish, a dropped Redis connection) are read
+ * from the project's log.
  */
 export interface ProjectFeeds {
   /**
-   * Resolves once the listener is live: every event the project accepts after that reaches
-   * it exactly once, in log order. The returned function detaches the listener; the last
-   * listener of a project releases the PubSub subscription.
+   * Resolves once the listener is live: every event after `position` reaches it exactly
+   * once, in log order.
    */
-  subscribe(projectId: string, listener: EventListener): Promise<() => void>;
+  subscribe(projectId: string, listener: EventListener): Promise<FeedSubscription>;
+  /** Reads what every feed may have missed, for example after the PubSub reconnected. */
+  catchUp(): Promise<void>;
   /** Listeners attached, for one project or in total. */
   subscriberCount(projectId?: string): number;
   /** Detaches every listener and releases every PubSub subscription. */
@@ -24,21 +35,26 @@ export interface ProjectFeeds {
 export interface ProjectFeedsOptions {
   pubsub: PubSub;
   channelFor(projectId: string): string;
-  /** Where the project's log stands now; events at or before it are not delivered live. */
-  head(projectId: string): Promise<LogPosition | undefined>;
+  log: Pick<StateStore, 'head' | 'readLog'>;
   /**
-   * How long an out-of-order event waits for the ones before it. Events published by
-   * different instances can cross on the way to Redis; a longer wait means a lost publish.
-   * @default 1000
+   * How long an out-of-order event waits for the ones before it before they are read from
+   * the log. Events published by different instances can cross on the way to Redis.
+   * @default 100
    */
   gapTimeoutMs?: number;
   onError(error: unknown): void;
-  onGap?(projectId: string, missing: { fromSeq: number; toSeq: number }): void;
+  /**
+   * Positions that did not arrive live and were read from the log; `lost` counts those the
+   * log no longer had (trimmed by retention).
+   */
+  onGapFilled?(projectId: string, range: { fromSeq: number; toSeq: number; lost: number }): void;
 }
 
 interface Feed {
   readonly projectId: string;
   readonly listeners: Set<EventListener>;
+  /** Subscribers waiting for the feed to become ready; they keep it open too. */
+  joining: number;
   ready: Promise<void>;
   closed: boolean;
   subscriptionId?: number;
@@ -49,10 +65,15 @@ interface Feed {
   /** Events that arrived ahead of `nextSeq`, by seq. */
   ahead: Map<number, EventRecord>;
   gapTimer?: NodeJS.Timeout;
+  /** A log read in progress; at most one per feed. */
+  filling?: Promise<void>;
 }
 
+/** Log reads are paged so a long outage is caught up without one huge reply. */
+const LOG_PAGE = 500;
+
 export function createProjectFeeds(options: ProjectFeedsOptions): ProjectFeeds {
-  const { pubsub, gapTimeoutMs = 1000 } = options;
+  const { pubsub, log, gapTimeoutMs = 100 } = options;
   const feeds = new Map<string, Feed>();
   let listenerTotal = 0;
 
@@ -60,6 +81,7 @@ export function createProjectFeeds(options: ProjectFeedsOptions): ProjectFeeds {
     const feed: Feed = {
       projectId,
       listeners: new Set(),
+      joining: 0,
       ready: Promise.resolve(),
       closed: false,
       early: [],
@@ -74,9 +96,9 @@ export function createProjectFeeds(options: ProjectFeedsOptions): ProjectFeeds {
       feed.subscriptionId = subscriptionId;
       // Read the head only after SUBSCRIBE was acknowledged: any event after the head is then
       // either already on its way to us or not yet accepted, so none slips between the two.
-      const head = await options.head(projectId);
-      feed.epoch = head?.epoch;
-      feed.nextSeq = (head?.seq ?? 0) + 1;
+      const head = await log.head(projectId);
+      feed.epoch = head.epoch;
+      feed.nextSeq = head.seq + 1;
       const early = feed.early;
       feed.early = [];
       for (const event of early) accept(feed, event);
@@ -99,17 +121,16 @@ export function createProjectFeeds(options: ProjectFeedsOptions): ProjectFeeds {
 
   function accept(feed: Feed, event: EventRecord): void {
     if (event.epoch !== feed.epoch) {
-      // The project's first event, or its log started over (Redis lost its data): positions
-      // of the old epoch mean nothing now, so the new one is followed from this event on.
+      // The project's log started over (Redis lost its data): positions of the old epoch mean
+      // nothing now, and the new epoch is followed from its start, read from the log.
       feed.epoch = event.epoch;
-      feed.nextSeq = event.seq;
+      feed.nextSeq = 1;
       feed.ahead.clear();
     }
-    const nextSeq = feed.nextSeq!;
-    if (event.seq < nextSeq) return;
-    if (event.seq > nextSeq) {
+    if (event.seq < feed.nextSeq!) return;
+    if (event.seq > feed.nextSeq!) {
       feed.ahead.set(event.seq, event);
-      feed.gapTimer ??= setTimeout(() => skipGap(feed), gapTimeoutMs);
+      feed.gapTimer ??= setTimeout(() => fillGap(feed), gapTimeoutMs);
       return;
     }
     deliver(feed, event);
@@ -134,14 +155,74 @@ export function createProjectFeeds(options: ProjectFeedsOptions): ProjectFeeds {
     }
   }
 
-  function skipGap(feed: Feed): void {
+  function fillGap(feed: Feed): void {
     feed.gapTimer = undefined;
     if (feed.closed || feed.ahead.size === 0) return;
-    const resumeAt = Math.min(...feed.ahead.keys());
-    options.onGap?.(feed.projectId, { fromSeq: feed.nextSeq!, toSeq: resumeAt - 1 });
-    feed.nextSeq = resumeAt;
-    drainAhead(feed);
-    if (feed.ahead.size > 0) feed.gapTimer = setTimeout(() => skipGap(feed), gapTimeoutMs);
+    void readFromLog(feed, Math.min(...feed.ahead.keys()) - 1);
+  }
+
+  /**
+   * Delivers from the log every event up to `untilSeq` (or the head) that the feed has not
+   * delivered yet. A position the log no longer has is passed over and reported: there is
+   * nothing left to deliver for it.
+   */
+  function readFromLog(feed: Feed, untilSeq?: number): Promise<void> {
+    const previous = feed.filling ?? Promise.resolve();
+    const filling = previous.then(async () => {
+      const fromSeq = feed.nextSeq!;
+      let lost = 0;
+      let lastFromLog: number | undefined;
+      try {
+        for (;;) {
+          if (feed.closed) return;
+          const want = untilSeq === undefined ? LOG_PAGE : Math.min(LOG_PAGE, untilSeq - feed.nextSeq! + 1);
+          if (want <= 0) break;
+          const page = await log.readLog(feed.projectId, feed.nextSeq! - 1, want);
+          if (feed.closed) return;
+          if (page.epoch !== feed.epoch) {
+            // The log started over while this feed was not listening: follow the new epoch.
+            feed.epoch = page.epoch;
+            feed.nextSeq = 1;
+            feed.ahead.clear();
+            continue;
+          }
+          for (const event of page.events) {
+            if (event.seq < feed.nextSeq!) continue;
+            lost += event.seq - feed.nextSeq!;
+            deliver(feed, event);
+            lastFromLog = event.seq;
+          }
+          drainAhead(feed);
+          const end = untilSeq ?? page.headSeq;
+          if (page.events.length === 0 || feed.nextSeq! > end) {
+            if (feed.nextSeq! <= end && page.firstSeq > feed.nextSeq!) {
+              // Trimmed before it could be read: skip to what the log still has.
+              lost += page.firstSeq - feed.nextSeq!;
+              feed.nextSeq = page.firstSeq;
+              drainAhead(feed);
+              continue;
+            }
+            break;
+          }
+        }
+        if (lastFromLog !== undefined || lost > 0) {
+          options.onGapFilled?.(feed.projectId, { fromSeq, toSeq: lastFromLog ?? feed.nextSeq! - 1, lost });
+        }
+      } catch (error) {
+        options.onError(error);
+        // Try again later rather than skip: the events are in the log, the log was unreachable.
+        if (!feed.closed && feed.ahead.size > 0) feed.gapTimer ??= setTimeout(() => fillGap(feed), gapTimeoutMs * 10);
+      }
+    });
+    feed.filling = filling;
+    void filling.then(() => {
+      if (feed.filling === filling) feed.filling = undefined;
+    });
+    return filling;
+  }
+
+  function releaseIfUnused(feed: Feed): void {
+    if (feed.listeners.size === 0 && feed.joining === 0 && !feed.closed) release(feed);
   }
 
   function release(feed: Feed): void {
@@ -158,27 +239,36 @@ export function createProjectFeeds(options: ProjectFeedsOptions): ProjectFeeds {
         feed = open(projectId);
         feeds.set(projectId, feed);
       }
-      feed.listeners.add(listener);
-      listenerTotal++;
-      let attached = true;
+      const joined = feed;
+      let attached = false;
       const detach = () => {
         if (!attached) return;
         attached = false;
         listenerTotal--;
-        feed.listeners.delete(listener);
-        if (feed.listeners.size === 0 && !feed.closed) release(feed);
+        joined.listeners.delete(listener);
+        releaseIfUnused(joined);
       };
+      joined.joining++;
       try {
-        await feed.ready;
+        await joined.ready;
       } catch (error) {
-        detach();
+        joined.joining--;
+        releaseIfUnused(joined);
         throw error;
       }
-      if (feed.closed) {
-        detach();
-        throw new Error('project feeds are closed');
-      }
-      return detach;
+      joined.joining--;
+      if (joined.closed) throw new Error('project feeds are closed');
+      // Attaching and reading the position happen in one synchronous step: the listener gets
+      // exactly the events after it.
+      joined.listeners.add(listener);
+      attached = true;
+      listenerTotal++;
+      return { position: { epoch: joined.epoch!, seq: joined.nextSeq! - 1 }, detach };
+    },
+    async catchUp() {
+      await Promise.all(
+        [...feeds.values()].filter((feed) => feed.nextSeq !== undefined).map((feed) => readFromLog(feed)),
+      );
     },
     subscriberCount(projectId) {
       if (projectId === undefined) return listenerTotal;

@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { EventRecord, IngestJobEventRecord, AgentRunEventRecord, WorkflowEventRecord } from '../events/event-record.js';
+import type { ProjectSnapshotModel } from '../events/event-streams.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -251,14 +252,41 @@ export type NodeStatus =
   | 'SKIPPED'
   | 'SUCCEEDED';
 
+/**
+ * Everything a project has, together with the position in its event log that this state
+ * reflects. Subscribing with `after: cursor` delivers exactly the changes made since.
+ */
+export type ProjectSnapshot = {
+  __typename?: 'ProjectSnapshot';
+  agentRuns: Array<AgentRun>;
+  /** Position of the last event reflected here (`<epoch>:0` before the first event). */
+  cursor: Scalars['String']['output'];
+  ingestJobs: Array<IngestJob>;
+  projectId: Scalars['ID']['output'];
+  workflowRuns: Array<WorkflowRun>;
+};
+
 export type Query = {
   __typename?: 'Query';
   agentRun?: Maybe<AgentRun>;
   /** Agent runs of a project, oldest first. */
   agentRuns: Array<AgentRun>;
+  /**
+   * Retained events of a project after `after` (or from the oldest retained), oldest first,
+   * optionally only the given types. Page by passing the last event's cursor as `after`.
+   * `limit` defaults to 100 and may be at most 1000. A cursor whose successors are no longer
+   * retained, or that belongs to another project or an earlier life of the log, is refused
+   * with CURSOR_EXPIRED.
+   */
+  events: Array<Event>;
   ingestJob?: Maybe<IngestJob>;
   /** Jobs of a project, oldest first. */
   ingestJobs: Array<IngestJob>;
+  /**
+   * The project's jobs and runs and the log position they reflect, read in one atomic step:
+   * load this, then subscribe with `after: cursor`, and no change slips between the two.
+   */
+  projectSnapshot: ProjectSnapshot;
   workflowRun?: Maybe<WorkflowRun>;
   /** Workflow runs of a project, oldest first. */
   workflowRuns: Array<WorkflowRun>;
@@ -275,12 +303,25 @@ export type QueryAgentRunsArgs = {
 };
 
 
+export type QueryEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  projectId: Scalars['ID']['input'];
+  types?: InputMaybe<Array<EventType>>;
+};
+
+
 export type QueryIngestJobArgs = {
   id: Scalars['ID']['input'];
 };
 
 
 export type QueryIngestJobsArgs = {
+  projectId: Scalars['ID']['input'];
+};
+
+
+export type QueryProjectSnapshotArgs = {
   projectId: Scalars['ID']['input'];
 };
 
@@ -301,6 +342,12 @@ export type StepStatus =
   | 'RUNNING'
   | 'SKIPPED';
 
+/**
+ * Every stream starts live. With `after` (a cursor from an event, a snapshot or the history)
+ * it first delivers the retained events after that cursor that match its filters, in log
+ * order, then continues live with no gap and no repeat. A cursor that cannot be resumed is
+ * refused with CURSOR_EXPIRED before any event is sent; a malformed one with BAD_USER_INPUT.
+ */
 export type Subscription = {
   __typename?: 'Subscription';
   /** Agent run events of a project, or of one run. */
@@ -314,6 +361,12 @@ export type Subscription = {
 };
 
 
+/**
+ * Every stream starts live. With `after` (a cursor from an event, a snapshot or the history)
+ * it first delivers the retained events after that cursor that match its filters, in log
+ * order, then continues live with no gap and no repeat. A cursor that cannot be resumed is
+ * refused with CURSOR_EXPIRED before any event is sent; a malformed one with BAD_USER_INPUT.
+ */
 export type SubscriptionAgentRunArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   projectId: Scalars['ID']['input'];
@@ -321,6 +374,12 @@ export type SubscriptionAgentRunArgs = {
 };
 
 
+/**
+ * Every stream starts live. With `after` (a cursor from an event, a snapshot or the history)
+ * it first delivers the retained events after that cursor that match its filters, in log
+ * order, then continues live with no gap and no repeat. A cursor that cannot be resumed is
+ * refused with CURSOR_EXPIRED before any event is sent; a malformed one with BAD_USER_INPUT.
+ */
 export type SubscriptionIngestJobArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   jobId?: InputMaybe<Scalars['ID']['input']>;
@@ -328,6 +387,12 @@ export type SubscriptionIngestJobArgs = {
 };
 
 
+/**
+ * Every stream starts live. With `after` (a cursor from an event, a snapshot or the history)
+ * it first delivers the retained events after that cursor that match its filters, in log
+ * order, then continues live with no gap and no repeat. A cursor that cannot be resumed is
+ * refused with CURSOR_EXPIRED before any event is sent; a malformed one with BAD_USER_INPUT.
+ */
 export type SubscriptionProjectEventsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   projectId: Scalars['ID']['input'];
@@ -335,6 +400,12 @@ export type SubscriptionProjectEventsArgs = {
 };
 
 
+/**
+ * Every stream starts live. With `after` (a cursor from an event, a snapshot or the history)
+ * it first delivers the retained events after that cursor that match its filters, in log
+ * order, then continues live with no gap and no repeat. A cursor that cannot be resumed is
+ * refused with CURSOR_EXPIRED before any event is sent; a malformed one with BAD_USER_INPUT.
+ */
 export type SubscriptionWorkflowNodeStateArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   projectId: Scalars['ID']['input'];
@@ -472,6 +543,7 @@ export type ResolversTypes = {
   MessageRole: MessageRole;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NodeStatus: NodeStatus;
+  ProjectSnapshot: ResolverTypeWrapper<ProjectSnapshotModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   StepStatus: StepStatus;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
@@ -497,6 +569,7 @@ export type ResolversParentTypes = {
   IngestJobEvent: IngestJobEventRecord;
   Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
+  ProjectSnapshot: ProjectSnapshotModel;
   Query: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
@@ -590,11 +663,21 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   updateWorkflowNodeState?: Resolver<ResolversTypes['WorkflowRun'], ParentType, ContextType, RequireFields<MutationUpdateWorkflowNodeStateArgs, 'nodeId' | 'runId' | 'status'>>;
 };
 
+export type ProjectSnapshotResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ProjectSnapshot'] = ResolversParentTypes['ProjectSnapshot']> = {
+  agentRuns?: Resolver<Array<ResolversTypes['AgentRun']>, ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ingestJobs?: Resolver<Array<ResolversTypes['IngestJob']>, ParentType, ContextType>;
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  workflowRuns?: Resolver<Array<ResolversTypes['WorkflowRun']>, ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   agentRun?: Resolver<Maybe<ResolversTypes['AgentRun']>, ParentType, ContextType, RequireFields<QueryAgentRunArgs, 'id'>>;
   agentRuns?: Resolver<Array<ResolversTypes['AgentRun']>, ParentType, ContextType, RequireFields<QueryAgentRunsArgs, 'projectId'>>;
+  events?: Resolver<Array<ResolversTypes['Event']>, ParentType, ContextType, RequireFields<QueryEventsArgs, 'projectId'>>;
   ingestJob?: Resolver<Maybe<ResolversTypes['IngestJob']>, ParentType, ContextType, RequireFields<QueryIngestJobArgs, 'id'>>;
   ingestJobs?: Resolver<Array<ResolversTypes['IngestJob']>, ParentType, ContextType, RequireFields<QueryIngestJobsArgs, 'projectId'>>;
+  projectSnapshot?: Resolver<ResolversTypes['ProjectSnapshot'], ParentType, ContextType, RequireFields<QueryProjectSnapshotArgs, 'projectId'>>;
   workflowRun?: Resolver<Maybe<ResolversTypes['WorkflowRun']>, ParentType, ContextType, RequireFields<QueryWorkflowRunArgs, 'id'>>;
   workflowRuns?: Resolver<Array<ResolversTypes['WorkflowRun']>, ParentType, ContextType, RequireFields<QueryWorkflowRunsArgs, 'projectId'>>;
 };
@@ -644,6 +727,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   IngestJob?: IngestJobResolvers<ContextType>;
   IngestJobEvent?: IngestJobEventResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  ProjectSnapshot?: ProjectSnapshotResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   WorkflowEvent?: WorkflowEventResolvers<ContextType>;

@@ -1,6 +1,5 @@
 import type { IngestJobEventRecord } from '../events/event-record.js';
 import { isIngestJobEvent } from '../events/event-record.js';
-import { subscribeToProject } from '../events/subscribe-to-project.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 
 export const ingestResolvers: Resolvers = {
@@ -16,8 +15,8 @@ export const ingestResolvers: Resolvers = {
   },
   Subscription: {
     ingestJob: {
-      subscribe: (_, { projectId, jobId, after }, { feeds }) =>
-        subscribeToProject(feeds, {
+      subscribe: (_, { projectId, jobId, after }, { streams }) =>
+        streams.open({
           projectId,
           after,
           accepts: (event): event is IngestJobEventRecord =>

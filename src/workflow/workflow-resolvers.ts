@@ -1,6 +1,5 @@
 import type { WorkflowEventRecord } from '../events/event-record.js';
 import { isWorkflowEvent } from '../events/event-record.js';
-import { subscribeToProject } from '../events/subscribe-to-project.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 
 export const workflowResolvers: Resolvers = {
@@ -15,8 +14,8 @@ export const workflowResolvers: Resolvers = {
   },
   Subscription: {
     workflowNodeState: {
-      subscribe: (_, { projectId, runId, after }, { feeds }) =>
-        subscribeToProject(feeds, {
+      subscribe: (_, { projectId, runId, after }, { streams }) =>
+        streams.open({
           projectId,
           after,
           accepts: (event): event is WorkflowEventRecord =>

@@ -1,0 +1,149 @@
+import { DomainError, badUserInput } from '../errors.js';
+import type { EventType } from '../generated/resolvers-types.js';
+import type { LogPage, ProjectSnapshot, StateStore } from '../store/state-store.js';
+import { requireId } from '../validation.js';
+import type { EventRecord, LogPosition } from './event-record.js';
+import { decodeCursor } from './event-record.js';
+import type { ProjectFeeds } from './project-feeds.js';
+import { PushIterator } from './push-iterator.js';
+
+export interface StreamRequest<T extends EventRecord> {
+  projectId: string;
+  /** Resume after this cursor: replay the retained events after it, then go live. */
+  after?: string | null;
+  /** Decides per event whether this subscriber wants it; runs once per event and subscriber. */
+  accepts(event: EventRecord): event is T;
+}
+
+export interface HistoryRequest {
+  projectId: string;
+  after?: string | null;
+  types?: readonly EventType[] | null;
+  limit?: number | null;
+}
+
+/** The event side of the API: live streams with resume, history, and snapshots. */
+export interface EventStreams {
+  /**
+   * The source of every subscription field. Resolves once the subscriber is live; with
+   * `after`, the returned iterator first yields the retained events after that cursor, then
+   * the live ones, with nothing missing or repeated at the seam. Ending the iteration
+   * detaches from the project feed.
+   */
+  open<T extends EventRecord>(request: StreamRequest<T>): Promise<AsyncIterableIterator<T>>;
+  /** Retained events after a cursor (or from the oldest retained), oldest first. */
+  history(request: HistoryRequest): Promise<EventRecord[]>;
+  snapshot(projectId: string): Promise<ProjectSnapshotModel>;
+}
+
+export type ProjectSnapshotModel = ProjectSnapshot & { projectId: string };
+
+/** Events read from the log per round trip. */
+const LOG_PAGE = 500;
+export const HISTORY_DEFAULT_LIMIT = 100;
+export const HISTORY_MAX_LIMIT = 1000;
+
+function parseAfter(after: string): LogPosition {
+  const position = decodeCursor(after);
+  if (!position) throw badUserInput('after', `is not a cursor issued by this API: "${after.slice(0, 80)}"`);
+  return position;
+}
+
+function cursorExpired(reason: string): DomainError {
+  return new DomainError('CURSOR_EXPIRED', `cannot resume after this cursor: ${reason}; load a fresh snapshot`);
+}
+
+/** A cursor can be resumed from only if the log still holds everything after it. */
+function checkResumable(cursor: LogPosition, log: { epoch: string; headSeq: number; firstSeq?: number }): void {
+  if (cursor.epoch !== log.epoch) {
+    throw cursorExpired('it belongs to another project, or to an event log that has since been reset');
+  }
+  if (cursor.seq > log.headSeq) throw cursorExpired('it is ahead of the event log');
+  if (log.firstSeq !== undefined && cursor.seq + 1 < log.firstSeq) {
+    throw cursorExpired('the events after it are no longer retained');
+  }
+}
+
+export function createEventStreams(dependencies: { feeds: ProjectFeeds; store: StateStore }): EventStreams {
+  const { feeds, store } = dependencies;
+
+  /** Reads the log after `cursor` up to `untilSeq`, handing each event to `take`. */
+  async function replay(
+    projectId: string,
+    cursor: LogPosition,
+    untilSeq: number,
+    take: (event: EventRecord) => boolean | void,
+  ): Promise<void> {
+    let seq = cursor.seq;
+    while (seq < untilSeq) {
+      const page: LogPage = await store.readLog(projectId, seq, Math.min(LOG_PAGE, untilSeq - seq));
+      checkResumable({ epoch: cursor.epoch, seq }, page);
+      if (page.events.length === 0) throw cursorExpired('the events after it are no longer retained');
+      for (const event of page.events) {
+        if (event.seq > untilSeq) return;
+        seq = event.seq;
+        if (take(event) === false) return;
+      }
+    }
+  }
+
+  return {
+    async open<T extends EventRecord>(request: StreamRequest<T>) {
+      const projectId = requireId('projectId', request.projectId);
+      const cursor = request.after == null ? undefined : parseAfter(request.after);
+      const { accepts } = request;
+      const stream = new PushIterator<T>();
+      if (!cursor) {
+        const { detach } = await feeds.subscribe(projectId, (event) => {
+          if (accepts(event)) stream.push(event);
+        });
+        stream.teardown = detach;
+        return stream;
+      }
+      // Live events wait in `held` while the log is replayed up to the position the live
+      // feed started from; after that the two join without a gap or a repeat.
+      let held: EventRecord[] | undefined = [];
+      const { position, detach } = await feeds.subscribe(projectId, (event) => {
+        if (held) held.push(event);
+        else if (accepts(event)) stream.push(event);
+      });
+      try {
+        checkResumable(cursor, { epoch: position.epoch, headSeq: position.seq });
+        await replay(projectId, cursor, position.seq, (event) => {
+          if (accepts(event)) stream.push(event);
+        });
+      } catch (error) {
+        detach();
+        throw error;
+      }
+      for (const event of held) if (accepts(event)) stream.push(event);
+      held = undefined;
+      stream.teardown = detach;
+      return stream;
+    },
+
+    async history({ projectId, after, types, limit }) {
+      const id = requireId('projectId', projectId);
+      const count = limit ?? HISTORY_DEFAULT_LIMIT;
+      if (!Number.isInteger(count) || count < 1 || count > HISTORY_MAX_LIMIT) {
+        throw badUserInput('limit', `must be from 1 to ${HISTORY_MAX_LIMIT}, got ${count}`);
+      }
+      if (types?.length === 0) throw badUserInput('types', 'must name at least one event type, or be left out');
+      const wanted = types ? new Set(types) : undefined;
+      const events: EventRecord[] = [];
+      const first = await store.readLog(id, after == null ? 0 : parseAfter(after).seq, 0);
+      const cursor = after == null ? { epoch: first.epoch, seq: Math.max(0, first.firstSeq - 1) } : parseAfter(after);
+      checkResumable(cursor, first);
+      await replay(id, cursor, first.headSeq, (event) => {
+        if (wanted === undefined || wanted.has(event.type)) events.push(event);
+        return events.length < count;
+      });
+      return events;
+    },
+
+    async snapshot(projectId) {
+      const id = requireId('projectId', projectId);
+      return { projectId: id, ...(await store.snapshot(id)) };
+    },
+  };
+}
