@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { EventRecord } from '../src/events/event-record.js';
+import type { IngestJobEventRecord } from '../src/events/event-record.js';
 import { createMemoryStateStore } from '../src/store/memory-state-store.js';
 import { createRedisStateStore } from '../src/store/redis-state-store.js';
 import type { LogRetention, StateStore } from '../src/store/state-store.js';
@@ -27,7 +27,7 @@ const backends: Array<[string, MakeStore]> = [
 ];
 
 let jobs = 0;
-async function createJob(store: StateStore, projectId: string, source = 's'): Promise<EventRecord> {
+async function createJob(store: StateStore, projectId: string, source = 's'): Promise<IngestJobEventRecord> {
   const at = new Date().toISOString();
   const id = `job-${++jobs}`;
   const job = { id, projectId, source, status: 'PENDING' as const, progress: 0, createdAt: at, updatedAt: at };
@@ -39,7 +39,7 @@ async function createJob(store: StateStore, projectId: string, source = 's'): Pr
     value: job,
     events: [{ type: 'INGEST_JOB_CREATED', projectId, occurredAt: at, job }],
   });
-  return event!;
+  return event as IngestJobEventRecord;
 }
 
 describe.each(backends)('event log, %s', (_, makeStore) => {

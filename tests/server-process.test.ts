@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { connectWebSocket, mutate, subscribeOverWebSocket } from './support/clients.js';
 import { CREATE_JOB, PROJECT_STREAM } from './support/operations.js';
+import { spawnServer } from './support/processes.js';
 import { waitFor } from './support/wait-for.js';
 
 const children = new Set<ChildProcess>();
@@ -15,25 +15,9 @@ afterEach(() => {
 });
 
 function startServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: '0', REDIS_URL: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null, stderr }));
-  /** Resolves with the URL from the server's start-up log line. */
-  const listening = new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const url = (JSON.parse(line) as { url?: string }).url;
-      if (url) resolve(url);
-    });
-    void exited.then(({ code }) => reject(new Error(`server exited with ${code}: ${stderr}`)));
-  });
-  // A test that expects the start to fail awaits `exited` only.
-  listening.catch(() => {});
-  return { child, listening, exited };
+  const server = spawnServer(env);
+  children.add(server.child);
+  return server;
 }
 
 describe('the server process', () => {
