@@ -30,6 +30,9 @@ end
 
 local function trim_by_age(log, cutoff, batches)
   if cutoff <= 0 then return end
+  -- Most calls find the oldest entry young enough: look at that one alone first.
+  local oldest = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)
+  if #oldest == 0 or tonumber(oldest[1][2][2]) >= cutoff then return end
   for _ = 1, batches do
     local entries = redis.call('XRANGE', log, '-', '+', 'COUNT', 100)
     if #entries == 0 then return end
