@@ -11,7 +11,7 @@ import { waitFor } from './support/wait-for.js';
  * A feed over the in-process log and PubSub, where the test decides which committed
  * events are published: what a lost publish or a dropped connection looks like.
  */
-function setup(retention: LogRetention = { maxEvents: 0, maxAgeMs: 0 }) {
+function setup(retention: LogRetention = { maxEvents: 0, maxAgeMs: 0 }, idleCheckMs = 0) {
   const store = createMemoryStateStore(retention);
   const pubsub = createMemoryPubSub();
   const filled: Array<{ fromSeq: number; toSeq: number; lost: number }> = [];
@@ -21,6 +21,7 @@ function setup(retention: LogRetention = { maxEvents: 0, maxAgeMs: 0 }) {
     channelFor: (projectId) => `events:${projectId}`,
     log: store,
     gapTimeoutMs: 20,
+    idleCheckMs,
     onError: (error) => errors.push(error),
     onGapFilled: (_, range) => filled.push(range),
   });
@@ -91,6 +92,16 @@ describe('project feeds', () => {
     expect(seqs()).toEqual([]);
     await feeds.catchUp();
     expect(seqs()).toEqual([1, 2, 3]);
+  });
+
+  it('finds a lost last event while idle, with nothing after it to reveal the gap', async () => {
+    const { append, publish, listen, seqs, feeds } = setup(undefined, 20);
+    await listen();
+    await append(2);
+    await publish(1);
+    await waitFor(() => seqs().length === 2, { what: 'the idle check to read the log' });
+    expect(seqs()).toEqual([1, 2]);
+    feeds.close();
   });
 
   it('passes over positions the log no longer retains and reports them as lost', async () => {

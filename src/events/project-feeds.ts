@@ -42,6 +42,12 @@ export interface ProjectFeedsOptions {
    * @default 100
    */
   gapTimeoutMs?: number;
+  /**
+   * How often a feed that received nothing for that long checks the log for events whose
+   * live message was lost with nothing after it to reveal the gap. 0 turns it off.
+   * @default 5000
+   */
+  idleCheckMs?: number;
   onError(error: unknown): void;
   /**
    * Positions that did not arrive live and were read from the log; `lost` counts those the
@@ -65,6 +71,8 @@ interface Feed {
   /** Events that arrived ahead of `nextSeq`, by seq. */
   ahead: Map<number, EventRecord>;
   gapTimer?: NodeJS.Timeout;
+  /** Something arrived since the last idle check. */
+  active: boolean;
   /** A log read in progress; at most one per feed. */
   filling?: Promise<void>;
 }
@@ -73,9 +81,21 @@ interface Feed {
 const LOG_PAGE = 500;
 
 export function createProjectFeeds(options: ProjectFeedsOptions): ProjectFeeds {
-  const { pubsub, log, gapTimeoutMs = 100 } = options;
+  const { pubsub, log, gapTimeoutMs = 100, idleCheckMs = 5000 } = options;
   const feeds = new Map<string, Feed>();
   let listenerTotal = 0;
+
+  // One timer for all feeds; a feed that heard something since the last round is skipped.
+  const idleCheck =
+    idleCheckMs > 0
+      ? setInterval(() => {
+          for (const feed of feeds.values()) {
+            if (feed.nextSeq === undefined || feed.filling) continue;
+            if (feed.active) feed.active = false;
+            else void readFromLog(feed);
+          }
+        }, idleCheckMs).unref()
+      : undefined;
 
   function open(projectId: string): Feed {
     const feed: Feed = {
@@ -86,6 +106,7 @@ export function createProjectFeeds(options: ProjectFeedsOptions): ProjectFeeds {
       closed: false,
       early: [],
       ahead: new Map(),
+      active: true,
     };
     feed.ready = (async () => {
       const subscriptionId = await pubsub.subscribe(options.channelFor(projectId), (message) => receive(feed, message));
@@ -108,6 +129,7 @@ export function createProjectFeeds(options: ProjectFeedsOptions): ProjectFeeds {
 
   function receive(feed: Feed, message: unknown): void {
     if (feed.closed) return;
+    feed.active = true;
     let event: EventRecord;
     try {
       event = parseEventRecord(message);
@@ -275,6 +297,7 @@ export function createProjectFeeds(options: ProjectFeedsOptions): ProjectFeeds {
       return feeds.get(projectId)?.listeners.size ?? 0;
     },
     close() {
+      clearInterval(idleCheck);
       for (const feed of [...feeds.values()]) {
         listenerTotal -= feed.listeners.size;
         feed.listeners.clear();
