@@ -1,10 +1,14 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GraphQLError } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { createAgentService } from './agent/agent-service.js';
+import { AuthenticationError, createAuthenticator } from './auth/authenticator.js';
+import type { Viewer } from './auth/viewer.js';
+import { accessFor } from './auth/viewer.js';
 import type { Config } from './config.js';
 import type { GraphQLContext } from './context.js';
 import type { EventRecord } from './events/event-record.js';
@@ -14,12 +18,15 @@ import type { ProjectFeeds } from './events/project-feeds.js';
 import type { PubSub } from './events/pubsub.js';
 import { createMemoryPubSub, createRedisPubSub, projectChannel } from './events/pubsub.js';
 import { createIngestService } from './ingest/ingest-service.js';
+import { DomainError } from './errors.js';
 import { createMaskError } from './mask-error.js';
 import { createEventsSchema } from './schema.js';
 import { createChangeApplier } from './store/change-applier.js';
 import { createMemoryStateStore } from './store/memory-state-store.js';
 import { createRedisStateStore } from './store/redis-state-store.js';
 import type { StateStore } from './store/state-store.js';
+import { createConnectionLimiter, createRateLimiter } from './transport/limiters.js';
+import { documentLimitPlugins, mutationRateLimitPlugin } from './transport/security-plugins.js';
 import { attachWebSocketTransport } from './transport/websocket.js';
 import { createWorkflowService } from './workflow/workflow-service.js';
 
@@ -123,17 +130,58 @@ export function createApp(config: Config, logger: Logger = pino({ level: config.
     logger.warn('Redis subscriber reconnected; catching up from the event logs');
     void feeds.catchUp();
   });
-  const context: GraphQLContext = {
+  const authenticator = createAuthenticator(config.auth);
+  if (!authenticator.enabled) {
+    logger.warn(
+      'AUTHENTICATION IS OFF: every caller may read and write every project. Set AUTH_JWT_SECRET, ' +
+        'AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL before exposing this server (production refuses to start without).',
+    );
+  }
+  // Without authentication every caller is the same anonymous subject: limits per subject
+  // would be limits on everyone together, so they apply only with authentication on.
+  const connections = createConnectionLimiter(
+    authenticator.enabled ? config.limits.maxConnectionsPerSubject : Number.POSITIVE_INFINITY,
+  );
+  const holdConnection = (viewer: Viewer) => {
+    const release = connections.acquire(viewer.subject);
+    if (!release) throw new DomainError('RATE_LIMITED', 'this token already holds the most connections allowed');
+    return release;
+  };
+  const services = {
     ingest: createIngestService(domain),
     agent: createAgentService(domain),
     workflow: createWorkflowService(domain),
-    streams: createEventStreams({ feeds, store: backend.store }),
+    streams: createEventStreams({ feeds, store: backend.store, maxQueuedEvents: config.limits.maxQueuedEvents }),
   };
+
+  /** HTTP and SSE callers present their token on every request. */
+  async function authenticateRequest(request: Request): Promise<Viewer> {
+    try {
+      return await authenticator.authenticate(request.headers.get('authorization'));
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      throw new GraphQLError(error.message, {
+        extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },
+      });
+    }
+  }
 
   const yoga = createYoga<object, GraphQLContext>({
     schema: createEventsSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
-    context: () => context,
+    context: async (initial): Promise<GraphQLContext> => {
+      // WebSocket connections authenticated once in connection_init and pass their viewer in.
+      const fromSocket = initial as Partial<Pick<GraphQLContext, 'viewer' | 'onSlowConsumer'>>;
+      if (fromSocket.viewer) {
+        return { ...services, viewer: fromSocket.viewer, access: accessFor(fromSocket.viewer), onSlowConsumer: fromSocket.onSlowConsumer };
+      }
+      const viewer = await authenticateRequest(initial.request);
+      return { ...services, viewer, access: accessFor(viewer), holdConnection: () => holdConnection(viewer) };
+    },
+    plugins: [
+      ...documentLimitPlugins(config.limits, config.production),
+      ...(authenticator.enabled ? [mutationRateLimitPlugin(createRateLimiter(config.limits.mutationsPerSecond))] : []),
+    ],
     maskedErrors: { maskError: createMaskError(logger), isDev: !config.production },
     graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Real-time events API' } : false,
     landingPage: false,
@@ -141,7 +189,14 @@ export function createApp(config: Config, logger: Logger = pino({ level: config.
     logging: false,
   });
   const httpServer = createServer(yoga);
-  const webSocket = attachWebSocketTransport(httpServer, yoga, GRAPHQL_PATH);
+  const webSocket = attachWebSocketTransport(httpServer, yoga, {
+    path: GRAPHQL_PATH,
+    authenticator,
+    connections,
+    limits: config.limits,
+    allowedOrigins: config.allowedOrigins,
+    logger,
+  });
 
   let url = '';
   let stopping: Promise<void> | undefined;

@@ -20,6 +20,45 @@ export interface Config {
   gapTimeoutMs: number;
   /** How much of each project's event log is kept for resume and history. */
   retention: LogRetention;
+  /** Unset: the API is open (refused in production). */
+  auth?: AuthConfig;
+  limits: Limits;
+  /** Origins allowed to open a WebSocket; unset allows any (browsers send one, other clients may not). */
+  allowedOrigins?: readonly string[];
+}
+
+/** Where JWT signatures are checked against: exactly one of the three. */
+export type AuthConfig = (
+  | { kind: 'secret'; secret: string }
+  | { kind: 'public-key'; publicKeyPem: string }
+  | { kind: 'jwks'; jwksUrl: URL }
+) & { issuer?: string; audience?: string };
+
+export interface Limits {
+  /** Largest WebSocket frame accepted, in bytes. @default 65536 */
+  maxPayloadBytes: number;
+  /** Time a WebSocket has to send connection_init. @default 3000 */
+  connectionInitTimeoutMs: number;
+  /** @default 100 */
+  maxSubscriptionsPerConnection: number;
+  /** WebSockets plus SSE streams per token subject on one instance. @default 50 */
+  maxConnectionsPerSubject: number;
+  /** Sustained mutations per second per subject (bursts of twice that). @default 50 */
+  mutationsPerSecond: number;
+  /** Bytes a connection may have waiting to be sent before it is dropped as a slow consumer. @default 1048576 */
+  outgoingBufferBytes: number;
+  /** Events one subscription may have waiting to be sent before its consumer counts as slow. @default 1000 */
+  maxQueuedEvents: number;
+  /** @default 12 */
+  maxDepth: number;
+  /** @default 15 */
+  maxAliases: number;
+  /** @default 2000 */
+  maxTokens: number;
+  /** @default 10 */
+  maxDirectives: number;
+  /** @default 5000 */
+  maxCost: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -65,6 +104,18 @@ export function loadConfig(env: Environment = process.env): Config {
   if (!/^[\w:.-]{0,64}$/.test(redisKeyPrefix)) {
     throw new ConfigError(`REDIS_KEY_PREFIX must be up to 64 letters, digits, or _ : . -, got "${redisKeyPrefix}"`);
   }
+  const auth = loadAuth(env);
+  if (production && !auth) {
+    throw new ConfigError(
+      'NODE_ENV=production needs authentication: set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL',
+    );
+  }
+  const origins = env.WS_ALLOWED_ORIGINS?.split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of origins ?? []) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(`WS_ALLOWED_ORIGINS must list origins like https://app.example.com, got "${origin}"`);
+    }
+  }
   return {
     port: integer(env, 'PORT', 4000, 0, 65535),
     host: env.HOST || '127.0.0.1',
@@ -78,5 +129,53 @@ export function loadConfig(env: Environment = process.env): Config {
       maxEvents: integer(env, 'EVENT_LOG_MAX_EVENTS', 10_000, 0, 10_000_000),
       maxAgeMs: integer(env, 'EVENT_LOG_MAX_AGE_SECONDS', 86_400, 0, 31_536_000) * 1000,
     },
+    auth,
+    allowedOrigins: origins?.length ? origins : undefined,
+    limits: {
+      maxPayloadBytes: integer(env, 'WS_MAX_PAYLOAD_BYTES', 65_536, 1024, 16_777_216),
+      connectionInitTimeoutMs: integer(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000, 100, 60_000),
+      maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),
+      maxConnectionsPerSubject: integer(env, 'MAX_CONNECTIONS_PER_SUBJECT', 50, 1, 100_000),
+      mutationsPerSecond: integer(env, 'MUTATIONS_PER_SECOND', 50, 1, 100_000),
+      outgoingBufferBytes: integer(env, 'OUTGOING_BUFFER_BYTES', 1_048_576, 1024, 1_073_741_824),
+      maxQueuedEvents: integer(env, 'MAX_QUEUED_EVENTS', 1000, 1, 1_000_000),
+      maxDepth: integer(env, 'MAX_QUERY_DEPTH', 12, 1, 100),
+      maxAliases: integer(env, 'MAX_QUERY_ALIASES', 15, 0, 1000),
+      maxTokens: integer(env, 'MAX_QUERY_TOKENS', 2000, 10, 100_000),
+      maxDirectives: integer(env, 'MAX_QUERY_DIRECTIVES', 10, 0, 1000),
+      maxCost: integer(env, 'MAX_QUERY_COST', 5000, 1, 1_000_000),
+    },
   };
+}
+
+function loadAuth(env: Environment): AuthConfig | undefined {
+  const sources = ['AUTH_JWT_SECRET', 'AUTH_JWT_PUBLIC_KEY', 'AUTH_JWKS_URL'].filter((name) => env[name]);
+  if (sources.length > 1) throw new ConfigError(`set only one of ${sources.join(', ')}`);
+  const claims = { issuer: env.AUTH_JWT_ISSUER || undefined, audience: env.AUTH_JWT_AUDIENCE || undefined };
+  if (env.AUTH_JWT_SECRET) {
+    if (env.AUTH_JWT_SECRET.length < 32) {
+      throw new ConfigError(`AUTH_JWT_SECRET must be at least 32 characters, got ${env.AUTH_JWT_SECRET.length}`);
+    }
+    return { kind: 'secret', secret: env.AUTH_JWT_SECRET, ...claims };
+  }
+  if (env.AUTH_JWT_PUBLIC_KEY) {
+    const pem = env.AUTH_JWT_PUBLIC_KEY.replace(/\\n/g, '\n');
+    if (!pem.includes('-----BEGIN PUBLIC KEY-----')) {
+      throw new ConfigError('AUTH_JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)');
+    }
+    return { kind: 'public-key', publicKeyPem: pem, ...claims };
+  }
+  if (env.AUTH_JWKS_URL) {
+    let url: URL;
+    try {
+      url = new URL(env.AUTH_JWKS_URL);
+    } catch {
+      throw new ConfigError(`AUTH_JWKS_URL must be a URL, got "${env.AUTH_JWKS_URL}"`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new ConfigError(`AUTH_JWKS_URL must be http(s), got "${env.AUTH_JWKS_URL}"`);
+    }
+    return { kind: 'jwks', jwksUrl: url, ...claims };
+  }
+  return undefined;
 }

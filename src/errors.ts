@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'INVALID_TRANSITION'
   | 'CONFLICT'
   | 'CURSOR_EXPIRED'
-  | 'SERVICE_UNAVAILABLE';
+  | 'SERVICE_UNAVAILABLE'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED';
 
 export class DomainError extends Error {
   override readonly name = 'DomainError';

@@ -36,12 +36,20 @@ describe('the server process', () => {
   });
 
   it('turns GraphiQL off in production', async () => {
-    const server = startServer({ NODE_ENV: 'production' });
+    const server = startServer({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters' });
     const url = await server.listening;
     const page = await fetch(url, { headers: { accept: 'text/html' } });
     expect(await page.text()).not.toContain('<title>Real-time events API</title>');
     server.child.kill('SIGINT');
     expect((await server.exited).code).toBe(0);
+  });
+
+  it('refuses to start in production without authentication', async () => {
+    const { code, stderr } = await startServer({ NODE_ENV: 'production' }).exited;
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(
+      'Invalid configuration: NODE_ENV=production needs authentication: set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL',
+    );
   });
 
   it('refuses to start on a bad value with one clear line', async () => {
@@ -54,7 +62,7 @@ describe('the server process', () => {
 
 describe('loadConfig', () => {
   it('has defaults that run without Redis', () => {
-    expect(loadConfig({})).toEqual({
+    expect(loadConfig({})).toMatchObject({
       port: 4000,
       host: '127.0.0.1',
       redisUrl: undefined,
@@ -64,6 +72,9 @@ describe('loadConfig', () => {
       logLevel: 'info',
       gapTimeoutMs: 100,
       retention: { maxEvents: 10_000, maxAgeMs: 86_400_000 },
+      auth: undefined,
+      allowedOrigins: undefined,
+      limits: { maxPayloadBytes: 65_536, maxSubscriptionsPerConnection: 100, maxConnectionsPerSubject: 50 },
     });
   });
 
@@ -76,15 +87,35 @@ describe('loadConfig', () => {
     [{ REDIS_KEY_PREFIX: 'has space' }, 'REDIS_KEY_PREFIX must be up to 64 letters, digits, or _ : . -, got "has space"'],
     [{ GAP_TIMEOUT_MS: '0' }, 'GAP_TIMEOUT_MS must be an integer from 1 to 60000, got "0"'],
     [{ EVENT_LOG_MAX_EVENTS: 'many' }, 'EVENT_LOG_MAX_EVENTS must be an integer from 0 to 10000000, got "many"'],
+    [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET must be at least 32 characters, got 5'],
+    [{ AUTH_JWT_SECRET: 'x'.repeat(32), AUTH_JWKS_URL: 'https://id.example.com/jwks' }, 'set only one of AUTH_JWT_SECRET, AUTH_JWKS_URL'],
+    [{ AUTH_JWKS_URL: 'not a url' }, 'AUTH_JWKS_URL must be a URL, got "not a url"'],
+    [{ AUTH_JWT_PUBLIC_KEY: 'abc' }, 'AUTH_JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)'],
+    [{ WS_ALLOWED_ORIGINS: 'app.example.com' }, 'WS_ALLOWED_ORIGINS must list origins like https://app.example.com, got "app.example.com"'],
     [{ EVENT_LOG_MAX_AGE_SECONDS: '1.5' }, 'EVENT_LOG_MAX_AGE_SECONDS must be an integer from 0 to 31536000, got "1.5"'],
   ])('refuses %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message));
   });
 
   it('reads production, Redis and GraphiQL settings', () => {
-    const config = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://cache:6379/2', GRAPHIQL: 'true', PORT: '8080' });
-    expect(config).toMatchObject({ production: true, redisUrl: 'redis://cache:6379/2', graphiql: true, port: 8080 });
-    expect(loadConfig({ NODE_ENV: 'production' }).graphiql).toBe(false);
+    const secret = 'a-secret-of-at-least-thirty-two-characters';
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      AUTH_JWT_SECRET: secret,
+      REDIS_URL: 'redis://cache:6379/2',
+      GRAPHIQL: 'true',
+      PORT: '8080',
+      WS_ALLOWED_ORIGINS: 'https://a.example.com, http://localhost:5173',
+    });
+    expect(config).toMatchObject({
+      production: true,
+      redisUrl: 'redis://cache:6379/2',
+      graphiql: true,
+      port: 8080,
+      auth: { kind: 'secret', secret },
+      allowedOrigins: ['https://a.example.com', 'http://localhost:5173'],
+    });
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: secret }).graphiql).toBe(false);
   });
 });
 

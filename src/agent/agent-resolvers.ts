@@ -1,23 +1,30 @@
+import { requireRead, requireWrite, visibleTo } from '../auth/viewer.js';
 import type { AgentRunEventRecord } from '../events/event-record.js';
 import { isAgentRunEvent } from '../events/event-record.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 
 export const agentResolvers: Resolvers = {
   Query: {
-    agentRun: async (_, { id }, { agent }) => (await agent.get(id)) ?? null,
-    agentRuns: (_, { projectId }, { agent }) => agent.list(projectId),
+    agentRun: async (_, { id }, { agent, viewer }) => visibleTo(viewer, await agent.get(id)),
+    agentRuns: (_, { projectId }, { agent, viewer }) => {
+      requireRead(viewer, projectId);
+      return agent.list(projectId);
+    },
   },
   Mutation: {
-    startAgentRun: (_, args, { agent }) => agent.start(args),
-    updateAgentStep: (_, args, { agent }) => agent.updateStep(args),
-    appendAgentMessage: (_, args, { agent }) => agent.appendMessage(args),
-    completeAgentRun: (_, args, { agent }) => agent.complete(args),
-    failAgentRun: (_, args, { agent }) => agent.fail(args),
+    startAgentRun: (_, args, { agent, viewer }) => {
+      requireWrite(viewer, args.projectId);
+      return agent.start(args);
+    },
+    updateAgentStep: (_, args, { agent, access }) => agent.updateStep(args, access),
+    appendAgentMessage: (_, args, { agent, access }) => agent.appendMessage(args, access),
+    completeAgentRun: (_, args, { agent, access }) => agent.complete(args, access),
+    failAgentRun: (_, args, { agent, access }) => agent.fail(args, access),
   },
   Subscription: {
     agentRun: {
-      subscribe: (_, { projectId, runId, after }, { streams }) =>
-        streams.open({
+      subscribe: (_, { projectId, runId, after }, context) =>
+        context.streams.open(context, {
           projectId,
           after,
           accepts: (event): event is AgentRunEventRecord =>

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Access } from '../auth/viewer.js';
 import { invalidTransition, notFound } from '../errors.js';
 import type { EventDraft } from '../events/event-record.js';
 import type {
@@ -22,10 +23,10 @@ export interface AgentService {
   get(id: string): Promise<AgentRun | undefined>;
   list(projectId: string): Promise<AgentRun[]>;
   start(input: { projectId: string; agent: string }): Promise<AgentRun>;
-  updateStep(input: { runId: string; stepId: string; name: string; status: StepStatus }): Promise<AgentRun>;
-  appendMessage(input: { runId: string; role: MessageRole; content: string }): Promise<AgentMessage>;
-  complete(input: { runId: string; output?: string | null }): Promise<AgentRun>;
-  fail(input: { runId: string; error: string }): Promise<AgentRun>;
+  updateStep(input: { runId: string; stepId: string; name: string; status: StepStatus }, access: Access): Promise<AgentRun>;
+  appendMessage(input: { runId: string; role: MessageRole; content: string }, access: Access): Promise<AgentMessage>;
+  complete(input: { runId: string; output?: string | null }, access: Access): Promise<AgentRun>;
+  fail(input: { runId: string; error: string }, access: Access): Promise<AgentRun>;
 }
 
 export function createAgentService(
@@ -40,12 +41,14 @@ export function createAgentService(
    */
   function changeRun(
     runId: string,
+    access: Access,
     action: string,
     change: (run: AgentRun, at: string) => { run: AgentRun; events: (run: AgentRun) => EventDraft[] },
   ): Promise<AgentRun> {
     return changes.apply('agentRun', runId, (current) => {
       if (!current) throw notFound('Agent run', runId);
       const run = current.value;
+      access.assertWrite(run.projectId, 'Agent run', runId);
       if (FINAL_RUN_STATUSES.has(run.status)) {
         throw invalidTransition(`cannot ${action} agent run "${runId}": it is already ${run.status}`);
       }
@@ -87,11 +90,11 @@ export function createAgentService(
         return { projectId, value: run, events: [{ type: 'AGENT_RUN_CREATED', projectId, occurredAt: at, run }] };
       });
     },
-    updateStep(input) {
+    updateStep(input, access) {
       const stepId = requireId('stepId', input.stepId);
       const name = requireText('name', input.name, 256);
       const { status } = input;
-      return changeRun(input.runId, 'update a step of', (run, at) => {
+      return changeRun(input.runId, access, 'update a step of', (run, at) => {
         const index = run.steps.findIndex((step) => step.id === stepId);
         const previous = index === -1 ? undefined : run.steps[index]!;
         if (previous && FINAL_STEP_STATUSES.has(previous.status) && previous.status !== status) {
@@ -117,10 +120,10 @@ export function createAgentService(
         };
       });
     },
-    async appendMessage(input) {
+    async appendMessage(input, access) {
       const content = requireText('content', input.content, MAX_MESSAGE_LENGTH);
       let message: AgentMessage | undefined;
-      await changeRun(input.runId, 'append a message to', (run, at) => {
+      await changeRun(input.runId, access, 'append a message to', (run, at) => {
         message = { id: randomUUID(), role: input.role, content, createdAt: at };
         const appended = message;
         return {
@@ -132,16 +135,16 @@ export function createAgentService(
       });
       return message!;
     },
-    complete(input) {
+    complete(input, access) {
       const output = optionalText('output', input.output, MAX_MESSAGE_LENGTH);
-      return changeRun(input.runId, 'complete', (run, at) => ({
+      return changeRun(input.runId, access, 'complete', (run, at) => ({
         run: { ...run, status: 'COMPLETED', output, updatedAt: at },
         events: runEvent('AGENT_RUN_COMPLETED', at),
       }));
     },
-    fail(input) {
+    fail(input, access) {
       const error = requireText('error', input.error, 4096);
-      return changeRun(input.runId, 'fail', (run, at) => ({
+      return changeRun(input.runId, access, 'fail', (run, at) => ({
         run: { ...run, status: 'FAILED', error, updatedAt: at },
         events: runEvent('AGENT_RUN_FAILED', at),
       }));

@@ -8,8 +8,8 @@ const cursor = (event: EventRecord) => encodeCursor(event);
 /** The `Event` interface and its cursors, history, snapshots and the project-wide stream. */
 export const eventResolvers: Resolvers = {
   Query: {
-    projectSnapshot: (_, { projectId }, { streams }) => streams.snapshot(projectId),
-    events: (_, args, { streams }) => streams.history(args),
+    projectSnapshot: (_, { projectId }, context) => context.streams.snapshot(context, projectId),
+    events: (_, args, context) => context.streams.history(context, args),
   },
   ProjectSnapshot: {
     cursor: (snapshot) => encodeCursor(snapshot.position),
@@ -22,10 +22,10 @@ export const eventResolvers: Resolvers = {
   WorkflowEvent: { cursor },
   Subscription: {
     projectEvents: {
-      subscribe: (_, { projectId, types, after }, { streams }) => {
+      subscribe: (_, { projectId, types, after }, context) => {
         if (types?.length === 0) throw badUserInput('types', 'must name at least one event type, or be left out');
         const wanted: ReadonlySet<EventType> | undefined = types ? new Set(types) : undefined;
-        return streams.open({
+        return context.streams.open(context, {
           projectId,
           after,
           accepts: (event): event is EventRecord => wanted === undefined || wanted.has(event.type),

@@ -1,3 +1,5 @@
+import type { Viewer } from '../auth/viewer.js';
+import { requireRead } from '../auth/viewer.js';
 import { DomainError, badUserInput } from '../errors.js';
 import type { EventType } from '../generated/resolvers-types.js';
 import type { LogPage, ProjectSnapshot, StateStore } from '../store/state-store.js';
@@ -6,6 +8,13 @@ import type { EventRecord, LogPosition } from './event-record.js';
 import { decodeCursor } from './event-record.js';
 import type { ProjectFeeds } from './project-feeds.js';
 import { PushIterator } from './push-iterator.js';
+
+/** Who opens a stream, and how to end their connection if they stop reading. */
+export interface Caller {
+  viewer: Viewer;
+  onSlowConsumer?: () => void;
+  holdConnection?: () => () => void;
+}
 
 export interface StreamRequest<T extends EventRecord> {
   projectId: string;
@@ -30,10 +39,10 @@ export interface EventStreams {
    * the live ones, with nothing missing or repeated at the seam. Ending the iteration
    * detaches from the project feed.
    */
-  open<T extends EventRecord>(request: StreamRequest<T>): Promise<AsyncIterableIterator<T>>;
+  open<T extends EventRecord>(caller: Caller, request: StreamRequest<T>): Promise<AsyncIterableIterator<T>>;
   /** Retained events after a cursor (or from the oldest retained), oldest first. */
-  history(request: HistoryRequest): Promise<EventRecord[]>;
-  snapshot(projectId: string): Promise<ProjectSnapshotModel>;
+  history(caller: Caller, request: HistoryRequest): Promise<EventRecord[]>;
+  snapshot(caller: Caller, projectId: string): Promise<ProjectSnapshotModel>;
 }
 
 export type ProjectSnapshotModel = ProjectSnapshot & { projectId: string };
@@ -64,8 +73,13 @@ function checkResumable(cursor: LogPosition, log: { epoch: string; headSeq: numb
   }
 }
 
-export function createEventStreams(dependencies: { feeds: ProjectFeeds; store: StateStore }): EventStreams {
-  const { feeds, store } = dependencies;
+export function createEventStreams(dependencies: {
+  feeds: ProjectFeeds;
+  store: StateStore;
+  /** Live events one subscription may have unread before its consumer counts as slow. */
+  maxQueuedEvents: number;
+}): EventStreams {
+  const { feeds, store, maxQueuedEvents } = dependencies;
 
   /** Reads the log after `cursor` up to `untilSeq`, handing each event to `take`. */
   async function replay(
@@ -88,42 +102,72 @@ export function createEventStreams(dependencies: { feeds: ProjectFeeds; store: S
   }
 
   return {
-    async open<T extends EventRecord>(request: StreamRequest<T>) {
+    async open<T extends EventRecord>(caller: Caller, request: StreamRequest<T>) {
       const projectId = requireId('projectId', request.projectId);
+      requireRead(caller.viewer, projectId);
       const cursor = request.after == null ? undefined : parseAfter(request.after);
       const { accepts } = request;
-      const stream = new PushIterator<T>();
-      if (!cursor) {
+      const stream = new PushIterator<T>(maxQueuedEvents, caller.onSlowConsumer);
+      const release = caller.holdConnection?.();
+      const end = (detach: () => void) => {
+        // A stream lives no longer than the token that opened it; the client reconnects with a fresh one.
+        const expiry =
+          caller.viewer.expiresAt === undefined
+            ? undefined
+            : setTimeout(() => void stream.return(), Math.max(0, caller.viewer.expiresAt - Date.now()));
+        stream.teardown = () => {
+          clearTimeout(expiry);
+          release?.();
+          detach();
+        };
+        return stream;
+      };
+      try {
+        return await (cursor ? openResumed(cursor) : openLive());
+      } catch (error) {
+        release?.();
+        throw error;
+      }
+
+      async function openLive() {
         const { detach } = await feeds.subscribe(projectId, (event) => {
           if (accepts(event)) stream.push(event);
         });
-        stream.teardown = detach;
-        return stream;
+        return end(detach);
       }
-      // Live events wait in `held` while the log is replayed up to the position the live
-      // feed started from; after that the two join without a gap or a repeat.
-      let held: EventRecord[] | undefined = [];
-      const { position, detach } = await feeds.subscribe(projectId, (event) => {
-        if (held) held.push(event);
-        else if (accepts(event)) stream.push(event);
-      });
-      try {
-        checkResumable(cursor, { epoch: position.epoch, headSeq: position.seq });
-        await replay(projectId, cursor, position.seq, (event) => {
-          if (accepts(event)) stream.push(event);
+
+      async function openResumed(cursor: LogPosition) {
+        // Live events wait in `held` while the log is replayed up to the position the live
+        // feed started from; after that the two join without a gap or a repeat.
+        let held: EventRecord[] | undefined = [];
+        const { position, detach } = await feeds.subscribe(projectId, (event) => {
+          if (held) held.push(event);
+          else if (accepts(event)) stream.push(event);
         });
-      } catch (error) {
-        detach();
-        throw error;
+        let replayed = 0;
+        stream.maxBuffered = Number.POSITIVE_INFINITY;
+        try {
+          checkResumable(cursor, { epoch: position.epoch, headSeq: position.seq });
+          await replay(projectId, cursor, position.seq, (event) => {
+            if (!accepts(event)) return;
+            stream.push(event);
+            replayed++;
+          });
+        } catch (error) {
+          detach();
+          throw error;
+        }
+        // The replay is bounded by retention; only live events count against the consumer.
+        stream.maxBuffered = replayed + maxQueuedEvents;
+        for (const event of held) if (accepts(event)) stream.push(event);
+        held = undefined;
+        return end(detach);
       }
-      for (const event of held) if (accepts(event)) stream.push(event);
-      held = undefined;
-      stream.teardown = detach;
-      return stream;
     },
 
-    async history({ projectId, after, types, limit }) {
+    async history(caller, { projectId, after, types, limit }) {
       const id = requireId('projectId', projectId);
+      requireRead(caller.viewer, id);
       const count = limit ?? HISTORY_DEFAULT_LIMIT;
       if (!Number.isInteger(count) || count < 1 || count > HISTORY_MAX_LIMIT) {
         throw badUserInput('limit', `must be from 1 to ${HISTORY_MAX_LIMIT}, got ${count}`);
@@ -141,8 +185,9 @@ export function createEventStreams(dependencies: { feeds: ProjectFeeds; store: S
       return events;
     },
 
-    async snapshot(projectId) {
+    async snapshot(caller, projectId) {
       const id = requireId('projectId', projectId);
+      requireRead(caller.viewer, id);
       return { projectId: id, ...(await store.snapshot(id)) };
     },
   };

@@ -10,6 +10,15 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
   #done = false;
   #teardown: (() => void) | undefined;
 
+  /**
+   * @param maxBuffered values that may wait unread; one more ends the iteration and calls
+   *   `onOverflow`, so a consumer that stops reading cannot grow memory without bound
+   */
+  constructor(
+    public maxBuffered = Number.POSITIVE_INFINITY,
+    private readonly onOverflow?: () => void,
+  ) {}
+
   /** Set once the source is attached; runs at most once, when the iteration ends. */
   set teardown(teardown: () => void) {
     if (this.#done) teardown();
@@ -22,6 +31,9 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
     if (waiting) {
       this.#waiting = undefined;
       waiting({ value, done: false });
+    } else if (this.buffered >= this.maxBuffered) {
+      this.#finish();
+      this.onOverflow?.();
     } else {
       this.#buffer.push(value);
     }

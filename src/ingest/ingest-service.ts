@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Access } from '../auth/viewer.js';
 import { badUserInput, invalidTransition, notFound } from '../errors.js';
 import type { IngestJob, IngestJobStatus } from '../generated/resolvers-types.js';
 import type { ChangeApplier } from '../store/change-applier.js';
@@ -11,14 +12,12 @@ export interface IngestService {
   get(id: string): Promise<IngestJob | undefined>;
   list(projectId: string): Promise<IngestJob[]>;
   create(input: { projectId: string; source: string; totalItems?: number | null }): Promise<IngestJob>;
-  updateProgress(input: {
-    id: string;
-    progress: number;
-    processedItems?: number | null;
-    message?: string | null;
-  }): Promise<IngestJob>;
-  complete(id: string): Promise<IngestJob>;
-  fail(id: string, error: string): Promise<IngestJob>;
+  updateProgress(
+    input: { id: string; progress: number; processedItems?: number | null; message?: string | null },
+    access: Access,
+  ): Promise<IngestJob>;
+  complete(id: string, access: Access): Promise<IngestJob>;
+  fail(id: string, error: string, access: Access): Promise<IngestJob>;
 }
 
 export function createIngestService(
@@ -30,12 +29,14 @@ export function createIngestService(
   /** Applies `change` to an existing job that has not reached a final status. */
   function changeJob(
     id: string,
+    access: Access,
     action: string,
     change: (job: IngestJob, at: string) => { job: IngestJob; type: 'INGEST_JOB_UPDATED' | 'INGEST_JOB_COMPLETED' | 'INGEST_JOB_FAILED' },
   ): Promise<IngestJob> {
     return changes.apply('ingestJob', id, (current) => {
       if (!current) throw notFound('Ingest job', id);
       const job = current.value;
+      access.assertWrite(job.projectId, 'Ingest job', id);
       if (FINAL_STATUSES.has(job.status)) {
         throw invalidTransition(`cannot ${action} ingest job "${id}": it is already ${job.status}`);
       }
@@ -79,14 +80,14 @@ export function createIngestService(
         return { projectId, value: job, events: [{ type: 'INGEST_JOB_CREATED', projectId, occurredAt: at, job }] };
       });
     },
-    updateProgress(input) {
+    updateProgress(input, access) {
       const { id, progress } = input;
       if (!Number.isFinite(progress) || progress < 0 || progress > 1) {
         throw badUserInput('progress', `must be between 0 and 1, got ${progress}`);
       }
       const processedItems = optionalCount('processedItems', input.processedItems);
       const message = optionalText('message', input.message, 2048);
-      return changeJob(id, 'update progress of', (job, at) => {
+      return changeJob(id, access, 'update progress of', (job, at) => {
         if (processedItems !== null && job.totalItems != null && processedItems > job.totalItems) {
           throw badUserInput('processedItems', `must not exceed totalItems (${job.totalItems}), got ${processedItems}`);
         }
@@ -103,15 +104,15 @@ export function createIngestService(
         };
       });
     },
-    complete(id) {
-      return changeJob(id, 'complete', (job, at) => ({
+    complete(id, access) {
+      return changeJob(id, access, 'complete', (job, at) => ({
         type: 'INGEST_JOB_COMPLETED',
         job: { ...job, status: 'COMPLETED', progress: 1, updatedAt: at },
       }));
     },
-    fail(id, error) {
+    fail(id, error, access) {
       const reason = requireText('error', error, 4096);
-      return changeJob(id, 'fail', (job, at) => ({
+      return changeJob(id, access, 'fail', (job, at) => ({
         type: 'INGEST_JOB_FAILED',
         job: { ...job, status: 'FAILED', error: reason, updatedAt: at },
       }));

@@ -1,44 +1,126 @@
 import type { Server } from 'node:http';
 import type { DocumentNode, ExecutionArgs } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
+import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
+import type { Authenticator } from '../auth/authenticator.js';
+import { AuthenticationError } from '../auth/authenticator.js';
+import type { Viewer } from '../auth/viewer.js';
+import type { Limits } from '../config.js';
 import type { GraphQLContext } from '../context.js';
 import { isGraphQLError } from '../errors.js';
+import { CloseCode } from './close-codes.js';
+import type { ConnectionLimiter } from './limiters.js';
 
 interface EnvelopedRoot {
   execute(args: ExecutionArgs): unknown;
   subscribe(args: ExecutionArgs): unknown;
 }
 
+/** What a connection holds once its connection_init was accepted. */
+interface Connection {
+  viewer: Viewer;
+  release(): void;
+  expiry?: NodeJS.Timeout;
+}
+
+export interface WebSocketTransportOptions {
+  path: string;
+  authenticator: Authenticator;
+  connections: ConnectionLimiter;
+  limits: Limits;
+  allowedOrigins?: readonly string[];
+  logger: Logger;
+}
+
 /**
  * GraphQL over WebSocket (`graphql-transport-ws`) on `path`, executed through yoga's
- * envelop so that error masking and every other yoga plugin apply as they do over HTTP.
+ * envelop so that error masking, document limits and every other yoga plugin apply as they
+ * do over HTTP. Authentication happens once, in connection_init.
  *
  * @returns the teardown: closes every socket (1001 Going away) and the server
  */
 export function attachWebSocketTransport(
   httpServer: Server,
   yoga: YogaServerInstance<object, GraphQLContext>,
-  path: string,
+  options: WebSocketTransportOptions,
 ): { dispose(): Promise<void>; clientCount(): number } {
-  const webSocketServer = new WebSocketServer({ server: httpServer, path });
+  const { authenticator, connections, limits, logger } = options;
+  const allowed = options.allowedOrigins ? new Set(options.allowedOrigins) : undefined;
+  const webSocketServer = new WebSocketServer({
+    server: httpServer,
+    path: options.path,
+    maxPayload: limits.maxPayloadBytes,
+    verifyClient: allowed
+      ? (info, accept) => (allowed.has(info.origin) ? accept(true) : accept(false, 403, 'Origin not allowed'))
+      : undefined,
+  });
+  const connectionOf = new WeakMap<object, Connection>();
+
   const graphqlWs = useServer(
     {
+      connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      onConnect: async (context) => {
+        const socket = context.extra.socket as WebSocket;
+        let viewer: Viewer;
+        try {
+          viewer = await authenticator.authenticate(context.connectionParams?.authorization as string | undefined);
+        } catch (error) {
+          if (!(error instanceof AuthenticationError)) throw error;
+          logger.info({ reason: error.message }, 'websocket refused: authentication');
+          return false;
+        }
+        const release = connections.acquire(viewer.subject);
+        if (!release) {
+          socket.close(CloseCode.TooManyConnections, 'Too many connections for this token');
+          return false;
+        }
+        const connection: Connection = { viewer, release };
+        if (viewer.expiresAt !== undefined) {
+          connection.expiry = setTimeout(
+            () => socket.close(CloseCode.Forbidden, 'Token expired'),
+            Math.max(0, viewer.expiresAt - Date.now()),
+          );
+        }
+        connectionOf.set(context, connection);
+        return true;
+      },
+      onClose: (context) => {
+        const connection = connectionOf.get(context);
+        if (!connection) return;
+        clearTimeout(connection.expiry);
+        connection.release();
+        connectionOf.delete(context);
+      },
       onSubscribe: async (context, _id, payload) => {
+        const connection = connectionOf.get(context)!;
+        const socket = context.extra.socket as WebSocket;
+        if (Object.keys(context.subscriptions).length > limits.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(`at most ${limits.maxSubscriptionsPerConnection} operations per connection`, {
+              extensions: { code: 'RATE_LIMITED' },
+            }),
+          ];
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...context,
           req: context.extra.request,
-          socket: context.extra.socket,
+          socket,
           params: payload,
+          viewer: connection.viewer,
+          onSlowConsumer: () => socket.close(CloseCode.SlowConsumer, 'Slow consumer'),
         });
         let document: DocumentNode;
         try {
           document = parse(payload.query);
         } catch (error) {
-          // A syntax error is the client's: answer it as an error message, keep the socket.
+          // A syntax error, or a document over the token limit, is the client's: answer it as
+          // an error message and keep the socket.
           if (isGraphQLError(error)) return [error];
           throw error;
         }
@@ -53,6 +135,13 @@ export function attachWebSocketTransport(
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
         return args;
+      },
+      onNext: (context) => {
+        // The outgoing budget: a client that stops reading is dropped before its backlog grows.
+        const socket = context.extra.socket as WebSocket;
+        if (socket.bufferedAmount > limits.outgoingBufferBytes) {
+          socket.close(CloseCode.SlowConsumer, 'Slow consumer');
+        }
       },
     },
     webSocketServer,

@@ -1,21 +1,28 @@
+import { requireRead, requireWrite, visibleTo } from '../auth/viewer.js';
 import type { WorkflowEventRecord } from '../events/event-record.js';
 import { isWorkflowEvent } from '../events/event-record.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 
 export const workflowResolvers: Resolvers = {
   Query: {
-    workflowRun: async (_, { id }, { workflow }) => (await workflow.get(id)) ?? null,
-    workflowRuns: (_, { projectId }, { workflow }) => workflow.list(projectId),
+    workflowRun: async (_, { id }, { workflow, viewer }) => visibleTo(viewer, await workflow.get(id)),
+    workflowRuns: (_, { projectId }, { workflow, viewer }) => {
+      requireRead(viewer, projectId);
+      return workflow.list(projectId);
+    },
   },
   Mutation: {
-    startWorkflowRun: (_, args, { workflow }) => workflow.start(args),
-    updateWorkflowNodeState: (_, args, { workflow }) => workflow.updateNodeState(args),
-    finishWorkflowRun: (_, args, { workflow }) => workflow.finish(args),
+    startWorkflowRun: (_, args, { workflow, viewer }) => {
+      requireWrite(viewer, args.projectId);
+      return workflow.start(args);
+    },
+    updateWorkflowNodeState: (_, args, { workflow, access }) => workflow.updateNodeState(args, access),
+    finishWorkflowRun: (_, args, { workflow, access }) => workflow.finish(args, access),
   },
   Subscription: {
     workflowNodeState: {
-      subscribe: (_, { projectId, runId, after }, { streams }) =>
-        streams.open({
+      subscribe: (_, { projectId, runId, after }, context) =>
+        context.streams.open(context, {
           projectId,
           after,
           accepts: (event): event is WorkflowEventRecord =>

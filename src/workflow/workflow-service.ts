@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Access } from '../auth/viewer.js';
 import { badUserInput, invalidTransition, notFound } from '../errors.js';
 import type { NodeStatus, WorkflowNodeState, WorkflowRun, WorkflowRunStatus } from '../generated/resolvers-types.js';
 import type { ChangeApplier } from '../store/change-applier.js';
@@ -14,14 +15,11 @@ export interface WorkflowService {
   get(id: string): Promise<WorkflowRun | undefined>;
   list(projectId: string): Promise<WorkflowRun[]>;
   start(input: { projectId: string; workflowId: string; nodeIds: readonly string[] }): Promise<WorkflowRun>;
-  updateNodeState(input: {
-    runId: string;
-    nodeId: string;
-    status: NodeStatus;
-    output?: string | null;
-    error?: string | null;
-  }): Promise<WorkflowRun>;
-  finish(input: { runId: string; status: WorkflowRunStatus }): Promise<WorkflowRun>;
+  updateNodeState(
+    input: { runId: string; nodeId: string; status: NodeStatus; output?: string | null; error?: string | null },
+    access: Access,
+  ): Promise<WorkflowRun>;
+  finish(input: { runId: string; status: WorkflowRunStatus }, access: Access): Promise<WorkflowRun>;
 }
 
 export function createWorkflowService(
@@ -30,9 +28,15 @@ export function createWorkflowService(
 ): WorkflowService {
   const { store, changes } = dependencies;
 
-  function requireRunning(current: { value: WorkflowRun } | undefined, runId: string, action: string): WorkflowRun {
+  function requireRunning(
+    current: { value: WorkflowRun } | undefined,
+    runId: string,
+    access: Access,
+    action: string,
+  ): WorkflowRun {
     if (!current) throw notFound('Workflow run', runId);
     const run = current.value;
+    access.assertWrite(run.projectId, 'Workflow run', runId);
     if (FINISHED_STATUSES.has(run.status)) {
       throw invalidTransition(`cannot ${action} workflow run "${runId}": it has already finished as ${run.status}`);
     }
@@ -71,12 +75,12 @@ export function createWorkflowService(
         return { projectId, value: run, events: [{ type: 'WORKFLOW_RUN_UPDATED', projectId, occurredAt: at, run }] };
       });
     },
-    updateNodeState(input) {
+    updateNodeState(input, access) {
       const { runId, nodeId, status } = input;
       const output = optionalText('output', input.output, MAX_OUTPUT_LENGTH);
       const error = optionalText('error', input.error, 4096);
       return changes.apply('workflowRun', runId, (current) => {
-        const run = requireRunning(current, runId, 'update a node of');
+        const run = requireRunning(current, runId, access, 'update a node of');
         const index = run.nodes.findIndex((node) => node.nodeId === nodeId);
         if (index === -1) {
           throw badUserInput('nodeId', `workflow run "${runId}" has no node "${nodeId}"`);
@@ -101,13 +105,13 @@ export function createWorkflowService(
         };
       });
     },
-    finish(input) {
+    finish(input, access) {
       const { runId, status } = input;
       if (!FINISHED_STATUSES.has(status)) {
         throw badUserInput('status', `must be SUCCEEDED, FAILED or CANCELLED, got ${status}`);
       }
       return changes.apply('workflowRun', runId, (current) => {
-        const run = requireRunning(current, runId, 'finish');
+        const run = requireRunning(current, runId, access, 'finish');
         const at = now().toISOString();
         const next: WorkflowRun = { ...run, status, updatedAt: at };
         return {
