@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { DocumentNode, ExecutionArgs } from 'graphql';
+import type { DocumentNode, ExecutionArgs, GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
@@ -14,6 +14,28 @@ import type { GraphQLContext } from '../context.js';
 import { isGraphQLError } from '../errors.js';
 import { CloseCode } from './close-codes.js';
 import type { ConnectionLimiter } from './limiters.js';
+
+/** How long a slow consumer's close handshake may take before its connection is cut. */
+const SLOW_CLOSE_GRACE_MS = 2000;
+
+/**
+ * The close frame queues behind everything the client has not read, so a client that has
+ * stopped reading may never receive it: the TCP connection is cut if the handshake does not
+ * finish within the grace period. A client that reads again sees 4413.
+ */
+function closeSlowConsumer(socket: WebSocket): void {
+  if (socket.readyState !== socket.OPEN) return;
+  socket.close(CloseCode.SlowConsumer, 'Slow consumer');
+  const cut = setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS);
+  socket.once('close', () => clearTimeout(cut));
+}
+
+/** `extensions.http` tells yoga which HTTP status to answer with; over HTTP yoga removes it, here we do. */
+function withoutHttpHints(error: GraphQLFormattedError): GraphQLFormattedError {
+  if (!error.extensions || !('http' in error.extensions)) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return { ...error, extensions };
+}
 
 interface EnvelopedRoot {
   execute(args: ExecutionArgs): unknown;
@@ -113,18 +135,21 @@ export function attachWebSocketTransport(
           socket,
           params: payload,
           viewer: connection.viewer,
-          onSlowConsumer: () => socket.close(CloseCode.SlowConsumer, 'Slow consumer'),
+          onSlowConsumer: () => closeSlowConsumer(socket),
         });
         let document: DocumentNode;
+        let errors: readonly GraphQLError[];
         try {
           document = parse(payload.query);
+          errors = validate(schema, document);
         } catch (error) {
-          // A syntax error, or a document over the token limit, is the client's: answer it as
-          // an error message and keep the socket.
+          // A syntax error, or a document over a limit (some limits throw instead of reporting),
+          // is the client's: answer it as an error message and keep the socket.
           if (isGraphQLError(error)) return [error];
           throw error;
         }
-        const args: ExecutionArgs = {
+        if (errors.length) return errors;
+        return {
           schema,
           operationName: payload.operationName,
           document,
@@ -132,17 +157,14 @@ export function attachWebSocketTransport(
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe } satisfies EnvelopedRoot,
         };
-        const errors = validate(args.schema, args.document);
-        if (errors.length) return errors;
-        return args;
       },
-      onNext: (context) => {
+      onNext: (context, _id, _payload, _args, result) => {
         // The outgoing budget: a client that stops reading is dropped before its backlog grows.
         const socket = context.extra.socket as WebSocket;
-        if (socket.bufferedAmount > limits.outgoingBufferBytes) {
-          socket.close(CloseCode.SlowConsumer, 'Slow consumer');
-        }
+        if (socket.bufferedAmount > limits.outgoingBufferBytes) closeSlowConsumer(socket);
+        if (result.errors) return { ...result, errors: result.errors.map(withoutHttpHints) };
       },
+      onError: (_context, _id, _payload, errors) => errors.map(withoutHttpHints),
     },
     webSocketServer,
   );

@@ -5,6 +5,8 @@ import WebSocket from 'ws';
 import { waitFor } from './wait-for.js';
 
 export interface GraphQLResponse<T = Record<string, any>> {
+  /** The HTTP status the response came with. */
+  status: number;
   data?: T | null;
   errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
 }
@@ -14,13 +16,14 @@ export async function request<T = Record<string, any>>(
   url: string,
   query: string,
   variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
 ): Promise<GraphQLResponse<T>> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
-  return (await response.json()) as GraphQLResponse<T>;
+  return { status: response.status, ...((await response.json()) as Omit<GraphQLResponse<T>, 'status'>) };
 }
 
 /** A mutation that must succeed; returns its data. */
@@ -28,8 +31,9 @@ export async function mutate<T = Record<string, any>>(
   url: string,
   query: string,
   variables?: Record<string, unknown>,
+  headers?: Record<string, string>,
 ): Promise<T> {
-  const result = await request<T>(url, query, variables);
+  const result = await request<T>(url, query, variables, headers);
   if (result.errors?.length || !result.data) throw new Error(`mutation failed: ${JSON.stringify(result.errors)}`);
   return result.data;
 }
@@ -101,8 +105,9 @@ export function subscribeOverSse<T = Record<string, any>>(
   httpUrl: string,
   query: string,
   variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
 ): RecordedSubscription<T> {
-  const client = createSseClient({ url: httpUrl, singleConnection: false, retryAttempts: 0 });
+  const client = createSseClient({ url: httpUrl, singleConnection: false, retryAttempts: 0, headers });
   return record<T>((sink) => {
     const unsubscribe = client.subscribe({ query, variables }, sink);
     return () => {
