@@ -253,6 +253,8 @@ describe('document limits', () => {
   const DEEP = `query { projectSnapshot(projectId: "p") { agentRuns { steps { id } } } }`;
   const ALIASES = `query { ${Array.from({ length: 20 }, (_, index) => `a${index}: ingestJob(id: "${index}") { id }`).join(' ')} }`;
   const TOKENS = `query { ${Array(1200).fill('__typename').join(' ')} }`;
+  const DIRECTIVES = `query { __typename ${'@skip(if: false) '.repeat(5)} }`;
+  const COSTLY = `query { ${Array.from({ length: 8 }, (_, index) => `r${index}: agentRuns(projectId: "p") { id agent status }`).join(' ')} }`;
 
   /** The first error message a document gets over HTTP, SSE and WebSocket. */
   async function refusals(app: App, token: string, query: string): Promise<string[]> {
@@ -265,12 +267,14 @@ describe('document limits', () => {
   }
 
   it('refuses the same over-limit documents the same way over HTTP, SSE and WebSocket', async () => {
-    const app = await withLimits({ maxDepth: 3, maxAliases: 5, maxTokens: 1000 });
+    const app = await withLimits({ maxDepth: 3, maxAliases: 10, maxTokens: 1000, maxDirectives: 3, maxCost: 50 });
     const token = await signToken();
     for (const [query, expected] of [
       [DEEP, 'Syntax Error: Query depth limit of 3 exceeded, found 4.'],
-      [ALIASES, 'Syntax Error: Aliases limit of 5 exceeded, found 20.'],
+      [ALIASES, 'Syntax Error: Aliases limit of 10 exceeded, found 20.'],
       [TOKENS, 'Syntax Error: Token limit of 1000 exceeded.'],
+      [DIRECTIVES, 'Syntax Error: Directives limit of 3 exceeded, found 5.'],
+      [COSTLY, 'Syntax Error: Query Cost limit of 50 exceeded, found 52.'],
     ] as const) {
       expect(await refusals(app, token, query)).toEqual([expected, expected, expected]);
     }

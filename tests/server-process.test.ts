@@ -25,6 +25,9 @@ describe('the server process', () => {
     const server = startServer({});
     const url = await server.listening;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
+    // Running open is allowed here, and said once, loudly.
+    const warnings = server.logs.filter((entry) => entry.level === 40 && entry.msg.startsWith('AUTHENTICATION IS OFF'));
+    expect(warnings).toHaveLength(1);
     const page = await fetch(url, { headers: { accept: 'text/html' } });
     const html = await page.text();
     expect(html).toContain('<title>Real-time events API</title>');

@@ -20,6 +20,8 @@ export async function freePort(): Promise<number> {
 
 export interface ServerProcess {
   child: ChildProcess;
+  /** Every log line the server wrote so far, parsed. */
+  logs: Array<{ level: number; msg: string; [key: string]: unknown }>;
   /** Resolves with the URL from the server's start-up log line. */
   listening: Promise<string>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
@@ -38,16 +40,18 @@ export function spawnServer(env: Record<string, string>): ServerProcess {
     signal: signal as NodeJS.Signals | null,
     stderr,
   }));
+  const logs: ServerProcess['logs'] = [];
   const listening = new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      const url = (JSON.parse(line) as { url?: string }).url;
-      if (url) resolve(url);
+      const entry = JSON.parse(line) as ServerProcess['logs'][number] & { url?: string };
+      logs.push(entry);
+      if (entry.url) resolve(entry.url);
     });
     void exited.then(({ code }) => reject(new Error(`server exited with ${code}: ${stderr}`)));
   });
   // A test that expects the start to fail awaits `exited` only.
   listening.catch(() => {});
-  return { child, listening, exited };
+  return { child, logs, listening, exited };
 }
 
 /**
