@@ -3,6 +3,18 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 const config: CodegenConfig = {
   schema: './schema.graphql',
   generates: {
+    // Typed documents for the operations written in client/ (TypedDocumentNode).
+    './client/src/generated/': {
+      documents: ['client/src/**/*.{ts,tsx}', '!client/src/generated/**'],
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: {
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: { DateTime: 'string' },
+        importExtension: '.js',
+      },
+    },
     './src/generated/resolvers-types.ts': {
       plugins: ['typescript', 'typescript-resolvers'],
       config: {

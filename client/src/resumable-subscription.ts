@@ -1,5 +1,16 @@
-import type { Client, FormattedExecutionResult, Sink } from 'graphql-ws';
+import type { FormattedExecutionResult, Sink } from 'graphql-ws';
 import { cursorOf, isAfter } from './cursor.js';
+
+/**
+ * What both `graphql-ws` and `graphql-sse` clients offer. Both re-send an active
+ * subscription's payload object when they reconnect.
+ */
+export interface SubscribingClient {
+  subscribe<Data>(
+    payload: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null },
+    sink: Sink<FormattedExecutionResult<Data, unknown>>,
+  ): () => void;
+}
 
 export interface ResumableRequest {
   /** A subscription whose root field takes `after: String` and selects `cursor`. */
@@ -15,19 +26,19 @@ export interface ResumableSubscription {
 }
 
 /**
- * Subscribes through a graphql-ws client so that every reconnect resumes right after the
+ * Subscribes through a graphql-ws (or graphql-sse) client so that every reconnect resumes right after the
  * last event delivered: the server replays what was missed, in order, and the stream goes on.
  * Application code sees one uninterrupted sequence and never handles cursors.
  *
  * @remarks
- * graphql-ws re-sends an active subscription's payload object on every reconnect, so keeping
+ * The client re-sends an active subscription's payload object on every reconnect, so keeping
  * `variables.after` on that object current is all it takes. Events at or before the last
  * cursor are dropped, so a replay can never repeat one. A cursor the server can no longer
  * resume from ends the stream with a `CURSOR_EXPIRED` error: reload the snapshot then.
  * The client needs `retryAttempts` above 0 (and `shouldRetry` for the closes to retry on).
  */
 export function subscribeResumable<Data = Record<string, unknown>>(
-  client: Client,
+  client: SubscribingClient,
   request: ResumableRequest,
   sink: Sink<FormattedExecutionResult<Data, unknown>>,
 ): ResumableSubscription {

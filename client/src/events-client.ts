@@ -1,0 +1,130 @@
+import type { Exchange } from '@urql/core';
+import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
+import { createClient as createSseClient } from 'graphql-sse';
+import { createClient as createWsClient } from 'graphql-ws';
+import type { StatusStore } from './connection-status.js';
+import { createStatusStore } from './connection-status.js';
+import type { SubscribingClient } from './resumable-subscription.js';
+import { subscribeResumable } from './resumable-subscription.js';
+
+export interface EventsClientOptions {
+  /** The GraphQL endpoint, `http(s)://host/graphql`; the WebSocket URL is derived from it. */
+  url: string;
+  /**
+   * A token, or a function that returns the current one. A function is called for every
+   * request and every (re)connection, so a refreshed token is picked up on reconnect.
+   */
+  token?: string | (() => string | undefined | Promise<string | undefined>);
+  /** How subscriptions travel. @default 'ws' */
+  transport?: 'ws' | 'sse';
+  /** First reconnect delay; doubles per attempt up to `maxRetryDelayMs`, with jitter. @default 500 */
+  retryDelayMs?: number;
+  /** @default 10000 */
+  maxRetryDelayMs?: number;
+  /** A WebSocket implementation where there is no global one (Node before 22: `ws`). */
+  webSocketImpl?: unknown;
+  /** A fetch implementation where the global one will not do. */
+  fetch?: typeof fetch;
+}
+
+export interface EventsClient {
+  /** An urql client: queries and mutations over HTTP, subscriptions that resume on reconnect. */
+  client: Client;
+  /** The subscription connection's state, for a connection indicator. */
+  status: StatusStore;
+  /** Closes the subscription connection. */
+  dispose(): void;
+}
+
+/** Delay before reconnect attempt `retries` (0-based): exponential, with full jitter on top of half. */
+export function backoffDelay(retries: number, baseMs: number, maxMs: number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** retries);
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+/**
+ * The client everything in `client/` is built on.
+ *
+ * @remarks
+ * Subscriptions keep the cursor of the last event they delivered; when the connection drops
+ * and comes back (network loss, server restart, deploy), they resubscribe after it and the
+ * server replays what was missed, so a stream neither loses nor repeats an event. A token
+ * function is asked again on every reconnect.
+ */
+export function createEventsClient(options: EventsClientOptions): EventsClient {
+  const { url, transport = 'ws', retryDelayMs = 500, maxRetryDelayMs = 10_000 } = options;
+  const status = createStatusStore();
+  const currentToken = async () => (typeof options.token === 'function' ? await options.token() : options.token);
+  const authorization = async (): Promise<Record<string, string>> => {
+    const token = await currentToken();
+    return token ? { authorization: `Bearer ${token}` } : {};
+  };
+  const retryWait = (retries: number) =>
+    new Promise<void>((resolve) => setTimeout(resolve, backoffDelay(retries, retryDelayMs, maxRetryDelayMs)));
+
+  let subscriber: SubscribingClient & { dispose(): void | Promise<void> };
+  if (transport === 'ws') {
+    let connectedBefore = false;
+    subscriber = createWsClient({
+      url: url.replace(/^http/, 'ws'),
+      webSocketImpl: options.webSocketImpl,
+      connectionParams: authorization,
+      lazy: true,
+      retryAttempts: Number.POSITIVE_INFINITY,
+      shouldRetry: () => true,
+      retryWait,
+      on: {
+        connecting: () => status.set(connectedBefore ? 'reconnecting' : 'connecting'),
+        connected: () => {
+          connectedBefore = true;
+          status.set('live');
+        },
+        closed: () => {
+          if (connectedBefore) status.set('reconnecting');
+        },
+      },
+    });
+  } else {
+    subscriber = createSseClient({
+      url,
+      headers: authorization,
+      singleConnection: false,
+      retryAttempts: Number.POSITIVE_INFINITY,
+      retry: retryWait,
+      fetchFn: options.fetch,
+      on: {
+        connecting: (reconnecting: boolean) => status.set(reconnecting ? 'reconnecting' : 'connecting'),
+        connected: () => status.set('live'),
+      },
+    } as Parameters<typeof createSseClient>[0]);
+  }
+
+  const baseFetch = options.fetch ?? fetch;
+  const exchanges: Exchange[] = [
+    fetchExchange,
+    subscriptionExchange({
+      forwardSubscription: (request) => ({
+        subscribe: (sink) => {
+          const subscription = subscribeResumable(
+            subscriber,
+            { query: request.query!, variables: request.variables as Record<string, unknown> | undefined },
+            sink as never,
+          );
+          return { unsubscribe: () => subscription.dispose() };
+        },
+      }),
+    }),
+  ];
+  const client = new Client({
+    url,
+    exchanges,
+    preferGetMethod: false,
+    fetch: async (input, init) =>
+      baseFetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...(await authorization()) } }),
+  });
+  return {
+    client,
+    status,
+    dispose: () => void subscriber.dispose(),
+  };
+}

@@ -1,0 +1,24 @@
+import type { IngestJobFieldsFragment } from '../generated/graphql.js';
+import { IngestJobStream } from '../operations.js';
+import type { StreamView } from './use-project-stream.js';
+import { useProjectStream } from './use-project-stream.js';
+
+export type IngestJob = IngestJobFieldsFragment;
+
+/**
+ * The project's ingest jobs (or one job), each with its latest progress, kept current live.
+ *
+ * @example
+ * const { jobs, status } = useIngestJobStream('demo');
+ */
+export function useIngestJobStream(projectId: string, jobId?: string): StreamView<IngestJob> & { jobs: IngestJob[]; job?: IngestJob } {
+  const view = useProjectStream({
+    projectId,
+    id: jobId,
+    select: (snapshot) => snapshot.ingestJobs,
+    subscription: IngestJobStream,
+    variables: (after) => ({ projectId, jobId: jobId ?? null, after: after || null }),
+    eventOf: (data) => ({ cursor: data.ingestJob.cursor, entity: data.ingestJob.job }),
+  });
+  return { ...view, jobs: view.entities, job: jobId === undefined ? undefined : view.entities[0] };
+}

@@ -1,0 +1,85 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { useEffect, useMemo } from 'react';
+import type { CombinedError } from 'urql';
+import { useQuery, useSubscription } from 'urql';
+import type { ConnectionStatus } from '../connection-status.js';
+import type { ProjectSnapshotQuery as Snapshot } from '../generated/graphql.js';
+import type { EntityState } from '../merge.js';
+import { DEFAULT_ENTITY_LIMIT, applyEvent, fromSnapshot, newer } from '../merge.js';
+import { ProjectSnapshotQuery } from '../operations.js';
+import { useConnectionStatus } from '../provider.js';
+
+export interface StreamView<T> {
+  /** Current state of every entity in view, oldest first. */
+  entities: T[];
+  status: ConnectionStatus;
+  error?: CombinedError;
+}
+
+interface StreamSpec<T extends { id: string }, Data, Variables> {
+  projectId: string;
+  /** Narrows the view to one job or run. */
+  id?: string;
+  select(snapshot: Snapshot['projectSnapshot']): readonly T[];
+  subscription: TypedDocumentNode<Data, Variables>;
+  variables(after: string): Variables;
+  eventOf(data: Data): { cursor: string; entity: T };
+  limit?: number;
+}
+
+const isExpired = (error: CombinedError | undefined) =>
+  error?.graphQLErrors.some((graphQLError) => graphQLError.extensions?.code === 'CURSOR_EXPIRED') ?? false;
+
+/**
+ * Snapshot plus stream: loads the project's state with the cursor it reflects, subscribes
+ * after that cursor and folds every event into the state. When the server can no longer
+ * resume (CURSOR_EXPIRED) the snapshot is loaded again.
+ */
+export function useProjectStream<T extends { id: string }, Data, Variables extends Record<string, unknown>>(
+  spec: StreamSpec<T, Data, Variables>,
+): StreamView<T> {
+  const { projectId, id, limit = DEFAULT_ENTITY_LIMIT } = spec;
+  const connection = useConnectionStatus();
+  const [snapshot, reloadSnapshot] = useQuery({
+    query: ProjectSnapshotQuery,
+    variables: { projectId },
+    requestPolicy: 'network-only',
+  });
+  const loaded = snapshot.data?.projectSnapshot;
+  const initial = useMemo(
+    () =>
+      loaded
+        ? fromSnapshot(
+            spec.select(loaded).filter((entity) => id === undefined || entity.id === id),
+            loaded.cursor,
+            limit,
+          )
+        : undefined,
+    // `spec.select` is a fixed projection per hook; only the snapshot, id and limit change.
+    [loaded, id, limit],
+  );
+  const [stream] = useSubscription<Data, EntityState<T>, Variables>(
+    {
+      query: spec.subscription,
+      variables: spec.variables(loaded?.cursor ?? ''),
+      pause: !initial,
+    },
+    (previous, data) => {
+      const { cursor, entity } = spec.eventOf(data);
+      return applyEvent(newer(initial!, previous), cursor, entity, limit);
+    },
+  );
+  const expired = isExpired(stream.error);
+  useEffect(() => {
+    if (expired) reloadSnapshot({ requestPolicy: 'network-only' });
+  }, [expired, reloadSnapshot]);
+
+  const state = initial ? newer(initial, stream.data) : undefined;
+  const entities = useMemo(() => (state ? [...state.byId.values()] : []), [state]);
+  const error = snapshot.error ?? (expired ? undefined : stream.error);
+  let status: ConnectionStatus;
+  if (error) status = 'error';
+  else if (!initial || expired) status = 'connecting';
+  else status = connection;
+  return { entities, status, error };
+}

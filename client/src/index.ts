@@ -1,0 +1,11 @@
+export type { ConnectionStatus } from './connection-status.js';
+export type { EventsClient, EventsClientOptions } from './events-client.js';
+export { createEventsClient } from './events-client.js';
+export { EventsProvider, useConnectionStatus } from './provider.js';
+export type { IngestJob } from './hooks/use-ingest-job-stream.js';
+export { useIngestJobStream } from './hooks/use-ingest-job-stream.js';
+export type { AgentRun } from './hooks/use-agent-run-stream.js';
+export { useAgentRunStream } from './hooks/use-agent-run-stream.js';
+export type { WorkflowNodeState, WorkflowRun } from './hooks/use-workflow-node-states.js';
+export { useWorkflowNodeStates } from './hooks/use-workflow-node-states.js';
+export { subscribeResumable } from './resumable-subscription.js';
