@@ -1,0 +1,181 @@
+// @vitest-environment happy-dom
+import { cleanup, render, screen } from '@testing-library/react';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createEventsClient } from '../../client/src/events-client.js';
+import { useAgentRunStream } from '../../client/src/hooks/use-agent-run-stream.js';
+import { useIngestJobStream } from '../../client/src/hooks/use-ingest-job-stream.js';
+import { useWorkflowNodeStates } from '../../client/src/hooks/use-workflow-node-states.js';
+import { EventsProvider } from '../../client/src/provider.js';
+import { mutate } from '../support/clients.js';
+import {
+  APPEND_MESSAGE,
+  COMPLETE_JOB,
+  CREATE_JOB,
+  START_RUN,
+  START_WORKFLOW,
+  UPDATE_NODE,
+  UPDATE_PROGRESS,
+  UPDATE_STEP,
+} from '../support/operations.js';
+import type { ServerProcess } from '../support/processes.js';
+import { freePort, spawnServer } from '../support/processes.js';
+import { REDIS_URL, channelSubscribers, createRedis, deleteKeys, uniquePrefix } from '../support/redis.js';
+import { waitFor } from '../support/wait-for.js';
+
+const prefix = uniquePrefix('hooks');
+const redis = createRedis();
+const servers: ServerProcess[] = [];
+let serving: ServerProcess;
+let servingEnv: Record<string, string>;
+let url: string;
+let publisherUrl: string;
+
+beforeAll(async () => {
+  servingEnv = { PORT: String(await freePort()), REDIS_URL, REDIS_KEY_PREFIX: prefix };
+  serving = spawnServer(servingEnv);
+  const publisher = spawnServer({ REDIS_URL, REDIS_KEY_PREFIX: prefix });
+  servers.push(serving, publisher);
+  [url, publisherUrl] = await Promise.all([serving.listening, publisher.listening]);
+});
+afterEach(() => cleanup());
+afterAll(async () => {
+  for (const server of servers) server.child.kill('SIGKILL');
+  await deleteKeys(redis, prefix);
+  await redis.quit();
+});
+
+function mount(ui: React.ReactElement) {
+  const events = createEventsClient({ url, webSocketImpl: WebSocket, retryDelayMs: 20, maxRetryDelayMs: 200 });
+  const view = render(<EventsProvider value={events}>{ui}</EventsProvider>);
+  return {
+    ...view,
+    unmount() {
+      view.unmount();
+      events.dispose();
+    },
+  };
+}
+
+const text = (testId: string) => screen.getByTestId(testId).textContent;
+const until = (testId: string, expected: string, timeoutMs = 10_000) =>
+  waitFor(() => screen.queryByTestId(testId)?.textContent === expected, {
+    timeoutMs,
+    what: `${testId} to read "${expected}" (reads "${screen.queryByTestId(testId)?.textContent}")`,
+  });
+
+function Jobs({ projectId, jobId }: { projectId: string; jobId?: string }) {
+  const { jobs, job, status } = useIngestJobStream(projectId, jobId);
+  return (
+    <div>
+      <span data-testid="status">{status}</span>
+      <span data-testid="jobs">{jobs.map((entry) => `${entry.source}=${entry.progress}/${entry.status}`).join(' ')}</span>
+      <span data-testid="job">{job?.source ?? '-'}</span>
+    </div>
+  );
+}
+
+function Run({ projectId, runId }: { projectId: string; runId: string }) {
+  const { run, status } = useAgentRunStream(projectId, runId);
+  return (
+    <div>
+      <span data-testid="status">{status}</span>
+      <span data-testid="run">{run ? `${run.status} steps=${run.steps.map((step) => `${step.id}:${step.status}`).join(',')}` : '-'}</span>
+      <span data-testid="messages">{run?.messages.map((message) => message.content).join('|')}</span>
+    </div>
+  );
+}
+
+function Nodes({ projectId, runId }: { projectId: string; runId: string }) {
+  const { nodes, status } = useWorkflowNodeStates(projectId, runId);
+  return (
+    <div>
+      <span data-testid="status">{status}</span>
+      <span data-testid="nodes">{nodes.map((node) => `${node.nodeId}:${node.status}`).join(' ')}</span>
+    </div>
+  );
+}
+
+describe('stream hooks', () => {
+  it('useIngestJobStream merges the snapshot with live progress, one entry per job, in order', async () => {
+    const projectId = 'hook-jobs';
+    const first = (await mutate(publisherUrl, CREATE_JOB, { projectId, source: 'first' })).createIngestJob;
+    await mutate(publisherUrl, UPDATE_PROGRESS, { id: first.id, progress: 0.25 });
+    const view = mount(<Jobs projectId={projectId} />);
+    await until('status', 'live');
+    await until('jobs', 'first=0.25/RUNNING');
+    const second = (await mutate(publisherUrl, CREATE_JOB, { projectId, source: 'second' })).createIngestJob;
+    for (const progress of [0.5, 0.75]) await mutate(publisherUrl, UPDATE_PROGRESS, { id: first.id, progress });
+    await mutate(publisherUrl, UPDATE_PROGRESS, { id: second.id, progress: 0.1 });
+    await mutate(publisherUrl, COMPLETE_JOB, { id: first.id });
+    await until('jobs', 'first=1/COMPLETED second=0.1/RUNNING');
+    view.unmount();
+  });
+
+  it('useIngestJobStream with a jobId shows that job only', async () => {
+    const projectId = 'hook-one-job';
+    const wanted = (await mutate(publisherUrl, CREATE_JOB, { projectId, source: 'wanted' })).createIngestJob;
+    const other = (await mutate(publisherUrl, CREATE_JOB, { projectId, source: 'other' })).createIngestJob;
+    const view = mount(<Jobs projectId={projectId} jobId={wanted.id} />);
+    await until('status', 'live');
+    await mutate(publisherUrl, UPDATE_PROGRESS, { id: other.id, progress: 0.9 });
+    await mutate(publisherUrl, UPDATE_PROGRESS, { id: wanted.id, progress: 0.4 });
+    await until('jobs', 'wanted=0.4/RUNNING');
+    expect(text('job')).toBe('wanted');
+    view.unmount();
+  });
+
+  it('useAgentRunStream keeps steps and messages in the order they happened', async () => {
+    const projectId = 'hook-agent';
+    const run = (await mutate(publisherUrl, START_RUN, { projectId, agent: 'a' })).startAgentRun;
+    const view = mount(<Run projectId={projectId} runId={run.id} />);
+    await until('status', 'live');
+    await mutate(publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'RUNNING' });
+    for (const content of ['one', 'two', 'three']) await mutate(publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'ASSISTANT', content });
+    await mutate(publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'COMPLETED' });
+    await until('messages', 'one|two|three');
+    await until('run', 'RUNNING steps=plan:COMPLETED');
+    view.unmount();
+  });
+
+  it('useWorkflowNodeStates shows each node’s state', async () => {
+    const projectId = 'hook-workflow';
+    const flow = (await mutate(publisherUrl, START_WORKFLOW, { projectId, workflowId: 'w', nodeIds: ['a', 'b'] })).startWorkflowRun;
+    const view = mount(<Nodes projectId={projectId} runId={flow.id} />);
+    await until('nodes', 'a:PENDING b:PENDING');
+    await mutate(publisherUrl, UPDATE_NODE, { runId: flow.id, nodeId: 'a', status: 'SUCCEEDED' });
+    await mutate(publisherUrl, UPDATE_NODE, { runId: flow.id, nodeId: 'b', status: 'RUNNING' });
+    await until('nodes', 'a:SUCCEEDED b:RUNNING');
+    view.unmount();
+  });
+
+  it('reconnects through a server restart and shows what happened meanwhile, once', async () => {
+    const projectId = 'hook-restart';
+    const run = (await mutate(publisherUrl, START_RUN, { projectId, agent: 'a' })).startAgentRun;
+    const view = mount(<Run projectId={projectId} runId={run.id} />);
+    await until('status', 'live');
+    await mutate(publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'before' });
+    await until('messages', 'before');
+    serving.child.kill('SIGKILL');
+    await serving.exited;
+    await until('status', 'reconnecting');
+    await mutate(publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'during' });
+    serving = spawnServer(servingEnv);
+    servers.push(serving);
+    await serving.listening;
+    await until('status', 'live');
+    await mutate(publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'after' });
+    await until('messages', 'before|during|after');
+    view.unmount();
+  });
+
+  it('releases the server-side subscription when the component unmounts', async () => {
+    const projectId = 'hook-unmount';
+    const channel = `${prefix}events:${projectId}`;
+    const view = mount(<Jobs projectId={projectId} />);
+    await until('status', 'live');
+    await waitFor(async () => (await channelSubscribers(redis, prefix))[channel] === 1, { what: 'the Redis subscription' });
+    view.unmount();
+    await waitFor(async () => ((await channelSubscribers(redis, prefix))[channel] ?? 0) === 0, { what: 'NUMSUB 0' });
+  });
+});
