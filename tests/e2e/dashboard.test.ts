@@ -1,0 +1,141 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
+import { mutate } from '../support/clients.js';
+import {
+  APPEND_MESSAGE,
+  CREATE_JOB,
+  START_RUN,
+  START_WORKFLOW,
+  UPDATE_NODE,
+  UPDATE_PROGRESS,
+  UPDATE_STEP,
+} from '../support/operations.js';
+import { freePort } from '../support/processes.js';
+import { createRedis, deleteKeys, uniquePrefix } from '../support/redis.js';
+import { createAppPool, testConfig } from '../support/servers.js';
+
+/** Debian's chromium; `.ci/run` installs it when missing. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-results');
+
+const prefix = uniquePrefix('e2e');
+const pool = createAppPool();
+let distDir: string;
+let staticServer: Server;
+let staticUrl: string;
+let browser: Browser;
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+
+beforeAll(async () => {
+  distDir = mkdtempSync(join(tmpdir(), 'rte-dashboard-'));
+  await build({ configFile: 'client/vite.config.ts', logLevel: 'silent', build: { outDir: distDir, emptyOutDir: true } });
+  staticServer = createServer((request, response) => {
+    const path = new URL(request.url!, 'http://localhost').pathname;
+    try {
+      const file = readFileSync(join(distDir, path === '/' ? 'index.html' : path));
+      response.writeHead(200, { 'content-type': TYPES[extname(path) || '.html'] ?? 'application/octet-stream' });
+      response.end(file);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => staticServer.listen(0, '127.0.0.1', resolve));
+  staticUrl = `http://127.0.0.1:${(staticServer.address() as { port: number }).port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => staticServer?.close(resolve));
+  await pool.stopAll();
+  rmSync(distDir, { recursive: true, force: true });
+  const redis = createRedis();
+  await deleteKeys(redis, prefix);
+  await redis.quit();
+});
+
+const connection = (page: Page) => page.getByTestId('connection');
+
+describe('the dashboard in a real browser', () => {
+  it('shows live work, rides through a server restart, and shows what happened while it was down', async () => {
+    const port = await freePort();
+    const config = testConfig('redis', prefix, { port });
+    let serving: App = await pool.start(config);
+    // Work keeps being accepted by another instance while the page's server is down.
+    const publisher = await pool.start(testConfig('redis', prefix));
+    const projectId = 'e2e';
+    const job = (await mutate(publisher.url, CREATE_JOB, { projectId, source: 's3://raw/orders', totalItems: 200 }))
+      .createIngestJob;
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${staticUrl}/?project=${projectId}&api=${encodeURIComponent(serving.url)}`);
+    await expect.poll(() => connection(page).textContent(), { timeout: 10_000 }).toBe('Live');
+    const jobCard = page.getByTestId(`job-${job.id}`);
+    await jobCard.waitFor();
+
+    await mutate(publisher.url, UPDATE_PROGRESS, { id: job.id, progress: 0.4, processedItems: 80, message: 'reading orders' });
+    const run = (await mutate(publisher.url, START_RUN, { projectId, agent: 'support-triage' })).startAgentRun;
+    await mutate(publisher.url, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'RUNNING' });
+    await mutate(publisher.url, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'Why did order sync slow down?' });
+    await mutate(publisher.url, APPEND_MESSAGE, { runId: run.id, role: 'ASSISTANT', content: 'Looking at the ingest logs' });
+    const flow = (await mutate(publisher.url, START_WORKFLOW, { projectId, workflowId: 'nightly-etl', nodeIds: ['extract', 'load'] }))
+      .startWorkflowRun;
+    await mutate(publisher.url, UPDATE_NODE, { runId: flow.id, nodeId: 'extract', status: 'SUCCEEDED', output: '10 rows' });
+
+    await expect.poll(() => jobCard.getByTestId('percent').textContent()).toBe('40%');
+    await expect.poll(() => jobCard.textContent()).toContain('80 / 200 items');
+    const runCard = page.getByTestId(`run-${run.id}`);
+    await expect.poll(() => runCard.textContent()).toContain('Looking at the ingest logs');
+    await expect.poll(() => runCard.locator('.message .content').allTextContents()).toEqual([
+      'Why did order sync slow down?',
+      'Looking at the ingest logs',
+    ]);
+    const flowCard = page.getByTestId(`workflow-${flow.id}`);
+    await expect.poll(() => flowCard.locator('.node-status').allTextContents()).toEqual(['succeeded', 'pending']);
+
+    // The server behind the page goes away; work goes on elsewhere.
+    await serving.stop();
+    await expect.poll(() => connection(page).textContent(), { timeout: 10_000 }).toBe('Reconnecting');
+    await mutate(publisher.url, UPDATE_PROGRESS, { id: job.id, progress: 0.9, processedItems: 180 });
+    await mutate(publisher.url, APPEND_MESSAGE, { runId: run.id, role: 'ASSISTANT', content: 'Written while the server was down' });
+    await mutate(publisher.url, UPDATE_NODE, { runId: flow.id, nodeId: 'load', status: 'RUNNING' });
+    serving = await pool.start(config);
+
+    await expect.poll(() => connection(page).textContent(), { timeout: 15_000 }).toBe('Live');
+    await expect.poll(() => jobCard.getByTestId('percent').textContent(), { timeout: 10_000 }).toBe('90%');
+    await expect.poll(() => runCard.locator('.message .content').allTextContents()).toEqual([
+      'Why did order sync slow down?',
+      'Looking at the ingest logs',
+      'Written while the server was down',
+    ]);
+    await expect.poll(() => flowCard.locator('.node-status').allTextContents()).toEqual(['succeeded', 'running']);
+    expect(await page.locator('[data-testid^="job-"]').count()).toBe(1);
+    expect(pageErrors).toEqual([]);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true, animations: 'disabled' });
+    await page.close();
+  }, 60_000);
+});
