@@ -1,30 +1,32 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GraphQLError } from 'graphql';
 import { createYoga } from 'graphql-yoga';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { createAgentService } from './agent/agent-service.js';
 import { AuthenticationError, createAuthenticator } from './auth/authenticator.js';
 import type { Viewer } from './auth/viewer.js';
 import { accessFor } from './auth/viewer.js';
+import { createBackend } from './backend.js';
 import type { Config } from './config.js';
 import type { GraphQLContext } from './context.js';
+import { DomainError } from './errors.js';
 import type { EventRecord } from './events/event-record.js';
 import { createEventStreams } from './events/event-streams.js';
-import { createProjectFeeds } from './events/project-feeds.js';
 import type { ProjectFeeds } from './events/project-feeds.js';
-import type { PubSub } from './events/pubsub.js';
-import { createMemoryPubSub, createRedisPubSub, projectChannel } from './events/pubsub.js';
+import { createProjectFeeds } from './events/project-feeds.js';
+import { projectChannel } from './events/pubsub.js';
 import { createIngestService } from './ingest/ingest-service.js';
-import { DomainError } from './errors.js';
 import { createMaskError } from './mask-error.js';
+import type { Metrics } from './observability/metrics.js';
+import { createMetrics } from './observability/metrics.js';
+import { operationMetricsPlugin } from './observability/operation-metrics.js';
 import { createEventsSchema } from './schema.js';
 import { createChangeApplier } from './store/change-applier.js';
-import { createMemoryStateStore } from './store/memory-state-store.js';
-import { createRedisStateStore } from './store/redis-state-store.js';
-import type { StateStore } from './store/state-store.js';
+import { CloseCode } from './transport/close-codes.js';
+import { createRequestHandler } from './transport/http.js';
 import { createConnectionLimiter, createRateLimiter } from './transport/limiters.js';
 import { documentLimitPlugins, mutationRateLimitPlugin } from './transport/security-plugins.js';
 import { attachWebSocketTransport } from './transport/websocket.js';
@@ -35,79 +37,39 @@ export const GRAPHQL_PATH = '/graphql';
 export interface App {
   /** Connects to Redis (when configured) and listens; resolves once both are done. */
   start(): Promise<void>;
+  /**
+   * Leaves gracefully: not ready at once, no new connections, open ones served for
+   * `graceMs` (or until they are gone), then WebSockets closed with 1012 and SSE streams
+   * ended, in-flight requests finished, and everything closed as by `stop()`.
+   * @default graceMs config.drainGraceMs
+   */
+  drain(graceMs?: number): Promise<void>;
   /** Closes sockets and streams, then the HTTP server, then Redis clients. Idempotent. */
   stop(): Promise<void>;
   /** The GraphQL endpoint, known after `start()`. */
   readonly url: string;
   readonly feeds: ProjectFeeds;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   /** Connected WebSocket clients. */
   webSocketClientCount(): number;
 }
 
-interface Backend {
-  store: StateStore;
-  pubsub: PubSub;
-  /** Called when the PubSub connection is back after a loss; messages may have been missed. */
-  onReconnect(listener: () => void): void;
-  connect(): Promise<void>;
-  close(): Promise<void>;
-}
-
-function createBackend(config: Config, logger: Logger): Backend {
-  if (!config.redisUrl) {
-    return {
-      store: createMemoryStateStore(config.retention),
-      pubsub: createMemoryPubSub(),
-      onReconnect: () => {},
-      connect: async () => {},
-      close: async () => {},
-    };
-  }
-  const options = { lazyConnect: true, connectionName: 'realtime-events' };
-  // Commands fail at once while Redis is unreachable instead of queueing: a mutation is
-  // then refused with SERVICE_UNAVAILABLE rather than left hanging or half-done.
-  const commands = new Redis(config.redisUrl, { ...options, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-  const subscriber = new Redis(config.redisUrl, options);
-  for (const [role, client] of [['commands', commands], ['subscriber', subscriber]] as const) {
-    client.on('error', (error: Error) => logger.warn({ role, err: error.message }, 'redis connection error'));
-  }
-  return {
-    store: createRedisStateStore(commands, { prefix: config.redisKeyPrefix, retention: config.retention }),
-    pubsub: createRedisPubSub({ publisher: commands, subscriber }),
-    onReconnect(listener) {
-      let connectedBefore = false;
-      subscriber.on('ready', () => {
-        if (!connectedBefore) {
-          connectedBefore = true;
-          return;
-        }
-        // ioredis emits 'ready' before it re-sends the SUBSCRIBEs; a PING queued after them
-        // answers once they are in effect, and only then is the log read.
-        setImmediate(() => {
-          subscriber.ping().then(listener, (error: Error) => logger.warn({ err: error.message }, 'redis ping failed'));
-        });
-      });
-    },
-    async connect() {
-      await Promise.all([commands.connect(), subscriber.connect()]);
-    },
-    async close() {
-      await Promise.allSettled([commands.quit(), subscriber.quit()]);
-    },
-  };
-}
+/** Tokens and connection parameters never reach the log, whatever logs them. */
+const REDACTED = ['authorization', '*.authorization', '*.headers.authorization', 'connectionParams', '*.connectionParams', 'token'];
 
 /**
- * The whole server: HTTP (queries, mutations, SSE, GraphiQL) and WebSocket on one port,
- * over the in-process or the Redis backend.
+ * The whole server: HTTP (queries, mutations, SSE, GraphiQL, health, metrics) and WebSocket
+ * on one port, over the in-process or the Redis backend.
  */
-export function createApp(config: Config, logger: Logger = pino({ level: config.logLevel })): App {
-  const backend = createBackend(config, logger);
+export function createApp(config: Config, logger: Logger = pino({ level: config.logLevel, redact: REDACTED })): App {
+  const metrics = createMetrics();
+  const backend = createBackend(config, logger, metrics);
   const channelFor = (projectId: string) => projectChannel(config.redisKeyPrefix, projectId);
 
   const publish = async (events: EventRecord[]) => {
     for (const event of events) {
+      metrics.eventsPublished.inc({ type: event.type });
       try {
         await backend.pubsub.publish(channelFor(event.projectId), event);
       } catch (error) {
@@ -123,13 +85,18 @@ export function createApp(config: Config, logger: Logger = pino({ level: config.
     channelFor,
     log: backend.store,
     gapTimeoutMs: config.gapTimeoutMs,
+    onDeliver: (event) => metrics.deliveryLatency.observe((Date.now() - Date.parse(event.occurredAt)) / 1000),
     onError: (error) => logger.error({ err: error }, 'project feed error'),
-    onGapFilled: (projectId, range) => logger.warn({ projectId, ...range }, 'read events missed live from the log'),
+    onGapFilled: (projectId, range) => {
+      metrics.gapFilledEvents.inc(range.toSeq - range.fromSeq + 1 - range.lost);
+      logger.warn({ projectId, ...range }, 'read events missed live from the log');
+    },
   });
   backend.onReconnect(() => {
     logger.warn('Redis subscriber reconnected; catching up from the event logs');
     void feeds.catchUp();
   });
+
   const authenticator = createAuthenticator(config.auth);
   if (!authenticator.enabled) {
     logger.warn(
@@ -151,7 +118,7 @@ export function createApp(config: Config, logger: Logger = pino({ level: config.
     ingest: createIngestService(domain),
     agent: createAgentService(domain),
     workflow: createWorkflowService(domain),
-    streams: createEventStreams({ feeds, store: backend.store, maxQueuedEvents: config.limits.maxQueuedEvents }),
+    streams: createEventStreams({ feeds, store: backend.store, maxQueuedEvents: config.limits.maxQueuedEvents, metrics }),
   };
 
   /** HTTP and SSE callers present their token on every request. */
@@ -173,22 +140,33 @@ export function createApp(config: Config, logger: Logger = pino({ level: config.
       // WebSocket connections authenticated once in connection_init and pass their viewer in.
       const fromSocket = initial as Partial<Pick<GraphQLContext, 'viewer' | 'onSlowConsumer'>>;
       if (fromSocket.viewer) {
-        return { ...services, viewer: fromSocket.viewer, access: accessFor(fromSocket.viewer), onSlowConsumer: fromSocket.onSlowConsumer };
+        const { viewer, onSlowConsumer } = fromSocket;
+        return { ...services, viewer, access: accessFor(viewer), onSlowConsumer };
       }
       const viewer = await authenticateRequest(initial.request);
       return { ...services, viewer, access: accessFor(viewer), holdConnection: () => holdConnection(viewer) };
     },
     plugins: [
+      operationMetricsPlugin(metrics),
       ...documentLimitPlugins(config.limits, config.production),
       ...(authenticator.enabled ? [mutationRateLimitPlugin(createRateLimiter(config.limits.mutationsPerSecond))] : []),
     ],
-    maskedErrors: { maskError: createMaskError(logger), isDev: !config.production },
+    maskedErrors: { maskError: createMaskError(logger, metrics), isDev: !config.production },
     graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Real-time events API' } : false,
     landingPage: false,
     // Unexpected errors are logged where they are masked; expected ones are answers, not faults.
     logging: false,
   });
-  const httpServer = createServer(yoga);
+
+  let draining = false;
+  const httpServer = createServer(
+    createRequestHandler({
+      graphql: yoga,
+      metrics,
+      logger,
+      readiness: { notReadyBecause: () => [...(draining ? ['draining'] : []), ...backend.problems()] },
+    }),
+  );
   const webSocket = attachWebSocketTransport(httpServer, yoga, {
     path: GRAPHQL_PATH,
     authenticator,
@@ -196,10 +174,25 @@ export function createApp(config: Config, logger: Logger = pino({ level: config.
     limits: config.limits,
     allowedOrigins: config.allowedOrigins,
     logger,
+    metrics,
   });
 
   let url = '';
   let stopping: Promise<void> | undefined;
+
+  function stop(): Promise<void> {
+    stopping ??= (async () => {
+      await webSocket.dispose();
+      services.streams.endAll();
+      // SSE responses are open requests: end them so the server can close.
+      httpServer.closeAllConnections();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      feeds.close();
+      await yoga.dispose();
+      await backend.close();
+    })();
+    return stopping;
+  }
 
   return {
     async start() {
@@ -215,23 +208,33 @@ export function createApp(config: Config, logger: Logger = pino({ level: config.
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}${GRAPHQL_PATH}`;
     },
-    stop() {
-      stopping ??= (async () => {
-        await webSocket.dispose();
-        // SSE responses are open requests: end them so the server can close.
-        httpServer.closeAllConnections();
-        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-        feeds.close();
-        await yoga.dispose();
-        await backend.close();
-      })();
-      return stopping;
+    async drain(graceMs = config.drainGraceMs) {
+      if (draining || stopping) return stop();
+      draining = true;
+      logger.info({ graceMs }, 'draining: not ready, refusing new connections');
+      // Stops accepting; requests in flight, keep-alive requests and open streams go on.
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      const grace = new AbortController();
+      await Promise.race([
+        sleep(graceMs, undefined, { signal: grace.signal }).catch(() => {}),
+        (async () => {
+          while (webSocket.clientCount() > 0 && !grace.signal.aborted) await sleep(50);
+        })(),
+      ]);
+      grace.abort();
+      webSocket.closeAll(CloseCode.ServiceRestart, 'Server restarting');
+      services.streams.endAll();
+      await Promise.race([closed, sleep(Math.max(graceMs, 1000))]);
+      await stop();
+      logger.info('drained');
     },
+    stop,
     get url() {
       return url;
     },
     feeds,
     logger,
+    metrics,
     webSocketClientCount: () => webSocket.clientCount(),
   };
 }

@@ -8,6 +8,9 @@ export interface Config {
   host: string;
   /** Unset: state, log positions and fan-out stay in this process. */
   redisUrl?: string;
+  /** Redis through Sentinel instead of `redisUrl`: the sentinels and the monitored master's name. */
+  redisSentinels?: Array<{ host: string; port: number }>;
+  redisSentinelName?: string;
   /** Prefix of every Redis key and channel this server touches. @default "rte:" */
   redisKeyPrefix: string;
   /** `NODE_ENV=production`. */
@@ -25,6 +28,8 @@ export interface Config {
   limits: Limits;
   /** Origins allowed to open a WebSocket; unset allows any (browsers send one, other clients may not). */
   allowedOrigins?: readonly string[];
+  /** On SIGTERM, how long open connections keep being served before they are closed. @default 5000 */
+  drainGraceMs: number;
 }
 
 /** Where JWT signatures are checked against: exactly one of the three. */
@@ -110,6 +115,13 @@ export function loadConfig(env: Environment = process.env): Config {
       'NODE_ENV=production needs authentication: set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL',
     );
   }
+  const sentinels = env.REDIS_SENTINELS?.split(',').map((entry) => {
+    const match = /^\s*([^\s:]+):(\d{1,5})\s*$/.exec(entry);
+    if (!match) throw new ConfigError(`REDIS_SENTINELS must list host:port pairs, got "${entry}"`);
+    return { host: match[1]!, port: Number(match[2]) };
+  });
+  if (sentinels && redisUrl) throw new ConfigError('set REDIS_URL or REDIS_SENTINELS, not both');
+  if (sentinels && !env.REDIS_SENTINEL_NAME) throw new ConfigError('REDIS_SENTINELS needs REDIS_SENTINEL_NAME, the monitored master');
   const origins = env.WS_ALLOWED_ORIGINS?.split(',').map((origin) => origin.trim()).filter(Boolean);
   for (const origin of origins ?? []) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
@@ -120,6 +132,8 @@ export function loadConfig(env: Environment = process.env): Config {
     port: integer(env, 'PORT', 4000, 0, 65535),
     host: env.HOST || '127.0.0.1',
     redisUrl,
+    redisSentinels: sentinels,
+    redisSentinelName: sentinels ? env.REDIS_SENTINEL_NAME : undefined,
     redisKeyPrefix,
     production,
     graphiql: boolean(env, 'GRAPHIQL', !production),
@@ -131,6 +145,7 @@ export function loadConfig(env: Environment = process.env): Config {
     },
     auth,
     allowedOrigins: origins?.length ? origins : undefined,
+    drainGraceMs: integer(env, 'DRAIN_GRACE_MS', 5000, 0, 600_000),
     limits: {
       maxPayloadBytes: integer(env, 'WS_MAX_PAYLOAD_BYTES', 65_536, 1024, 16_777_216),
       connectionInitTimeoutMs: integer(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000, 100, 60_000),

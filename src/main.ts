@@ -23,10 +23,12 @@ app.logger.info(
   `GraphQL API listening at ${app.url}${config.graphiql ? ' (open it in a browser for GraphiQL)' : ''}`,
 );
 
+// SIGTERM (orchestrators, deploys) drains: clients get the grace period, then reconnect
+// elsewhere and resume. SIGINT (Ctrl-C) stops at once.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     app.logger.info({ signal }, 'stopping');
-    app.stop().then(
+    (signal === 'SIGTERM' ? app.drain() : app.stop()).then(
       () => process.exit(0),
       (error: unknown) => {
         app.logger.error({ err: error }, 'stop failed');

@@ -2,13 +2,20 @@ import { GraphQLError } from 'graphql';
 import { maskError as maskUnexpectedError } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DomainError, isGraphQLError } from './errors.js';
+import type { Metrics } from './observability/metrics.js';
 
 /**
  * Expected failures keep their message and gain `extensions.code` (and `field` when an
  * argument is at fault); anything else is logged and masked by yoga's default.
  */
-export function createMaskError(logger: Logger) {
+export function createMaskError(logger: Logger, metrics: Metrics) {
   return function maskError(error: unknown, message: string, isDev?: boolean): Error {
+    const masked = mask(error, message, isDev);
+    metrics.operationErrors.inc({ code: String((masked as GraphQLError).extensions?.code ?? 'INTERNAL_SERVER_ERROR') });
+    return masked;
+  };
+
+  function mask(error: unknown, message: string, isDev?: boolean): Error {
     // Subscribe-phase errors can arrive wrapped twice (located by the executor, then by envelop).
     let original: unknown = error;
     while (isGraphQLError(original) && original.originalError) original = original.originalError;
@@ -26,5 +33,5 @@ export function createMaskError(logger: Logger) {
       logger.error({ err: original }, 'unexpected error while executing an operation');
     }
     return maskUnexpectedError(error, message, isDev);
-  };
+  }
 }

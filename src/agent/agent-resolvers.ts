@@ -25,6 +25,7 @@ export const agentResolvers: Resolvers = {
     agentRun: {
       subscribe: (_, { projectId, runId, after }, context) =>
         context.streams.open(context, {
+          field: 'agentRun',
           projectId,
           after,
           accepts: (event): event is AgentRunEventRecord =>

@@ -26,6 +26,7 @@ export const eventResolvers: Resolvers = {
         if (types?.length === 0) throw badUserInput('types', 'must name at least one event type, or be left out');
         const wanted: ReadonlySet<EventType> | undefined = types ? new Set(types) : undefined;
         return context.streams.open(context, {
+          field: 'projectEvents',
           projectId,
           after,
           accepts: (event): event is EventRecord => wanted === undefined || wanted.has(event.type),

@@ -2,6 +2,7 @@ import type { Viewer } from '../auth/viewer.js';
 import { requireRead } from '../auth/viewer.js';
 import { DomainError, badUserInput } from '../errors.js';
 import type { EventType } from '../generated/resolvers-types.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { LogPage, ProjectSnapshot, StateStore } from '../store/state-store.js';
 import { requireId } from '../validation.js';
 import type { EventRecord, LogPosition } from './event-record.js';
@@ -17,6 +18,8 @@ export interface Caller {
 }
 
 export interface StreamRequest<T extends EventRecord> {
+  /** The subscription field, for metrics. */
+  field: string;
   projectId: string;
   /** Resume after this cursor: replay the retained events after it, then go live. */
   after?: string | null;
@@ -43,6 +46,8 @@ export interface EventStreams {
   /** Retained events after a cursor (or from the oldest retained), oldest first. */
   history(caller: Caller, request: HistoryRequest): Promise<EventRecord[]>;
   snapshot(caller: Caller, projectId: string): Promise<ProjectSnapshotModel>;
+  /** Ends every open stream (their subscribers see the stream complete), as a server drains. */
+  endAll(): void;
 }
 
 export type ProjectSnapshotModel = ProjectSnapshot & { projectId: string };
@@ -78,8 +83,20 @@ export function createEventStreams(dependencies: {
   store: StateStore;
   /** Live events one subscription may have unread before its consumer counts as slow. */
   maxQueuedEvents: number;
+  metrics: Metrics;
 }): EventStreams {
-  const { feeds, store, maxQueuedEvents } = dependencies;
+  const { feeds, store, maxQueuedEvents, metrics } = dependencies;
+  const open = new Set<{ return(): Promise<unknown> }>();
+
+  /** Counts CURSOR_EXPIRED refusals on their way out. */
+  async function expiring<R>(work: () => Promise<R>): Promise<R> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'CURSOR_EXPIRED') metrics.cursorExpired.inc();
+      throw error;
+    }
+  }
 
   /** Reads the log after `cursor` up to `untilSeq`, handing each event to `take`. */
   async function replay(
@@ -107,15 +124,28 @@ export function createEventStreams(dependencies: {
       requireRead(caller.viewer, projectId);
       const cursor = request.after == null ? undefined : parseAfter(request.after);
       const { accepts } = request;
-      const stream = new PushIterator<T>(maxQueuedEvents, caller.onSlowConsumer);
+      const stream = new PushIterator<T>(maxQueuedEvents, () => {
+        // A WebSocket counts its own slow-consumer closes; an SSE stream just ends here.
+        if (caller.onSlowConsumer) caller.onSlowConsumer();
+        else metrics.slowConsumers.inc({ transport: 'sse' });
+      });
       const release = caller.holdConnection?.();
+      const push = (event: T) => {
+        metrics.delivered();
+        stream.push(event);
+      };
       const end = (detach: () => void) => {
         // A stream lives no longer than the token that opened it; the client reconnects with a fresh one.
         const expiry =
           caller.viewer.expiresAt === undefined
             ? undefined
             : setTimeout(() => void stream.return(), Math.max(0, caller.viewer.expiresAt - Date.now()));
+        const subscriptions = metrics.subscriptions.labels(request.field);
+        subscriptions.inc();
+        open.add(stream);
         stream.teardown = () => {
+          open.delete(stream);
+          subscriptions.dec();
           clearTimeout(expiry);
           release?.();
           detach();
@@ -123,7 +153,7 @@ export function createEventStreams(dependencies: {
         return stream;
       };
       try {
-        return await (cursor ? openResumed(cursor) : openLive());
+        return await (cursor ? expiring(() => openResumed(cursor)) : openLive());
       } catch (error) {
         release?.();
         throw error;
@@ -131,7 +161,7 @@ export function createEventStreams(dependencies: {
 
       async function openLive() {
         const { detach } = await feeds.subscribe(projectId, (event) => {
-          if (accepts(event)) stream.push(event);
+          if (accepts(event)) push(event);
         });
         return end(detach);
       }
@@ -139,10 +169,11 @@ export function createEventStreams(dependencies: {
       async function openResumed(cursor: LogPosition) {
         // Live events wait in `held` while the log is replayed up to the position the live
         // feed started from; after that the two join without a gap or a repeat.
+        metrics.resumes.inc();
         let held: EventRecord[] | undefined = [];
         const { position, detach } = await feeds.subscribe(projectId, (event) => {
           if (held) held.push(event);
-          else if (accepts(event)) stream.push(event);
+          else if (accepts(event)) push(event);
         });
         let replayed = 0;
         stream.maxBuffered = Number.POSITIVE_INFINITY;
@@ -158,8 +189,9 @@ export function createEventStreams(dependencies: {
           throw error;
         }
         // The replay is bounded by retention; only live events count against the consumer.
+        metrics.replayed(replayed);
         stream.maxBuffered = replayed + maxQueuedEvents;
-        for (const event of held) if (accepts(event)) stream.push(event);
+        for (const event of held) if (accepts(event)) push(event);
         held = undefined;
         return end(detach);
       }
@@ -177,10 +209,12 @@ export function createEventStreams(dependencies: {
       const events: EventRecord[] = [];
       const first = await store.readLog(id, after == null ? 0 : parseAfter(after).seq, 0);
       const cursor = after == null ? { epoch: first.epoch, seq: Math.max(0, first.firstSeq - 1) } : parseAfter(after);
-      checkResumable(cursor, first);
-      await replay(id, cursor, first.headSeq, (event) => {
-        if (wanted === undefined || wanted.has(event.type)) events.push(event);
-        return events.length < count;
+      await expiring(async () => {
+        checkResumable(cursor, first);
+        await replay(id, cursor, first.headSeq, (event) => {
+          if (wanted === undefined || wanted.has(event.type)) events.push(event);
+          return events.length < count;
+        });
       });
       return events;
     },
@@ -189,6 +223,10 @@ export function createEventStreams(dependencies: {
       const id = requireId('projectId', projectId);
       requireRead(caller.viewer, id);
       return { projectId: id, ...(await store.snapshot(id)) };
+    },
+
+    endAll() {
+      for (const stream of [...open]) void stream.return();
     },
   };
 }

@@ -48,6 +48,8 @@ export interface ProjectFeedsOptions {
    * @default 5000
    */
   idleCheckMs?: number;
+  /** Called once per event delivered to this instance's listeners. */
+  onDeliver?(event: EventRecord): void;
   onError(error: unknown): void;
   /**
    * Positions that did not arrive live and were read from the log; `lost` counts those the
@@ -161,6 +163,7 @@ export function createProjectFeeds(options: ProjectFeedsOptions): ProjectFeeds {
 
   function deliver(feed: Feed, event: EventRecord): void {
     feed.nextSeq = event.seq + 1;
+    options.onDeliver?.(event);
     for (const listener of feed.listeners) listener(event);
   }
 

@@ -24,6 +24,7 @@ export const ingestResolvers: Resolvers = {
     ingestJob: {
       subscribe: (_, { projectId, jobId, after }, context) =>
         context.streams.open(context, {
+          field: 'ingestJob',
           projectId,
           after,
           accepts: (event): event is IngestJobEventRecord =>

@@ -1,9 +1,12 @@
 /**
  * WebSocket close codes this server uses besides graphql-ws' own (4400 bad message, 4401
  * unauthorized before ack, 4403 forbidden, 4406 subprotocol, 4408 init timeout, 4409
- * duplicate id, 4429 repeated init) and RFC 6455's (1001 going away, 1009 frame too big).
+ * duplicate id, 4429 repeated init) and RFC 6455's (1001 going away, 1009 frame too big,
+1012 service restart).
  */
 export const CloseCode = {
+  /** The server is restarting or draining; reconnect (elsewhere) and resume. */
+  ServiceRestart: 1012,
   /** The token was refused, or expired while the connection was open. */
   Forbidden: 4403,
   /** The connection fell more than its outgoing budget behind; reconnect and resume. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { DocumentNode, ExecutionArgs, GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
@@ -12,6 +13,7 @@ import type { Viewer } from '../auth/viewer.js';
 import type { Limits } from '../config.js';
 import type { GraphQLContext } from '../context.js';
 import { isGraphQLError } from '../errors.js';
+import type { Metrics } from '../observability/metrics.js';
 import { CloseCode } from './close-codes.js';
 import type { ConnectionLimiter } from './limiters.js';
 
@@ -23,8 +25,9 @@ const SLOW_CLOSE_GRACE_MS = 2000;
  * stopped reading may never receive it: the TCP connection is cut if the handshake does not
  * finish within the grace period. A client that reads again sees 4413.
  */
-function closeSlowConsumer(socket: WebSocket): void {
+function closeSlowConsumer(socket: WebSocket, metrics: Metrics): void {
   if (socket.readyState !== socket.OPEN) return;
+  metrics.slowConsumers.inc({ transport: 'ws' });
   socket.close(CloseCode.SlowConsumer, 'Slow consumer');
   const cut = setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS);
   socket.once('close', () => clearTimeout(cut));
@@ -51,6 +54,7 @@ interface Connection {
 
 export interface WebSocketTransportOptions {
   path: string;
+  metrics: Metrics;
   authenticator: Authenticator;
   connections: ConnectionLimiter;
   limits: Limits;
@@ -69,8 +73,8 @@ export function attachWebSocketTransport(
   httpServer: Server,
   yoga: YogaServerInstance<object, GraphQLContext>,
   options: WebSocketTransportOptions,
-): { dispose(): Promise<void>; clientCount(): number } {
-  const { authenticator, connections, limits, logger } = options;
+): { dispose(): Promise<void>; clientCount(): number; closeAll(code: number, reason: string): void } {
+  const { authenticator, connections, limits, logger, metrics } = options;
   const allowed = options.allowedOrigins ? new Set(options.allowedOrigins) : undefined;
   const webSocketServer = new WebSocketServer({
     server: httpServer,
@@ -81,6 +85,22 @@ export function attachWebSocketTransport(
       : undefined,
   });
   const connectionOf = new WeakMap<object, Connection>();
+  const subjectOf = new WeakMap<WebSocket, string>();
+
+  // One log line when a connection opens and one when it closes, with why.
+  webSocketServer.on('connection', (socket, request) => {
+    const connectionId = randomUUID();
+    const opened = Date.now();
+    metrics.connections.inc({ transport: 'ws' });
+    logger.info({ connectionId, transport: 'ws', remote: request.socket.remoteAddress, origin: request.headers.origin }, 'connection opened');
+    socket.once('close', (code, reason) => {
+      metrics.connections.dec({ transport: 'ws' });
+      logger.info(
+        { connectionId, transport: 'ws', code, reason: String(reason), subject: subjectOf.get(socket), durationMs: Date.now() - opened },
+        'connection closed',
+      );
+    });
+  });
 
   const graphqlWs = useServer(
     {
@@ -103,6 +123,7 @@ export function attachWebSocketTransport(
           return false;
         }
         const connection: Connection = { viewer, release };
+        subjectOf.set(socket, viewer.subject);
         if (viewer.expiresAt !== undefined) {
           connection.expiry = setTimeout(
             () => socket.close(CloseCode.Forbidden, 'Token expired'),
@@ -135,7 +156,7 @@ export function attachWebSocketTransport(
           socket,
           params: payload,
           viewer: connection.viewer,
-          onSlowConsumer: () => closeSlowConsumer(socket),
+          onSlowConsumer: () => closeSlowConsumer(socket, metrics),
         });
         let document: DocumentNode;
         let errors: readonly GraphQLError[];
@@ -161,7 +182,7 @@ export function attachWebSocketTransport(
       onNext: (context, _id, _payload, _args, result) => {
         // The outgoing budget: a client that stops reading is dropped before its backlog grows.
         const socket = context.extra.socket as WebSocket;
-        if (socket.bufferedAmount > limits.outgoingBufferBytes) closeSlowConsumer(socket);
+        if (socket.bufferedAmount > limits.outgoingBufferBytes) closeSlowConsumer(socket, metrics);
         if (result.errors) return { ...result, errors: result.errors.map(withoutHttpHints) };
       },
       onError: (_context, _id, _payload, errors) => errors.map(withoutHttpHints),
@@ -174,5 +195,8 @@ export function attachWebSocketTransport(
       await new Promise<void>((resolve) => webSocketServer.close(() => resolve()));
     },
     clientCount: () => webSocketServer.clients.size,
+    closeAll(code, reason) {
+      for (const client of webSocketServer.clients) client.close(code, reason);
+    },
   };
 }

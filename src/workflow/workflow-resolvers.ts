@@ -23,6 +23,7 @@ export const workflowResolvers: Resolvers = {
     workflowNodeState: {
       subscribe: (_, { projectId, runId, after }, context) =>
         context.streams.open(context, {
+          field: 'workflowNodeState',
           projectId,
           after,
           accepts: (event): event is WorkflowEventRecord =>
