@@ -4,7 +4,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GraphQLError } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { pino } from 'pino';
 import { createAgentService } from './agent/agent-service.js';
 import { AuthenticationError, createAuthenticator } from './auth/authenticator.js';
 import type { Viewer } from './auth/viewer.js';
@@ -20,6 +19,7 @@ import { createProjectFeeds } from './events/project-feeds.js';
 import { projectChannel } from './events/pubsub.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import { createMaskError } from './mask-error.js';
+import { createLogger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { createMetrics } from './observability/metrics.js';
 import { operationMetricsPlugin } from './observability/operation-metrics.js';
@@ -38,9 +38,9 @@ export interface App {
   /** Connects to Redis (when configured) and listens; resolves once both are done. */
   start(): Promise<void>;
   /**
-   * Leaves gracefully: not ready at once, no new connections, open ones served for
-   * `graceMs` (or until they are gone), then WebSockets closed with 1012 and SSE streams
-   * ended, in-flight requests finished, and everything closed as by `stop()`.
+   * Leaves gracefully: not ready at once; after half of `graceMs` no new connections; open
+   * ones are served until they leave or the other half is up; then WebSockets are closed
+   * with 1012, SSE streams end, requests in flight finish, and everything closes as by `stop()`.
    * @default graceMs config.drainGraceMs
    */
   drain(graceMs?: number): Promise<void>;
@@ -55,14 +55,11 @@ export interface App {
   webSocketClientCount(): number;
 }
 
-/** Tokens and connection parameters never reach the log, whatever logs them. */
-const REDACTED = ['authorization', '*.authorization', '*.headers.authorization', 'connectionParams', '*.connectionParams', 'token'];
-
 /**
  * The whole server: HTTP (queries, mutations, SSE, GraphiQL, health, metrics) and WebSocket
  * on one port, over the in-process or the Redis backend.
  */
-export function createApp(config: Config, logger: Logger = pino({ level: config.logLevel, redact: REDACTED })): App {
+export function createApp(config: Config, logger: Logger = createLogger(config.logLevel)): App {
   const metrics = createMetrics();
   const backend = createBackend(config, logger, metrics);
   const channelFor = (projectId: string) => projectChannel(config.redisKeyPrefix, projectId);
@@ -211,20 +208,19 @@ export function createApp(config: Config, logger: Logger = pino({ level: config.
     async drain(graceMs = config.drainGraceMs) {
       if (draining || stopping) return stop();
       draining = true;
-      logger.info({ graceMs }, 'draining: not ready, refusing new connections');
-      // Stops accepting; requests in flight, keep-alive requests and open streams go on.
+      // First half: not ready but still accepting, so load balancers see the 503 and stop
+      // sending new clients before connections are refused.
+      logger.info({ graceMs }, 'draining: not ready');
+      await sleep(graceMs / 2);
+      // Second half: no new connections; open ones are served until they leave or time is up.
+      logger.info('draining: refusing new connections');
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      const grace = new AbortController();
-      await Promise.race([
-        sleep(graceMs, undefined, { signal: grace.signal }).catch(() => {}),
-        (async () => {
-          while (webSocket.clientCount() > 0 && !grace.signal.aborted) await sleep(50);
-        })(),
-      ]);
-      grace.abort();
+      const deadline = Date.now() + graceMs / 2;
+      while (webSocket.clientCount() > 0 && Date.now() < deadline) await sleep(Math.min(50, graceMs / 2));
       webSocket.closeAll(CloseCode.ServiceRestart, 'Server restarting');
       services.streams.endAll();
-      await Promise.race([closed, sleep(Math.max(graceMs, 1000))]);
+      // Requests in flight (mutations) finish; only then is everything else closed.
+      await Promise.race([closed, sleep(Math.max(graceMs / 2, 1000))]);
       await stop();
       logger.info('drained');
     },

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { App } from '../../src/app.js';
 import { createApp } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
@@ -25,8 +26,8 @@ export function testConfig(backend: Backend, prefix: string, overrides: Partial<
 export function createAppPool() {
   const apps = new Set<App>();
   return {
-    async start(config: Config): Promise<App> {
-      const app = createApp(config);
+    async start(config: Config, logger?: Logger): Promise<App> {
+      const app = createApp(config, logger);
       apps.add(app);
       await app.start();
       return app;

@@ -1,0 +1,11 @@
+import type { DestinationStream, Logger } from 'pino';
+import { pino } from 'pino';
+import type { LogLevel } from '../config.js';
+
+/** Tokens and connection parameters never reach the log, whatever logs them. */
+const REDACTED = ['authorization', '*.authorization', '*.headers.authorization', 'connectionParams', '*.connectionParams', 'token'];
+
+/** JSON lines on stdout (or `destination`), at `level`. */
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  return pino({ level, redact: REDACTED }, destination);
+}
