@@ -95,6 +95,10 @@ describe('loadConfig', () => {
     [{ AUTH_JWKS_URL: 'not a url' }, 'AUTH_JWKS_URL must be a URL, got "not a url"'],
     [{ AUTH_JWT_PUBLIC_KEY: 'abc' }, 'AUTH_JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)'],
     [{ WS_ALLOWED_ORIGINS: 'app.example.com' }, 'WS_ALLOWED_ORIGINS must list origins like https://app.example.com, got "app.example.com"'],
+    [{ REDIS_SENTINELS: 'sentinel-a' }, 'REDIS_SENTINELS must list host:port pairs, got "sentinel-a"'],
+    [{ REDIS_SENTINELS: 'a:26379' }, 'REDIS_SENTINELS needs REDIS_SENTINEL_NAME, the monitored master'],
+    [{ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm', REDIS_URL: 'redis://x:6379' }, 'set REDIS_URL or REDIS_SENTINELS, not both'],
+    [{ DRAIN_GRACE_MS: 'soon' }, 'DRAIN_GRACE_MS must be an integer from 0 to 600000, got "soon"'],
     [{ EVENT_LOG_MAX_AGE_SECONDS: '1.5' }, 'EVENT_LOG_MAX_AGE_SECONDS must be an integer from 0 to 31536000, got "1.5"'],
   ])('refuses %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message));
@@ -119,6 +123,13 @@ describe('loadConfig', () => {
       allowedOrigins: ['https://a.example.com', 'http://localhost:5173'],
     });
     expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: secret }).graphiql).toBe(false);
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26379, s2:26380', REDIS_SENTINEL_NAME: 'events' })).toMatchObject({
+      redisSentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
+      redisSentinelName: 'events',
+    });
   });
 });
 
