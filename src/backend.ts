@@ -62,7 +62,11 @@ export function createBackend(config: Config, logger: Logger, metrics: Metrics):
   }
   return {
     store: createRedisStateStore(commands, { prefix: config.redisKeyPrefix, retention: config.retention }),
-    pubsub: createRedisPubSub({ publisher: commands, subscriber }),
+    pubsub: createRedisPubSub({
+      publisher: commands,
+      subscriber,
+      onError: (error) => logger.warn({ err: (error as Error).message }, 'redis unsubscribe failed; the connection was lost and its subscriptions with it'),
+    }),
     onReconnect(listener) {
       let connectedBefore = false;
       subscriber.on('ready', () => {

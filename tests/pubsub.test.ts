@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../src/events/event-record.js';
 import type { PubSub } from '../src/events/pubsub.js';
 import { createMemoryPubSub, createRedisPubSub, projectChannel } from '../src/events/pubsub.js';
-import { channelSubscribers, createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
+import { Redis } from 'ioredis';
+import { REDIS_URL, channelSubscribers, createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
 import { waitFor } from './support/wait-for.js';
 
 function event(projectId: string, seq: number): EventRecord {
@@ -128,6 +128,22 @@ describe.each(backends)('PubSub over the %s backend', (name, setup) => {
 });
 
 describe('Redis PubSub', () => {
+  it('reports an unsubscribe cut off by a closing connection, instead of leaving it unhandled', async () => {
+    const publisher = createRedis();
+    const subscriber = new Redis(REDIS_URL, { retryStrategy: () => null });
+    clients.push(publisher);
+    const failures: unknown[] = [];
+    const pubsub = createRedisPubSub({ publisher, subscriber, onError: (error) => failures.push(error) });
+    const id = await pubsub.subscribe(projectChannel(prefix, 'cut-off'), () => {});
+    // The connection is gone when the last subscriber leaves, as when Redis drops it.
+    const ended = new Promise((resolve) => subscriber.once('end', resolve));
+    subscriber.disconnect();
+    await ended;
+    pubsub.unsubscribe(id);
+    await waitFor(() => failures.length > 0, { what: 'the failed unsubscribe to be reported' });
+    expect(String(failures[0])).toContain('Connection is closed');
+  });
+
   it('holds one Redis subscription per channel and releases it when the last subscriber leaves', async () => {
     const publisher = createRedis();
     const subscriber = createRedis();

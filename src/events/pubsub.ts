@@ -27,8 +27,24 @@ export function projectChannel(prefix: string, projectId: string): string {
  * `RedisPubSub` over clients the caller owns and closes. `publisher` also serves commands;
  * `subscriber` is put into subscriber mode and serves nothing else.
  */
-export function createRedisPubSub(clients: { publisher: Redis; subscriber: Redis }): PubSub {
-  return new RedisPubSub({ publisher: clients.publisher, subscriber: clients.subscriber });
+export function createRedisPubSub(clients: {
+  publisher: Redis;
+  subscriber: Redis;
+  /** Receives failures of unsubscribe commands, which RedisPubSub sends and never awaits. */
+  onError?: (error: unknown) => void;
+}): PubSub {
+  const { subscriber, onError = () => {} } = clients;
+  // RedisPubSub fires UNSUBSCRIBE and PUNSUBSCRIBE without handling their promises; while
+  // Redis is unreachable they reject, and that rejection must not go unhandled.
+  const guarded = new Proxy(subscriber, {
+    get(target, property, receiver) {
+      if (property === 'unsubscribe' || property === 'punsubscribe') {
+        return (...channels: string[]) => target[property](...channels).catch(onError);
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
+  return new RedisPubSub({ publisher: clients.publisher, subscriber: guarded });
 }
 
 /** The in-process backend: delivers synchronously, in publish order. */
