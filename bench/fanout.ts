@@ -12,6 +12,7 @@ import type { Client } from 'graphql-ws';
 import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
+import { deleteKeys } from '../tests/support/redis.js';
 import { startServerProcess } from './server-process.js';
 
 const subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
@@ -170,12 +171,7 @@ async function main() {
     await server.stop();
     if (backend === 'redis') {
       const redis = new Redis(redisUrl);
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== '0');
+      await deleteKeys(redis, prefix);
       await redis.quit();
     }
   }

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createRedisStateStore } from '../src/store/redis-state-store.js';
+import { deleteKeys } from '../tests/support/redis.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const prefix = `rte-bench-memory:${randomBytes(4).toString('hex')}:`;
@@ -50,11 +51,6 @@ try {
   await measure('ingest progress, no message', 1000, () => '');
   await measure('ingest progress, 60-char msg', 1000, (index) => `read ${index * 100} of 100000 rows from orders.ndjson shard`);
 } finally {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteKeys(redis, prefix);
   await redis.quit();
 }

@@ -1,8 +1,6 @@
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { spawnServer } from '../tests/support/processes.js';
 
 /** The server under test, in a process of its own so its CPU and memory can be read apart. */
 export interface ServerProcess {
@@ -18,19 +16,10 @@ export interface ServerProcess {
 const CLOCK_TICKS_PER_SECOND = 100;
 
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const parsed = JSON.parse(line) as { url?: string; level?: number; msg?: string };
-      if (parsed.url) resolve(parsed.url);
-      else if ((parsed.level ?? 0) >= 40) console.error(`server: ${parsed.msg}`);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  const pid = child.pid!;
+  const server = spawnServer({ LOG_LEVEL: 'info', ...env });
+  server.child.stderr!.pipe(process.stderr);
+  const url = await server.listening;
+  const pid = server.child.pid!;
   return {
     url,
     pid,
@@ -45,9 +34,9 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
       return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
     },
     async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
+      if (server.child.exitCode !== null) return;
+      server.child.kill('SIGINT');
+      await once(server.child, 'exit');
     },
   };
 }

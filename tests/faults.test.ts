@@ -11,16 +11,15 @@ import type { ServerProcess } from './support/processes.js';
 import { freePort, spawnServer, startPrivateRedis } from './support/processes.js';
 import { REDIS_URL, createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
 import { createAppPool, testConfig } from './support/servers.js';
+import { createTeardown } from './support/teardown.js';
 import { waitFor } from './support/wait-for.js';
 
 const prefix = uniquePrefix('faults');
 const pool = createAppPool();
-const teardown: Array<() => unknown> = [];
 const redis = createRedis();
-afterEach(async () => {
-  for (const step of teardown.splice(0).reverse()) await step();
-  await pool.stopAll();
-});
+// Registered before the teardown, so it runs after it: clients go before their servers.
+afterEach(() => pool.stopAll());
+const teardown = createTeardown();
 afterAll(async () => {
   await deleteKeys(redis, prefix);
   await redis.quit();

@@ -13,14 +13,13 @@ import type { ProjectEvent } from './support/operations.js';
 import { CREATE_JOB, JOB, JOBS, PROJECT_STREAM, START_WORKFLOW, UPDATE_NODE, UPDATE_PROGRESS } from './support/operations.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { TEST_SECRET, bearer, signToken } from './support/tokens.js';
+import { createTeardown } from './support/teardown.js';
 import { waitFor } from './support/wait-for.js';
 
 const pool = createAppPool();
-const teardown: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const step of teardown.splice(0).reverse()) await step();
-  await pool.stopAll();
-});
+// Registered before the teardown, so it runs after it: clients go before their servers.
+afterEach(() => pool.stopAll());
+const teardown = createTeardown();
 
 const secured = (overrides: Partial<Config> = {}) =>
   pool.start(testConfig('memory', 'unused:', { auth: { kind: 'secret', secret: TEST_SECRET }, ...overrides }));

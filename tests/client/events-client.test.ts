@@ -11,15 +11,14 @@ import { freePort } from '../support/processes.js';
 import { createRedis, deleteKeys, uniquePrefix } from '../support/redis.js';
 import { createAppPool, testConfig } from '../support/servers.js';
 import { TEST_SECRET, bearer, signToken } from '../support/tokens.js';
+import { createTeardown } from '../support/teardown.js';
 import { waitFor } from '../support/wait-for.js';
 
 const prefix = uniquePrefix('client');
 const pool = createAppPool();
-const teardown: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const step of teardown.splice(0).reverse()) await step();
-  await pool.stopAll();
-});
+// Registered before the teardown, so it runs after it: clients go before their servers.
+afterEach(() => pool.stopAll());
+const teardown = createTeardown();
 afterAll(async () => {
   const redis = createRedis();
   await deleteKeys(redis, prefix);
