@@ -53,6 +53,13 @@ export interface App {
   readonly metrics: Metrics;
   /** Connected WebSocket clients. */
   webSocketClientCount(): number;
+  /** Shared WebSocket audiences running. */
+  audienceCount(): number;
+  /**
+   * Live subscriptions on this instance, over every transport: each shared audience holds
+   * one feed listener for all its members.
+   */
+  subscriberCount(): number;
 }
 
 /**
@@ -166,6 +173,7 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
   );
   const webSocket = attachWebSocketTransport(httpServer, yoga, {
     path: GRAPHQL_PATH,
+    fanout: config.fanout,
     authenticator,
     connections,
     limits: config.limits,
@@ -232,5 +240,7 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
     logger,
     metrics,
     webSocketClientCount: () => webSocket.clientCount(),
+    audienceCount: () => webSocket.audiences.count(),
+    subscriberCount: () => feeds.subscriberCount() - webSocket.audiences.count() + webSocket.audiences.memberCount(),
   };
 }

@@ -30,6 +30,12 @@ export interface Config {
   allowedOrigins?: readonly string[];
   /** On SIGTERM, how long open connections keep being served before they are closed. @default 5000 */
   drainGraceMs: number;
+  /**
+   * `shared`: WebSocket subscribers with the same operation, variables and rights share one
+   * execution per event. `per-subscriber`: each executes on its own (for comparison).
+   * @default "shared"
+   */
+  fanout: 'shared' | 'per-subscriber';
 }
 
 /** Where JWT signatures are checked against: exactly one of the three. */
@@ -146,6 +152,7 @@ export function loadConfig(env: Environment = process.env): Config {
     auth,
     allowedOrigins: origins?.length ? origins : undefined,
     drainGraceMs: integer(env, 'DRAIN_GRACE_MS', 5000, 0, 600_000),
+    fanout: fanout(env),
     limits: {
       maxPayloadBytes: integer(env, 'WS_MAX_PAYLOAD_BYTES', 65_536, 1024, 16_777_216),
       connectionInitTimeoutMs: integer(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000, 100, 60_000),
@@ -193,4 +200,12 @@ function loadAuth(env: Environment): AuthConfig | undefined {
     return { kind: 'jwks', jwksUrl: url, ...claims };
   }
   return undefined;
+}
+
+function fanout(env: Environment): Config['fanout'] {
+  const value = env.FANOUT || 'shared';
+  if (value !== 'shared' && value !== 'per-subscriber') {
+    throw new ConfigError(`FANOUT must be shared or per-subscriber, got "${value}"`);
+  }
+  return value;
 }

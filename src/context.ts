@@ -20,4 +20,6 @@ export interface GraphQLContext {
    * connection slots, or throws RATE_LIMITED; returns its release.
    */
   holdConnection?: () => () => void;
+  /** False where the transport counts deliveries itself (shared WebSocket audiences). */
+  countDeliveries?: boolean;
 }

@@ -208,7 +208,7 @@ describe('three instances on one Redis', () => {
       const projectId = projects[index % 2]!;
       return { projectId, subscription: track(subscribeOverWebSocket<ProjectEvent>(wsClient(app), PROJECT_STREAM, { projectId })) };
     });
-    await waitFor(() => apps.every((app) => app.feeds.subscriberCount() === 4), { what: 'four subscribers per instance' });
+    await waitFor(() => apps.every((app) => app.subscriberCount() === 4), { what: 'four subscribers per instance' });
     const jobs = await Promise.all(projects.map(async (projectId, index) => (await mutate(apps[index]!.url, CREATE_JOB, { projectId, source: 's' })).createIngestJob));
     // 3 publishers per project, one on each instance, all at once.
     await Promise.all(

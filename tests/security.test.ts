@@ -340,7 +340,7 @@ describe('resource limits', () => {
     const slow = rawSocket(app);
     await slow.acknowledged(token);
     slow.send({ id: 'slow', type: 'subscribe', payload: { query: BIG } });
-    await waitFor(() => app.feeds.subscriberCount('p') === 2, { what: 'both subscribers' });
+    await waitFor(() => app.subscriberCount() === 2, { what: 'both subscribers' });
     // Stop reading: the kernel buffers fill, then the server's.
     const tcp = (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     tcp.pause();
@@ -350,7 +350,7 @@ describe('resource limits', () => {
       await mutate(app.url, UPDATE_NODE, { runId: flow.id, nodeId: 'n', status: 'RUNNING', output: `${index}${output}` }, admin);
     }
     // The server drops the subscription and its queue as soon as the budget is exceeded.
-    await waitFor(() => app.feeds.subscriberCount('p') === 1, { what: 'the slow subscriber to be released' });
+    await waitFor(() => app.subscriberCount() === 1, { what: 'the slow subscriber to be released' });
     tcp.resume();
     expect(await slow.closed).toEqual({ code: 4413, reason: 'Slow consumer' });
     const received = await fast.waitForResults(100, 20_000);

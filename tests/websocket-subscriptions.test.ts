@@ -253,7 +253,9 @@ describe('subscriptions over WebSocket with Redis', () => {
         return { projectId, subscription };
       }),
     );
-    await waitFor(() => app.feeds.subscriberCount() === 150, { what: '150 live subscribers' });
+    await waitFor(() => app.subscriberCount() === 150, { what: '150 live subscribers' });
+    // Same operation, variables and rights: one shared execution per project.
+    expect(app.audienceCount()).toBe(3);
     const jobs = await Promise.all(
       projects.map(async (projectId) => (await mutate(app.url, CREATE_JOB, { projectId, source: 'crowd' })).createIngestJob),
     );

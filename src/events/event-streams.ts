@@ -15,6 +15,7 @@ export interface Caller {
   viewer: Viewer;
   onSlowConsumer?: () => void;
   holdConnection?: () => () => void;
+  countDeliveries?: boolean;
 }
 
 export interface StreamRequest<T extends EventRecord> {
@@ -130,8 +131,9 @@ export function createEventStreams(dependencies: {
         else metrics.slowConsumers.inc({ transport: 'sse' });
       });
       const release = caller.holdConnection?.();
+      const counted = caller.countDeliveries !== false;
       const push = (event: T) => {
-        metrics.delivered();
+        if (counted) metrics.delivered();
         stream.push(event);
       };
       const end = (detach: () => void) => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { DocumentNode, ExecutionArgs, GraphQLFormattedError } from 'graphql';
-import { GraphQLError } from 'graphql';
+import type { DocumentNode, ExecutionArgs, GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
+import { GraphQLError, Kind, getOperationAST } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
@@ -14,6 +14,7 @@ import type { Limits } from '../config.js';
 import type { GraphQLContext } from '../context.js';
 import { isGraphQLError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
+import { createAudiences } from './audiences.js';
 import { CloseCode } from './close-codes.js';
 import type { ConnectionLimiter } from './limiters.js';
 
@@ -43,6 +44,38 @@ function withoutHttpHints(error: GraphQLFormattedError): GraphQLFormattedError {
 interface EnvelopedRoot {
   execute(args: ExecutionArgs): unknown;
   subscribe(args: ExecutionArgs): unknown;
+  /** Set when the operation joins a shared audience instead of executing on its own. */
+  audience?: { key: string; socket: WebSocket; id: string };
+}
+
+/** Whether the operation resumes from a cursor: replays are per subscriber, never shared. */
+function resumes(operation: OperationDefinitionNode, variables: Record<string, unknown> | null | undefined): boolean {
+  for (const selection of operation.selectionSet.selections) {
+    if (selection.kind !== Kind.FIELD) return true;
+    for (const argument of selection.arguments ?? []) {
+      if (argument.name.value !== 'after' || argument.value.kind === Kind.NULL) continue;
+      if (argument.value.kind !== Kind.VARIABLE || variables?.[argument.value.name.value] != null) return true;
+    }
+  }
+  return false;
+}
+
+/** JSON with sorted keys, so equal variables give equal audience keys. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Everything a shared result depends on: the operation, its variables and the caller's rights. */
+function audienceKey(payload: { query: string; operationName?: string | null; variables?: unknown }, viewer: Viewer): string {
+  const projects = viewer.projects === 'all' ? '*' : [...viewer.projects].sort().join(',');
+  return `${viewer.canRead}|${projects}|${payload.operationName ?? ''}|${canonical(payload.variables ?? {})}|${payload.query}`;
 }
 
 /** What a connection holds once its connection_init was accepted. */
@@ -54,6 +87,7 @@ interface Connection {
 
 export interface WebSocketTransportOptions {
   path: string;
+  fanout: 'shared' | 'per-subscriber';
   metrics: Metrics;
   authenticator: Authenticator;
   connections: ConnectionLimiter;
@@ -73,7 +107,12 @@ export function attachWebSocketTransport(
   httpServer: Server,
   yoga: YogaServerInstance<object, GraphQLContext>,
   options: WebSocketTransportOptions,
-): { dispose(): Promise<void>; clientCount(): number; closeAll(code: number, reason: string): void } {
+): {
+  dispose(): Promise<void>;
+  clientCount(): number;
+  audiences: { count(): number; memberCount(): number };
+  closeAll(code: number, reason: string): void;
+} {
   const { authenticator, connections, limits, logger, metrics } = options;
   const allowed = options.allowedOrigins ? new Set(options.allowedOrigins) : undefined;
   const webSocketServer = new WebSocketServer({
@@ -85,6 +124,11 @@ export function attachWebSocketTransport(
       : undefined,
   });
   const connectionOf = new WeakMap<object, Connection>();
+  const audiences = createAudiences({
+    metrics,
+    outgoingBufferBytes: limits.outgoingBufferBytes,
+    onSlowConsumer: (socket) => closeSlowConsumer(socket, metrics),
+  });
   const subjectOf = new WeakMap<WebSocket, string>();
 
   // One log line when a connection opens and one when it closes, with why.
@@ -106,7 +150,12 @@ export function attachWebSocketTransport(
     {
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      subscribe: (args) => {
+        const root = args.rootValue as EnvelopedRoot;
+        if (!root.audience) return root.subscribe(args) as never;
+        const { key, socket, id } = root.audience;
+        return audiences.join(key, socket, id, async () => (await root.subscribe(args)) as never) as never;
+      },
       onConnect: async (context) => {
         const socket = context.extra.socket as WebSocket;
         let viewer: Viewer;
@@ -140,7 +189,7 @@ export function attachWebSocketTransport(
         connection.release();
         connectionOf.delete(context);
       },
-      onSubscribe: async (context, _id, payload) => {
+      onSubscribe: async (context, id, payload) => {
         const connection = connectionOf.get(context)!;
         const socket = context.extra.socket as WebSocket;
         if (Object.keys(context.subscriptions).length > limits.maxSubscriptionsPerConnection) {
@@ -170,13 +219,26 @@ export function attachWebSocketTransport(
           throw error;
         }
         if (errors.length) return errors;
+        const operation = getOperationAST(document, payload.operationName);
+        const shared = options.fanout === 'shared' && operation?.operation === 'subscription' && !resumes(operation, payload.variables);
+        let contextValue: object = await contextFactory();
+        if (shared) {
+          // The audience outlives any one member: it carries no member's expiry or socket.
+          // Expiry and slow consumers are handled per socket instead.
+          const viewer = { ...connection.viewer, expiresAt: undefined };
+          contextValue = { ...contextValue, viewer, onSlowConsumer: undefined, countDeliveries: false } satisfies Partial<GraphQLContext>;
+        }
         return {
           schema,
           operationName: payload.operationName,
           document,
           variableValues: payload.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe } satisfies EnvelopedRoot,
+          contextValue,
+          rootValue: {
+            execute,
+            subscribe,
+            audience: shared ? { key: audienceKey(payload, connection.viewer), socket, id } : undefined,
+          } satisfies EnvelopedRoot,
         };
       },
       onNext: (context, _id, _payload, _args, result) => {
@@ -195,6 +257,7 @@ export function attachWebSocketTransport(
       await new Promise<void>((resolve) => webSocketServer.close(() => resolve()));
     },
     clientCount: () => webSocketServer.clients.size,
+    audiences,
     closeAll(code, reason) {
       for (const client of webSocketServer.clients) client.close(code, reason);
     },
