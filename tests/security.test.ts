@@ -369,3 +369,43 @@ describe('GraphQL over HTTP compliance', () => {
     expect(results.filter((result) => result.name.startsWith('MUST')).length).toBeGreaterThan(10);
   });
 });
+
+describe('shared fan-out', () => {
+  it('shares an execution only between subscribers with the same operation, variables and rights', async () => {
+    const app = await secured();
+    const admin = auth(await signToken());
+    const narrow = await signToken({ sub: 'narrow', projects: ['shared'] });
+    const sameRights = await signToken({ sub: 'other-user', projects: ['shared'] });
+    const wide = await signToken({ sub: 'wide', projects: ['shared', 'elsewhere'] });
+    const streams = [narrow, sameRights, wide].map((token) =>
+      track(subscribeOverWebSocket<ProjectEvent>(wsClient(app, token), PROJECT_STREAM, { projectId: 'shared' })),
+    );
+    await waitFor(() => app.subscriberCount() === 3, { what: 'three subscribers' });
+    // Two users with the same rights share; different rights never do.
+    expect(app.audienceCount()).toBe(2);
+    const typed = track(
+      subscribeOverWebSocket<ProjectEvent>(wsClient(app, narrow), PROJECT_STREAM, { projectId: 'shared', types: ['INGEST_JOB_UPDATED'] }),
+    );
+    await waitFor(() => app.subscriberCount() === 4, { what: 'the filtered subscriber' });
+    expect(app.audienceCount()).toBe(3);
+
+    const job = (await mutate(app.url, CREATE_JOB, { projectId: 'shared', source: 's' }, admin)).createIngestJob;
+    await mutate(app.url, UPDATE_PROGRESS, { id: job.id, progress: 0.5 }, admin);
+    for (const stream of streams) {
+      expect((await stream.waitForResults(2)).map((result) => result.projectEvents.type)).toEqual([
+        'INGEST_JOB_CREATED',
+        'INGEST_JOB_UPDATED',
+      ]);
+    }
+    expect((await typed.waitForResults(1)).map((result) => result.projectEvents.type)).toEqual(['INGEST_JOB_UPDATED']);
+
+    // A resume replays from its own cursor, so it never joins an audience.
+    const cursor = streams[0]!.results[0]!.projectEvents.cursor;
+    const resumed = track(subscribeOverWebSocket<ProjectEvent>(wsClient(app, narrow), PROJECT_STREAM, { projectId: 'shared', after: cursor }));
+    expect((await resumed.waitForResults(1)).map((result) => result.projectEvents.type)).toEqual(['INGEST_JOB_UPDATED']);
+    expect(app.audienceCount()).toBe(3);
+    // The last member leaving ends its audience and releases the feed.
+    for (const stream of [...streams, typed, resumed]) stream.dispose();
+    await waitFor(() => app.audienceCount() === 0 && app.feeds.subscriberCount() === 0, { what: 'audiences to end' });
+  });
+});
