@@ -1,10 +1,14 @@
 /**
- * Fan-out benchmark: N WebSocket subscribers over P projects, a fixed publish rate through
- * the mutation path (HTTP mutation → commit → PubSub → every subscriber of the project).
- * Prints deliveries/s, publish→receive latency, lost and out-of-order events and server RSS.
+ * Fan-out benchmark, side by side in one run with the same load generator:
+ *   - this server (subscribers with the same operation share one execution per event),
+ *   - the same server executing per subscriber (FANOUT=per-subscriber, the naive path),
+ *   - a raw `ws` broadcast of a pre-serialised frame, no GraphQL (the ceiling).
+ * N graphql-ws subscribers over P projects; publishing goes through HTTP mutations.
+ * Prints deliveries/s at saturation, publish→receive latency at a fixed rate, server CPU per
+ * delivery, RSS per 1,000 connections, lost or out-of-order events, and ratios to the ceiling.
  *
  *   npm run bench
- *   BENCH_SUBSCRIBERS=1000 BENCH_PROJECTS=10 BENCH_RATE=100 BENCH_SECONDS=10 BENCH_BACKEND=redis npm run bench
+ *   BENCH_SUBSCRIBERS=1000 BENCH_PROJECTS=10 BENCH_RATE=100 BENCH_SECONDS=5 BENCH_PUBLISHERS=16 npm run bench
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,81 +17,81 @@ import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { deleteKeys } from '../tests/support/redis.js';
+import type { ServerProcess } from './server-process.js';
 import { startServerProcess } from './server-process.js';
 
-const subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
-const projects = Number(process.env.BENCH_PROJECTS ?? 10);
+const subscriberCount = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
+const projectCount = Number(process.env.BENCH_PROJECTS ?? 10);
 const rate = Number(process.env.BENCH_RATE ?? 100);
-const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const backend = process.env.BENCH_BACKEND ?? 'redis';
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const publishers = Number(process.env.BENCH_PUBLISHERS ?? 16);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const only = process.env.BENCH_ONLY?.split(',');
 
 const now = () => performance.timeOrigin + performance.now();
 
+const CREATE = `mutation ($p: ID!) { createIngestJob(projectId: $p, source: "bench") { id } }`;
+const PROGRESS = `mutation ($id: ID!, $progress: Float!, $message: String) {
+  updateIngestJobProgress(id: $id, progress: $progress, message: $message) { id }
+}`;
+const STREAM = `subscription ($projectId: ID!) { ingestJob(projectId: $projectId) { cursor job { id message } } }`;
+
 async function call(url: string, query: string, variables: Record<string, unknown>): Promise<any> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
   const result = (await response.json()) as { data?: any; errors?: unknown[] };
   if (result.errors) throw new Error(JSON.stringify(result.errors));
   return result.data;
 }
 
-const STREAM = `subscription ($projectId: ID!) { ingestJob(projectId: $projectId) { cursor job { id message } } }`;
-const PROGRESS = `mutation ($id: ID!, $progress: Float!, $message: String) {
-  updateIngestJobProgress(id: $id, progress: $progress, message: $message) { id }
-}`;
-
 interface Subscriber {
   project: number;
-  /** A probe arrived: the subscription is live. */
   probed: boolean;
-  /** Measured events received. */
   received: number;
-  /** Log position of the last event seen; a project's positions rise by one per event. */
   lastSeq: number;
-  /** Events whose position did not follow the previous one: gaps, duplicates or reordering. */
   outOfOrder: number;
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+interface Result {
+  name: string;
+  saturation: number;
+  p50: number;
+  p99: number;
+  lost: number;
+  outOfOrder: number;
+  cpuMicrosPerDelivery: number;
+  rssPer1000: number;
 }
 
-async function main() {
-  const prefix = `rte-bench:${randomBytes(4).toString('hex')}:`;
-  const server = await startServerProcess({
-    REDIS_URL: backend === 'redis' ? redisUrl : '',
-    REDIS_KEY_PREFIX: prefix,
-  });
+const percentile = (sorted: Float64Array, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+
+async function measure(name: string, server: ServerProcess): Promise<Result> {
   const clients: Client[] = [];
   try {
-    const projectIds = Array.from({ length: projects }, (_, index) => `bench-${index}`);
     const jobIds: string[] = [];
-    for (const projectId of projectIds) {
-      jobIds.push((await call(server.url, `mutation ($p: ID!) { createIngestJob(projectId: $p, source: "bench") { id } }`, { p: projectId })).createIngestJob.id);
-    }
+    for (let project = 0; project < projectCount; project++) jobIds.push((await call(server.url, CREATE, { p: `bench-${project}` })).createIngestJob.id);
+    const rssBefore = server.memory().rssMiB;
 
-    const latencies = new Float64Array(Math.ceil(rate * seconds * (subscribers / projects) * 1.2) + 1000);
-    let latencyCount = 0;
+    let recording: Float64Array | undefined;
+    let recorded = 0;
+    let windowStart = Infinity;
+    let windowEnd = Infinity;
+    let inWindow = 0;
     const state: Subscriber[] = [];
     const wsUrl = server.url.replace(/^http/, 'ws');
-    for (let batch = 0; batch < subscribers; batch += 100) {
+    for (let batch = 0; batch < subscriberCount; batch += 100) {
       await Promise.all(
-        Array.from({ length: Math.min(100, subscribers - batch) }, async (_, offset) => {
-          const subscriber: Subscriber = { project: (batch + offset) % projects, probed: false, received: 0, lastSeq: -1, outOfOrder: 0 };
+        Array.from({ length: Math.min(100, subscriberCount - batch) }, async (_, offset) => {
+          const subscriber: Subscriber = { project: (batch + offset) % projectCount, probed: false, received: 0, lastSeq: -1, outOfOrder: 0 };
           state.push(subscriber);
-          const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0 });
+          const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, onNonLazyError: () => {} });
           clients.push(client);
           await new Promise<void>((resolve) => client.on('connected', () => resolve()));
           client.subscribe<any>(
-            { query: STREAM, variables: { projectId: projectIds[subscriber.project] } },
+            { query: STREAM, variables: { projectId: `bench-${subscriber.project}` } },
             {
               next: (result) => {
-                const event = result.data?.ingestJob;
+                const receivedAt = now();
+                const event = result.data.ingestJob;
                 const seq = Number(String(event.cursor).split(':')[1]);
                 if (subscriber.lastSeq !== -1 && seq !== subscriber.lastSeq + 1) subscriber.outOfOrder++;
                 subscriber.lastSeq = seq;
@@ -96,85 +100,116 @@ async function main() {
                   subscriber.probed = true;
                   return;
                 }
-                const receivedAt = now();
                 subscriber.received++;
-                if (latencyCount < latencies.length) latencies[latencyCount++] = receivedAt - Number(sentAt);
+                if (receivedAt >= windowStart && receivedAt <= windowEnd) inWindow++;
+                if (recording && recorded < recording.length) recording[recorded++] = receivedAt - Number(sentAt);
               },
-              error: (error) => console.error('subscription error', error),
+              error: () => {},
               complete: () => {},
             },
           );
         }),
       );
     }
-    // Ready once every subscriber has received a probe published after it subscribed.
-    const probeDeadline = Date.now() + 30_000;
+    const deadline = Date.now() + 30_000;
     while (state.some((subscriber) => !subscriber.probed)) {
-      if (Date.now() > probeDeadline) throw new Error('subscribers did not all go live within 30 s');
+      if (Date.now() > deadline) throw new Error(`${name}: subscribers did not all go live within 30 s`);
       await Promise.all(jobIds.map((id) => call(server.url, PROGRESS, { id, progress: 0, message: 'probe' })));
       await sleep(50);
     }
+    const rssPer1000 = ((server.memory().rssMiB - rssBefore) / subscriberCount) * 1000;
+    const perProject = jobIds.map((_, project) => state.filter((subscriber) => subscriber.project === project).length);
+    const counters = new Array<number>(projectCount).fill(0);
+    const publish = (index: number) => {
+      const project = index % projectCount;
+      return call(server.url, PROGRESS, { id: jobIds[project], progress: (index % 100) / 100, message: `${now()}|${counters[project]!++}` });
+    };
 
-    const perProject = projectIds.map((_, project) => state.filter((subscriber) => subscriber.project === project).length);
-    const counters = new Array<number>(projects).fill(0);
-    let published = 0;
-    let failed = 0;
-    const inFlight = new Set<Promise<unknown>>();
-    const cpuBefore = server.cpuMs();
+    // Latency at a fixed rate.
+    recording = new Float64Array(Math.ceil(rate * seconds * (subscriberCount / projectCount)) + 1000);
     const start = now();
-    const interval = 1000 / rate;
+    const inFlight: Array<Promise<unknown>> = [];
     for (let index = 0; index < rate * seconds; index++) {
-      const due = start + index * interval;
-      const wait = due - now();
+      const wait = start + (index * 1000) / rate - now();
       if (wait > 1) await sleep(wait);
-      const project = index % projects;
-      const message = `${now()}|${counters[project]!++}`;
-      const sent = call(server.url, PROGRESS, { id: jobIds[project], progress: (index % 100) / 100, message }).then(
-        () => published++,
-        () => failed++,
-      );
-      inFlight.add(sent);
-      void sent.finally(() => inFlight.delete(sent));
+      inFlight.push(publish(index));
     }
     await Promise.all(inFlight);
-    const publishEnd = now();
-    const expected = counters.reduce((sum, count, project) => sum + count * perProject[project]!, 0);
-    const drainDeadline = Date.now() + 10_000;
-    const receivedTotal = () => state.reduce((sum, subscriber) => sum + subscriber.received, 0);
-    while (receivedTotal() < expected && Date.now() < drainDeadline) await sleep(20);
-    const end = now();
-    const cpuMs = server.cpuMs() - cpuBefore;
-    const received = receivedTotal();
+    const sorted = recording.slice(0, recorded).sort();
+    recording = undefined;
 
-    const sorted = latencies.slice(0, latencyCount).sort();
-    const memory = server.memory();
-    const rows: Array<[string, string]> = [
-      ['backend', backend === 'redis' ? `Redis (${redisUrl})` : 'in-process'],
-      ['subscribers / projects', `${subscribers} / ${projects}`],
-      ['publish rate (mutations/s)', `${rate} for ${seconds} s → ${published} accepted, ${failed} failed`],
-      ['deliveries expected / received', `${expected} / ${received}`],
-      ['lost events', String(expected - received)],
-      ['events out of log order (gaps, duplicates)', String(state.reduce((sum, subscriber) => sum + subscriber.outOfOrder, 0))],
-      ['deliveries/s', (received / ((end - start) / 1000)).toFixed(0)],
-      ['publish→receive p50 / p95 / p99 (ms)', [50, 95, 99].map((p) => percentile(sorted, p).toFixed(1)).join(' / ')],
-      ['publish→receive max (ms)', (sorted[sorted.length - 1] ?? NaN).toFixed(1)],
-      ['drain after last publish (ms)', (end - publishEnd).toFixed(0)],
-      ['server CPU per delivery (µs)', ((cpuMs * 1000) / Math.max(1, received)).toFixed(1)],
-      ['server RSS now / peak (MiB)', `${memory.rssMiB.toFixed(0)} / ${memory.peakRssMiB.toFixed(0)}`],
-    ];
-    const width = Math.max(...rows.map(([label]) => label.length));
-    console.log(`\nFan-out through the mutation path, ${new Date().toISOString()}`);
-    for (const [label, value] of rows) console.log(`${label.padEnd(width)}  ${value}`);
-    if (expected !== received) process.exitCode = 1;
+    // Saturation: `publishers` loops publishing back to back.
+    const cpuBefore = server.cpuMs();
+    windowStart = now();
+    windowEnd = windowStart + seconds * 1000;
+    let index = rate * seconds;
+    await Promise.all(
+      Array.from({ length: publishers }, async () => {
+        while (now() < windowEnd) await publish(index++);
+      }),
+    );
+    const cpuMs = server.cpuMs() - cpuBefore;
+    const saturation = inWindow / seconds;
+
+    const expected = counters.reduce((sum, count, project) => sum + count * perProject[project]!, 0);
+    const received = () => state.reduce((sum, subscriber) => sum + subscriber.received, 0);
+    const drainDeadline = Date.now() + 20_000;
+    while (received() < expected && Date.now() < drainDeadline) await sleep(50);
+    return {
+      name,
+      saturation,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      lost: expected - received(),
+      outOfOrder: state.reduce((sum, subscriber) => sum + subscriber.outOfOrder, 0),
+      cpuMicrosPerDelivery: (cpuMs * 1000) / Math.max(1, inWindow),
+      rssPer1000,
+    };
   } finally {
     await Promise.all(clients.map((client) => client.dispose()));
     await server.stop();
-    if (backend === 'redis') {
-      const redis = new Redis(redisUrl);
-      await deleteKeys(redis, prefix);
-      await redis.quit();
-    }
   }
+}
+
+async function main() {
+  const prefix = `rte-bench:${randomBytes(4).toString('hex')}:`;
+  const redisEnv = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix };
+  const targets: Array<[string, () => Promise<ServerProcess>]> = [
+    ['this server (shared)', () => startServerProcess({ ...redisEnv, FANOUT: 'shared' })],
+    ['per-subscriber (naive)', () => startServerProcess({ ...redisEnv, FANOUT: 'per-subscriber' })],
+    ['raw ws broadcast (ceiling)', () => startServerProcess({}, 'bench/raw-broadcast-server.ts')],
+  ];
+  const results: Result[] = [];
+  try {
+    for (const [name, start] of targets) {
+      if (only && !only.some((wanted) => name.startsWith(wanted))) continue;
+      results.push(await measure(name, await start()));
+    }
+  } finally {
+    const redis = new Redis(redisUrl);
+    await deleteKeys(redis, prefix);
+    await redis.quit();
+  }
+  const ceiling = results.find((result) => result.name.startsWith('raw'))?.saturation;
+  console.log(
+    `\nFan-out: ${subscriberCount} WebSocket subscribers over ${projectCount} projects, Redis, ` +
+      `latency at ${rate} mutations/s (${(rate * subscriberCount) / projectCount} deliveries/s), saturation with ${publishers} publishers, ${seconds} s each; ${new Date().toISOString()}\n`,
+  );
+  const rows: Array<[string, (result: Result) => string]> = [
+    ['deliveries/s at saturation', (result) => result.saturation.toFixed(0)],
+    ['  ratio to the raw ceiling', (result) => (ceiling ? `${((result.saturation / ceiling) * 100).toFixed(0)}%` : '-')],
+    ['p50 publish→receive (ms)', (result) => result.p50.toFixed(1)],
+    ['p99 publish→receive (ms)', (result) => result.p99.toFixed(1)],
+    ['server CPU per delivery (µs)', (result) => result.cpuMicrosPerDelivery.toFixed(1)],
+    ['RSS per 1,000 connections (MiB)', (result) => result.rssPer1000.toFixed(1)],
+    ['lost events', (result) => String(result.lost)],
+    ['out of log order', (result) => String(result.outOfOrder)],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const column = Math.max(...results.map((result) => result.name.length)) + 2;
+  console.log(`${''.padEnd(width)}  ${results.map((result) => result.name.padStart(column)).join('')}`);
+  for (const [label, value] of rows) console.log(`${label.padEnd(width)}  ${results.map((result) => value(result).padStart(column)).join('')}`);
+  if (results.some((result) => result.lost !== 0 || (result.outOfOrder !== 0 && !result.name.startsWith('raw')))) process.exitCode = 1;
 }
 
 await main();

@@ -15,8 +15,8 @@ export interface ServerProcess {
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const server = spawnServer({ LOG_LEVEL: 'info', ...env });
+export async function startServerProcess(env: Record<string, string>, script?: string): Promise<ServerProcess> {
+  const server = spawnServer({ LOG_LEVEL: 'info', ...env }, script);
   server.child.stderr!.pipe(process.stderr);
   const url = await server.listening;
   const pid = server.child.pid!;

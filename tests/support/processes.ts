@@ -27,9 +27,12 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
-/** `src/main.ts` in a child process, as `npm start` runs it. */
-export function spawnServer(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/**
+ * `src/main.ts` (or another server script) in a child process, as `npm start` runs it.
+ * `listening` comes from the start-up log line, so LOG_LEVEL must allow info.
+ */
+export function spawnServer(env: Record<string, string>, script = 'src/main.ts'): ServerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     env: { ...process.env, PORT: '0', REDIS_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
