@@ -60,6 +60,7 @@ interface Result {
   outOfOrder: number;
   cpuMicrosPerDelivery: number;
   rssPer1000: number;
+  peakRssMiB: number;
 }
 
 const percentile = (sorted: Float64Array, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
@@ -164,6 +165,7 @@ async function measure(name: string, server: ServerProcess): Promise<Result> {
       outOfOrder: state.reduce((sum, subscriber) => sum + subscriber.outOfOrder, 0),
       cpuMicrosPerDelivery: (cpuMs * 1000) / Math.max(1, inWindow),
       rssPer1000,
+      peakRssMiB: server.memory().peakRssMiB,
     };
   } finally {
     await Promise.all(clients.map((client) => client.dispose()));
@@ -202,6 +204,7 @@ async function main() {
     ['p99 publish→receive (ms)', (result) => result.p99.toFixed(1)],
     ['server CPU per delivery (µs)', (result) => result.cpuMicrosPerDelivery.toFixed(1)],
     ['RSS per 1,000 connections (MiB)', (result) => result.rssPer1000.toFixed(1)],
+    ['server peak RSS (MiB)', (result) => result.peakRssMiB.toFixed(0)],
     ['lost events', (result) => String(result.lost)],
     ['out of log order', (result) => String(result.outOfOrder)],
   ];

@@ -98,6 +98,7 @@ describe('loadConfig', () => {
     [{ REDIS_SENTINELS: 'sentinel-a' }, 'REDIS_SENTINELS must list host:port pairs, got "sentinel-a"'],
     [{ REDIS_SENTINELS: 'a:26379' }, 'REDIS_SENTINELS needs REDIS_SENTINEL_NAME, the monitored master'],
     [{ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm', REDIS_URL: 'redis://x:6379' }, 'set REDIS_URL or REDIS_SENTINELS, not both'],
+    [{ FANOUT: 'broadcast' }, 'FANOUT must be shared or per-subscriber, got "broadcast"'],
     [{ DRAIN_GRACE_MS: 'soon' }, 'DRAIN_GRACE_MS must be an integer from 0 to 600000, got "soon"'],
     [{ EVENT_LOG_MAX_AGE_SECONDS: '1.5' }, 'EVENT_LOG_MAX_AGE_SECONDS must be an integer from 0 to 31536000, got "1.5"'],
   ])('refuses %o', (env, message) => {

@@ -8,6 +8,7 @@ import type { ProjectEvent } from './support/operations.js';
 import {
   AGENT_RUN_STREAM,
   APPEND_MESSAGE,
+  COMPLETE_JOB,
   CREATE_JOB,
   INGEST_JOB_STREAM,
   PROJECT_STREAM,
@@ -289,5 +290,53 @@ describe('subscriptions over WebSocket with Redis', () => {
     await mutate(app.url, UPDATE_PROGRESS, { id: job.id, progress: 0.5 });
     const received = await healthy.waitForResults(2);
     expect(received.map((result) => result.projectEvents.type)).toEqual(['INGEST_JOB_CREATED', 'INGEST_JOB_UPDATED']);
+  });
+});
+
+describe('progress conflation', () => {
+  const COALESCED = `subscription ($projectId: ID!, $coalesceMs: Int) {
+    ingestJob(projectId: $projectId, coalesceMs: $coalesceMs) { cursor type job { id progress status } }
+  }`;
+
+  it('delivers the latest progress per job within the window, every other event at once, never reordered', async () => {
+    const app = await pool.start(testConfig('memory', prefix));
+    const projectId = 'coalesced';
+    const client = connect(app);
+    const coalesced = await subscribeLive<any>(app, client, COALESCED, { projectId, coalesceMs: 5000 });
+    const everything = await subscribeLive<any>(app, client, COALESCED, { projectId });
+    const job = (await mutate(app.url, CREATE_JOB, { projectId, source: 'busy' })).createIngestJob;
+    const other = (await mutate(app.url, CREATE_JOB, { projectId, source: 'other' })).createIngestJob;
+    for (let step = 1; step <= 40; step++) {
+      await mutate(app.url, UPDATE_PROGRESS, { id: step % 4 === 0 ? other.id : job.id, progress: step / 100 });
+    }
+    await mutate(app.url, COMPLETE_JOB, { id: job.id });
+
+    expect((await everything.waitForResults(43)).length).toBe(43);
+    const received = (await coalesced.waitForResults(5)).map((result) => result.ingestJob);
+    // Both creations, then the latest update of each job (in log order), then the completion.
+    expect(received.map((event: any) => [event.type, event.job.id, event.job.progress])).toEqual([
+      ['INGEST_JOB_CREATED', job.id, 0],
+      ['INGEST_JOB_CREATED', other.id, 0],
+      ['INGEST_JOB_UPDATED', job.id, 0.39],
+      ['INGEST_JOB_UPDATED', other.id, 0.4],
+      ['INGEST_JOB_COMPLETED', job.id, 1],
+    ]);
+    const positions = received.map((event: any) => cursorSeq(event.cursor));
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+
+  it('flushes waiting updates when the window ends, and refuses a window out of range', async () => {
+    const app = await pool.start(testConfig('memory', prefix));
+    const projectId = 'window';
+    const client = connect(app);
+    const coalesced = await subscribeLive<any>(app, client, COALESCED, { projectId, coalesceMs: 50 });
+    const job = (await mutate(app.url, CREATE_JOB, { projectId, source: 'slow' })).createIngestJob;
+    await mutate(app.url, UPDATE_PROGRESS, { id: job.id, progress: 0.1 });
+    await mutate(app.url, UPDATE_PROGRESS, { id: job.id, progress: 0.2 });
+    const received = await coalesced.waitForResults(2);
+    expect(received.at(-1).ingestJob.job.progress).toBe(0.2);
+    const refused = subscribeOverWebSocket(client, COALESCED, { projectId, coalesceMs: 5 });
+    const errors = (await refused.waitForError()) as Array<{ extensions: Record<string, unknown> }>;
+    expect(errors[0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'coalesceMs' });
   });
 });

@@ -26,6 +26,11 @@ export interface StreamRequest<T extends EventRecord> {
   after?: string | null;
   /** Decides per event whether this subscriber wants it; runs once per event and subscriber. */
   accepts(event: EventRecord): event is T;
+  /**
+   * Deliver events that share a key within `ms` as one, the latest. Events without a key
+   * are delivered at once, after the waiting ones.
+   */
+  coalesce?: { ms: number; keyOf(event: T): string | undefined };
 }
 
 export interface HistoryRequest {
@@ -77,6 +82,38 @@ function checkResumable(cursor: LogPosition, log: { epoch: string; headSeq: numb
   if (log.firstSeq !== undefined && cursor.seq + 1 < log.firstSeq) {
     throw cursorExpired('the events after it are no longer retained');
   }
+}
+
+/**
+ * Holds keyed events for `ms` and delivers the latest per key. Re-inserting a key moves it
+ * to the end, so waiting events leave in log order; an unkeyed event first flushes them.
+ */
+function createCoalescer<T>(options: { ms: number; keyOf(event: T): string | undefined }, deliver: (event: T) => void) {
+  const waiting = new Map<string, T>();
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    for (const event of waiting.values()) deliver(event);
+    waiting.clear();
+  };
+  return {
+    push(event: T) {
+      const key = options.keyOf(event);
+      if (key === undefined) {
+        flush();
+        deliver(event);
+        return;
+      }
+      waiting.delete(key);
+      waiting.set(key, event);
+      timer ??= setTimeout(flush, options.ms);
+    },
+    dispose() {
+      clearTimeout(timer);
+      waiting.clear();
+    },
+  };
 }
 
 export function createEventStreams(dependencies: {
@@ -132,10 +169,12 @@ export function createEventStreams(dependencies: {
       });
       const release = caller.holdConnection?.();
       const counted = caller.countDeliveries !== false;
-      const push = (event: T) => {
+      const deliver = (event: T) => {
         if (counted) metrics.delivered();
         stream.push(event);
       };
+      const coalescing = request.coalesce && createCoalescer(request.coalesce, deliver);
+      const push = coalescing ? coalescing.push : deliver;
       const end = (detach: () => void) => {
         // A stream lives no longer than the token that opened it; the client reconnects with a fresh one.
         const expiry =
@@ -146,6 +185,7 @@ export function createEventStreams(dependencies: {
         subscriptions.inc();
         open.add(stream);
         stream.teardown = () => {
+          coalescing?.dispose();
           open.delete(stream);
           subscriptions.dec();
           clearTimeout(expiry);

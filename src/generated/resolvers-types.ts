@@ -352,7 +352,12 @@ export type Subscription = {
   __typename?: 'Subscription';
   /** Agent run events of a project, or of one run. */
   agentRun: AgentRunEvent;
-  /** Ingest job events of a project, or of one job. */
+  /**
+   * Ingest job events of a project, or of one job. With `coalesceMs` (10 to 60000), progress
+   * updates of a job that arrive within that window are delivered as one, the latest; every
+   * other event is delivered at once, after any updates waiting before it, so nothing is
+   * reordered and the last state always arrives.
+   */
   ingestJob: IngestJobEvent;
   /** Every event of a project, optionally only the given types. */
   projectEvents: Event;
@@ -382,6 +387,7 @@ export type SubscriptionAgentRunArgs = {
  */
 export type SubscriptionIngestJobArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  coalesceMs?: InputMaybe<Scalars['Int']['input']>;
   jobId?: InputMaybe<Scalars['ID']['input']>;
   projectId: Scalars['ID']['input'];
 };

@@ -1,4 +1,5 @@
 import { requireRead, requireWrite, visibleTo } from '../auth/viewer.js';
+import { badUserInput } from '../errors.js';
 import type { IngestJobEventRecord } from '../events/event-record.js';
 import { isIngestJobEvent } from '../events/event-record.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
@@ -22,14 +23,22 @@ export const ingestResolvers: Resolvers = {
   },
   Subscription: {
     ingestJob: {
-      subscribe: (_, { projectId, jobId, after }, context) =>
-        context.streams.open(context, {
+      subscribe: (_, { projectId, jobId, after, coalesceMs }, context) => {
+        if (coalesceMs != null && (!Number.isInteger(coalesceMs) || coalesceMs < 10 || coalesceMs > 60_000)) {
+          throw badUserInput('coalesceMs', `must be from 10 to 60000, got ${coalesceMs}`);
+        }
+        return context.streams.open(context, {
           field: 'ingestJob',
           projectId,
           after,
           accepts: (event): event is IngestJobEventRecord =>
             isIngestJobEvent(event) && (jobId == null || event.job.id === jobId),
-        }),
+          coalesce:
+            coalesceMs == null
+              ? undefined
+              : { ms: coalesceMs, keyOf: (event) => (event.type === 'INGEST_JOB_UPDATED' ? event.job.id : undefined) },
+        });
+      },
       resolve: (event: IngestJobEventRecord) => event,
     },
   },
