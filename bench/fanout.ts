@@ -27,6 +27,8 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const publishers = Number(process.env.BENCH_PUBLISHERS ?? 16);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const only = process.env.BENCH_ONLY?.split(',');
+/** Share of subscribers that stop reading once live: the slow-consumer scenario. */
+const slowPercent = Number(process.env.BENCH_SLOW_PERCENT ?? 0);
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -45,6 +47,9 @@ async function call(url: string, query: string, variables: Record<string, unknow
 
 interface Subscriber {
   project: number;
+  /** Stops reading once live; left out of the delivery counts. */
+  slow: boolean;
+  disconnected: boolean;
   probed: boolean;
   received: number;
   lastSeq: number;
@@ -61,6 +66,7 @@ interface Result {
   cpuMicrosPerDelivery: number;
   rssPer1000: number;
   peakRssMiB: number;
+  slowDisconnected: number;
 }
 
 const percentile = (sorted: Float64Array, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
@@ -78,13 +84,28 @@ async function measure(name: string, server: ServerProcess): Promise<Result> {
     let windowEnd = Infinity;
     let inWindow = 0;
     const state: Subscriber[] = [];
+    const sockets = new Map<Subscriber, WebSocket>();
     const wsUrl = server.url.replace(/^http/, 'ws');
     for (let batch = 0; batch < subscriberCount; batch += 100) {
       await Promise.all(
         Array.from({ length: Math.min(100, subscriberCount - batch) }, async (_, offset) => {
-          const subscriber: Subscriber = { project: (batch + offset) % projectCount, probed: false, received: 0, lastSeq: -1, outOfOrder: 0 };
+          const position = batch + offset;
+          const slow = slowPercent > 0 && position % Math.round(100 / slowPercent) === 0;
+          const subscriber: Subscriber = { project: position % projectCount, slow, disconnected: false, probed: false, received: 0, lastSeq: -1, outOfOrder: 0 };
           state.push(subscriber);
-          const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, onNonLazyError: () => {} });
+          const client = createClient({
+            url: wsUrl,
+            webSocketImpl: WebSocket,
+            lazy: false,
+            retryAttempts: 0,
+            onNonLazyError: () => {},
+            on: {
+              connected: (socket) => {
+                if (slow) sockets.set(subscriber, socket as WebSocket);
+              },
+              closed: () => void (subscriber.disconnected = true),
+            },
+          });
           clients.push(client);
           await new Promise<void>((resolve) => client.on('connected', () => resolve()));
           client.subscribe<any>(
@@ -101,6 +122,7 @@ async function measure(name: string, server: ServerProcess): Promise<Result> {
                   subscriber.probed = true;
                   return;
                 }
+                if (subscriber.slow) return;
                 subscriber.received++;
                 if (receivedAt >= windowStart && receivedAt <= windowEnd) inWindow++;
                 if (recording && recorded < recording.length) recording[recorded++] = receivedAt - Number(sentAt);
@@ -119,7 +141,10 @@ async function measure(name: string, server: ServerProcess): Promise<Result> {
       await sleep(50);
     }
     const rssPer1000 = ((server.memory().rssMiB - rssBefore) / subscriberCount) * 1000;
-    const perProject = jobIds.map((_, project) => state.filter((subscriber) => subscriber.project === project).length);
+    // The slow ones stop reading now: their kernel buffers fill, then the server's budget.
+    for (const socket of sockets.values()) (socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    const fast = state.filter((subscriber) => !subscriber.slow);
+    const perProject = jobIds.map((_, project) => fast.filter((subscriber) => subscriber.project === project).length);
     const counters = new Array<number>(projectCount).fill(0);
     const publish = (index: number) => {
       const project = index % projectCount;
@@ -153,7 +178,7 @@ async function measure(name: string, server: ServerProcess): Promise<Result> {
     const saturation = inWindow / seconds;
 
     const expected = counters.reduce((sum, count, project) => sum + count * perProject[project]!, 0);
-    const received = () => state.reduce((sum, subscriber) => sum + subscriber.received, 0);
+    const received = () => fast.reduce((sum, subscriber) => sum + subscriber.received, 0);
     const drainDeadline = Date.now() + 20_000;
     while (received() < expected && Date.now() < drainDeadline) await sleep(50);
     return {
@@ -162,7 +187,8 @@ async function measure(name: string, server: ServerProcess): Promise<Result> {
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
       lost: expected - received(),
-      outOfOrder: state.reduce((sum, subscriber) => sum + subscriber.outOfOrder, 0),
+      outOfOrder: fast.reduce((sum, subscriber) => sum + subscriber.outOfOrder, 0),
+      slowDisconnected: state.filter((subscriber) => subscriber.slow && subscriber.disconnected).length,
       cpuMicrosPerDelivery: (cpuMs * 1000) / Math.max(1, inWindow),
       rssPer1000,
       peakRssMiB: server.memory().peakRssMiB,
@@ -194,7 +220,7 @@ async function main() {
   }
   const ceiling = results.find((result) => result.name.startsWith('raw'))?.saturation;
   console.log(
-    `\nFan-out: ${subscriberCount} WebSocket subscribers over ${projectCount} projects, Redis, ` +
+    `\nFan-out: ${subscriberCount} WebSocket subscribers over ${projectCount} projects${slowPercent ? ` (${slowPercent}% not reading; counts are of the others)` : ''}, Redis, ` +
       `latency at ${rate} mutations/s (${(rate * subscriberCount) / projectCount} deliveries/s), saturation with ${publishers} publishers, ${seconds} s each; ${new Date().toISOString()}\n`,
   );
   const rows: Array<[string, (result: Result) => string]> = [
@@ -207,6 +233,14 @@ async function main() {
     ['server peak RSS (MiB)', (result) => result.peakRssMiB.toFixed(0)],
     ['lost events', (result) => String(result.lost)],
     ['out of log order', (result) => String(result.outOfOrder)],
+    ...(slowPercent > 0
+      ? [
+          [
+            `slow readers disconnected (of ${Math.ceil(subscriberCount / Math.round(100 / slowPercent))})`,
+            (result: Result) => String(result.slowDisconnected),
+          ] as [string, (result: Result) => string],
+        ]
+      : []),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const column = Math.max(...results.map((result) => result.name.length)) + 2;
