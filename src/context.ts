@@ -20,6 +20,9 @@ export interface GraphQLContext {
    * connection slots, or throws RATE_LIMITED; returns its release.
    */
   holdConnection?: () => () => void;
-  /** False where the transport counts deliveries itself (shared WebSocket audiences). */
-  countDeliveries?: boolean;
+  /**
+   * The transport counts this stream's deliveries and subscribers itself (a shared WebSocket
+   * audience, whose one stream serves many subscriptions).
+   */
+  countedByTransport?: boolean;
 }

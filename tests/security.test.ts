@@ -383,6 +383,9 @@ describe('shared fan-out', () => {
     await waitFor(() => app.subscriberCount() === 3, { what: 'three subscribers' });
     // Two users with the same rights share; different rights never do.
     expect(app.audienceCount()).toBe(2);
+    // Every member counts as a subscription, however many share an audience.
+    const gauge = await app.metrics.subscriptions.get();
+    expect(gauge.values.find((sample) => sample.labels.field === 'projectEvents')?.value).toBe(3);
     const typed = track(
       subscribeOverWebSocket<ProjectEvent>(wsClient(app, narrow), PROJECT_STREAM, { projectId: 'shared', types: ['INGEST_JOB_UPDATED'] }),
     );

@@ -15,7 +15,7 @@ export interface Caller {
   viewer: Viewer;
   onSlowConsumer?: () => void;
   holdConnection?: () => () => void;
-  countDeliveries?: boolean;
+  countedByTransport?: boolean;
 }
 
 export interface StreamRequest<T extends EventRecord> {
@@ -168,7 +168,7 @@ export function createEventStreams(dependencies: {
         else metrics.slowConsumers.inc({ transport: 'sse' });
       });
       const release = caller.holdConnection?.();
-      const counted = caller.countDeliveries !== false;
+      const counted = !caller.countedByTransport;
       const deliver = (event: T) => {
         if (counted) metrics.delivered();
         stream.push(event);
@@ -182,12 +182,12 @@ export function createEventStreams(dependencies: {
             ? undefined
             : setTimeout(() => void stream.return(), Math.max(0, caller.viewer.expiresAt - Date.now()));
         const subscriptions = metrics.subscriptions.labels(request.field);
-        subscriptions.inc();
+        if (counted) subscriptions.inc();
         open.add(stream);
         stream.teardown = () => {
           coalescing?.dispose();
           open.delete(stream);
-          subscriptions.dec();
+          if (counted) subscriptions.dec();
           clearTimeout(expiry);
           release?.();
           detach();

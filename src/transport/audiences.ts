@@ -6,6 +6,8 @@ import type { Metrics } from '../observability/metrics.js';
 /** A subscription on one socket that shares its audience's execution. */
 interface Member {
   socket: WebSocket;
+  /** The subscription field, for the subscriptions gauge. */
+  field: string;
   /** The graphql-transport-ws operation id. */
   id: string;
   /** What graphql-ws iterates for this operation; it yields nothing and ends with the audience. */
@@ -24,6 +26,7 @@ export interface AudienceOptions {
   /** Bytes a socket may have waiting before it counts as a slow consumer. */
   outgoingBufferBytes: number;
   onSlowConsumer(socket: WebSocket): void;
+  onError(error: unknown): void;
 }
 
 /**
@@ -58,6 +61,8 @@ export function createAudiences(options: AudienceOptions) {
         const payloadJson = JSON.stringify(next.value);
         for (const member of audience.members) send(member, payloadJson);
       }
+    } catch (error) {
+      options.onError(error);
     } finally {
       if (audiences.get(key) === audience) audiences.delete(key);
       for (const member of [...audience.members]) void member.handle.return();
@@ -66,6 +71,7 @@ export function createAudiences(options: AudienceOptions) {
 
   function leave(key: string, audience: Audience, member: Member): void {
     audience.members.delete(member);
+    metrics.subscriptions.dec({ field: member.field });
     if (audience.members.size > 0) return;
     if (audiences.get(key) === audience) audiences.delete(key);
     void audience.source?.return?.();
@@ -78,9 +84,7 @@ export function createAudiences(options: AudienceOptions) {
      * result that refused the subscription.
      */
     async join(
-      key: string,
-      socket: WebSocket,
-      id: string,
+      { key, socket, id, field }: { key: string; socket: WebSocket; id: string; field: string },
       start: () => Promise<AsyncIterable<ExecutionResult> | ExecutionResult>,
     ): Promise<AsyncIterableIterator<never> | ExecutionResult> {
       let audience = audiences.get(key);
@@ -106,9 +110,10 @@ export function createAudiences(options: AudienceOptions) {
       const joined = audience;
       const refused = await joined.ready;
       if (refused) return refused;
-      const member: Member = { socket, id, handle: new PushIterator<never>() };
+      const member: Member = { socket, id, field, handle: new PushIterator<never>() };
       member.handle.teardown = () => leave(key, joined, member);
       joined.members.add(member);
+      metrics.subscriptions.inc({ field });
       return member.handle;
     },
     /** Audiences running. */

@@ -45,7 +45,7 @@ interface EnvelopedRoot {
   execute(args: ExecutionArgs): unknown;
   subscribe(args: ExecutionArgs): unknown;
   /** Set when the operation joins a shared audience instead of executing on its own. */
-  audience?: { key: string; socket: WebSocket; id: string };
+  audience?: { key: string; socket: WebSocket; id: string; field: string };
 }
 
 /** Whether the operation resumes from a cursor: replays are per subscriber, never shared. */
@@ -58,6 +58,11 @@ function resumes(operation: OperationDefinitionNode, variables: Record<string, u
     }
   }
   return false;
+}
+
+function rootField(operation: OperationDefinitionNode): string {
+  const [selection] = operation.selectionSet.selections;
+  return selection?.kind === Kind.FIELD ? selection.name.value : 'unknown';
 }
 
 /** JSON with sorted keys, so equal variables give equal audience keys. */
@@ -128,6 +133,7 @@ export function attachWebSocketTransport(
     metrics,
     outgoingBufferBytes: limits.outgoingBufferBytes,
     onSlowConsumer: (socket) => closeSlowConsumer(socket, metrics),
+    onError: (error) => logger.error({ err: error }, 'shared subscription failed; its members were completed'),
   });
   const subjectOf = new WeakMap<WebSocket, string>();
 
@@ -153,8 +159,7 @@ export function attachWebSocketTransport(
       subscribe: (args) => {
         const root = args.rootValue as EnvelopedRoot;
         if (!root.audience) return root.subscribe(args) as never;
-        const { key, socket, id } = root.audience;
-        return audiences.join(key, socket, id, async () => (await root.subscribe(args)) as never) as never;
+        return audiences.join(root.audience, async () => (await root.subscribe(args)) as never) as never;
       },
       onConnect: async (context) => {
         const socket = context.extra.socket as WebSocket;
@@ -226,7 +231,7 @@ export function attachWebSocketTransport(
           // The audience outlives any one member: it carries no member's expiry or socket.
           // Expiry and slow consumers are handled per socket instead.
           const viewer = { ...connection.viewer, expiresAt: undefined };
-          contextValue = { ...contextValue, viewer, onSlowConsumer: undefined, countDeliveries: false } satisfies Partial<GraphQLContext>;
+          contextValue = { ...contextValue, viewer, onSlowConsumer: undefined, countedByTransport: true } satisfies Partial<GraphQLContext>;
         }
         return {
           schema,
@@ -237,7 +242,7 @@ export function attachWebSocketTransport(
           rootValue: {
             execute,
             subscribe,
-            audience: shared ? { key: audienceKey(payload, connection.viewer), socket, id } : undefined,
+            audience: shared ? { key: audienceKey(payload, connection.viewer), socket, id, field: rootField(operation) } : undefined,
           } satisfies EnvelopedRoot,
         };
       },
