@@ -64,11 +64,6 @@ export function isWorkflowEvent(event: EventRecord): event is WorkflowEventRecor
   return event.type.startsWith('WORKFLOW_');
 }
 
-/** The id of the job or run an event is about, for the `jobId` / `runId` filters. */
-export function subjectId(event: EventRecord): string {
-  return 'job' in event ? event.job.id : event.run.id;
-}
-
 export interface LogPosition {
   epoch: string;
   seq: number;
