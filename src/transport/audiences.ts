@@ -8,8 +8,8 @@ interface Member {
   socket: WebSocket;
   /** The subscription field, for the subscriptions gauge. */
   field: string;
-  /** The graphql-transport-ws operation id. */
-  id: string;
+  /** The start of every frame to this operation, `{"id":…,"type":"next","payload":`, built once. */
+  framePrefix: string;
   /** What graphql-ws iterates for this operation; it yields nothing and ends with the audience. */
   handle: PushIterator<never>;
 }
@@ -49,7 +49,7 @@ export function createAudiences(options: AudienceOptions) {
       options.onSlowConsumer(socket);
       return;
     }
-    socket.send(`{"id":${JSON.stringify(member.id)},"type":"next","payload":${payloadJson}}`);
+    socket.send(`${member.framePrefix}${payloadJson}}`);
     metrics.delivered();
   }
 
@@ -110,7 +110,8 @@ export function createAudiences(options: AudienceOptions) {
       const joined = audience;
       const refused = await joined.ready;
       if (refused) return refused;
-      const member: Member = { socket, id, field, handle: new PushIterator<never>() };
+      const framePrefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+      const member: Member = { socket, framePrefix, field, handle: new PushIterator<never>() };
       member.handle.teardown = () => leave(key, joined, member);
       joined.members.add(member);
       metrics.subscriptions.inc({ field });
