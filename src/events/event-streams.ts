@@ -4,6 +4,7 @@ import { DomainError, badUserInput } from '../errors.js';
 import type { EventType } from '../generated/resolvers-types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { LogPage, ProjectSnapshot, StateStore } from '../store/state-store.js';
+import { LOG_PAGE_SIZE } from '../store/state-store.js';
 import { requireId } from '../validation.js';
 import type { EventRecord, LogPosition } from './event-record.js';
 import { decodeCursor } from './event-record.js';
@@ -58,8 +59,6 @@ export interface EventStreams {
 
 export type ProjectSnapshotModel = ProjectSnapshot & { projectId: string };
 
-/** Events read from the log per round trip. */
-const LOG_PAGE = 500;
 export const HISTORY_DEFAULT_LIMIT = 100;
 export const HISTORY_MAX_LIMIT = 1000;
 
@@ -145,7 +144,7 @@ export function createEventStreams(dependencies: {
   ): Promise<void> {
     let seq = cursor.seq;
     while (seq < untilSeq) {
-      const page: LogPage = await store.readLog(projectId, seq, Math.min(LOG_PAGE, untilSeq - seq));
+      const page: LogPage = await store.readLog(projectId, seq, Math.min(LOG_PAGE_SIZE, untilSeq - seq));
       checkResumable({ epoch: cursor.epoch, seq }, page);
       if (page.events.length === 0) throw cursorExpired('the events after it are no longer retained');
       for (const event of page.events) {

@@ -1,4 +1,5 @@
 import type { StateStore } from '../store/state-store.js';
+import { LOG_PAGE_SIZE } from '../store/state-store.js';
 import type { EventRecord, LogPosition } from './event-record.js';
 import { parseEventRecord } from './event-record.js';
 import type { PubSub } from './pubsub.js';
@@ -79,8 +80,6 @@ interface Feed {
   filling?: Promise<void>;
 }
 
-/** Log reads are paged so a long outage is caught up without one huge reply. */
-const LOG_PAGE = 500;
 
 export function createProjectFeeds(options: ProjectFeedsOptions): ProjectFeeds {
   const { pubsub, log, gapTimeoutMs = 100, idleCheckMs = 5000 } = options;
@@ -200,7 +199,7 @@ export function createProjectFeeds(options: ProjectFeedsOptions): ProjectFeeds {
       try {
         for (;;) {
           if (feed.closed) return;
-          const want = untilSeq === undefined ? LOG_PAGE : Math.min(LOG_PAGE, untilSeq - feed.nextSeq! + 1);
+          const want = untilSeq === undefined ? LOG_PAGE_SIZE : Math.min(LOG_PAGE_SIZE, untilSeq - feed.nextSeq! + 1);
           if (want <= 0) break;
           const page = await log.readLog(feed.projectId, feed.nextSeq! - 1, want);
           if (feed.closed) return;

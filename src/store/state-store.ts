@@ -40,6 +40,9 @@ export interface LogRetention {
   maxAgeMs: number;
 }
 
+/** Events read from a log per round trip, so a long catch-up is never one huge reply. */
+export const LOG_PAGE_SIZE = 500;
+
 /** A slice of a project's log. */
 export interface LogPage {
   epoch: string;
