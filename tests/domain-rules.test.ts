@@ -1,5 +1,5 @@
 import type { Client } from 'graphql-ws';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { connectWebSocket, mutate, request, subscribeOverWebSocket } from './support/clients.js';
 import type { ProjectEvent } from './support/operations.js';
@@ -24,22 +24,17 @@ import {
   WORKFLOW,
   WORKFLOWS,
 } from './support/operations.js';
-import { createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
+import { redisForTests } from './support/redis.js';
 import type { Backend } from './support/servers.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { waitFor } from './support/wait-for.js';
 
-const prefix = uniquePrefix('rules');
+const { prefix } = redisForTests('rules');
 const pool = createAppPool();
 const clients: Client[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.dispose()));
   await pool.stopAll();
-});
-afterAll(async () => {
-  const redis = createRedis();
-  await deleteKeys(redis, prefix);
-  await redis.quit();
 });
 
 async function expectError(app: App, query: string, variables: Record<string, unknown>, code: string, field?: string) {

@@ -1,17 +1,12 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { IngestJobEventRecord } from '../src/events/event-record.js';
 import { createMemoryStateStore } from '../src/store/memory-state-store.js';
 import { createRedisStateStore } from '../src/store/redis-state-store.js';
 import type { LogRetention, StateStore } from '../src/store/state-store.js';
 import { VersionConflictError } from '../src/store/state-store.js';
-import { createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
+import { deleteKeys, redisForTests } from './support/redis.js';
 
-const prefix = uniquePrefix('log');
-const redis = createRedis();
-afterAll(async () => {
-  await deleteKeys(redis, prefix);
-  await redis.quit();
-});
+const { prefix, redis } = redisForTests('log');
 
 /** A clock the test moves by hand, so retention by age needs no waiting. */
 function manualClock(start = Date.UTC(2026, 0, 1)) {

@@ -1,6 +1,6 @@
 import type { Client, FormattedExecutionResult } from 'graphql-ws';
 import { createClient } from 'graphql-ws';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { subscribeResumable } from '../client/src/resumable-subscription.js';
 import { createRedisStateStore } from '../src/store/redis-state-store.js';
@@ -9,21 +9,16 @@ import type { ProjectEvent } from './support/operations.js';
 import { CREATE_JOB, PROJECT_STREAM, UPDATE_PROGRESS, cursorSeq } from './support/operations.js';
 import type { ServerProcess } from './support/processes.js';
 import { freePort, spawnServer, startPrivateRedis } from './support/processes.js';
-import { REDIS_URL, createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
+import { REDIS_URL, deleteKeys, redisForTests } from './support/redis.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { createTeardown } from './support/teardown.js';
 import { waitFor } from './support/wait-for.js';
 
-const prefix = uniquePrefix('faults');
+const { prefix, redis } = redisForTests('faults');
 const pool = createAppPool();
-const redis = createRedis();
 // Registered before the teardown, so it runs after it: clients go before their servers.
 afterEach(() => pool.stopAll());
 const teardown = createTeardown();
-afterAll(async () => {
-  await deleteKeys(redis, prefix);
-  await redis.quit();
-});
 
 /** A resumable subscription to every event of a project, recording what it delivers. */
 function followProject(client: Client, projectId: string) {

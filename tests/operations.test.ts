@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { Client } from 'graphql-ws';
 import { createClient } from 'graphql-ws';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { subscribeResumable } from '../client/src/resumable-subscription.js';
 import type { App } from '../src/app.js';
@@ -11,22 +11,17 @@ import { connectWebSocket, mutate, request, subscribeOverSse, subscribeOverWebSo
 import type { ProjectEvent } from './support/operations.js';
 import { CREATE_JOB, JOBS, PROJECT_STREAM, UPDATE_PROGRESS, cursorSeq } from './support/operations.js';
 import { startPrivateRedis } from './support/processes.js';
-import { createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
+import { redisForTests } from './support/redis.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { TEST_SECRET, bearer, signToken } from './support/tokens.js';
 import { createTeardown } from './support/teardown.js';
 import { waitFor } from './support/wait-for.js';
 
-const prefix = uniquePrefix('ops');
+const { prefix } = redisForTests('ops');
 const pool = createAppPool();
 // Registered before the teardown, so it runs after it: clients go before their servers.
 afterEach(() => pool.stopAll());
 const teardown = createTeardown();
-afterAll(async () => {
-  const redis = createRedis();
-  await deleteKeys(redis, prefix);
-  await redis.quit();
-});
 
 const origin = (app: App) => new URL(app.url).origin;
 

@@ -1,26 +1,21 @@
 import type { Client } from 'graphql-ws';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { connectWebSocket, mutate, request, subscribeOverSse, subscribeOverWebSocket } from './support/clients.js';
 import type { ProjectEvent } from './support/operations.js';
 import { CREATE_JOB, JOB, JOBS, PROJECT_STREAM, UPDATE_PROGRESS, cursorSeq } from './support/operations.js';
-import { channelSubscribers, createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
+import { channelSubscribers, redisForTests } from './support/redis.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { waitFor } from './support/wait-for.js';
 
-const prefix = uniquePrefix('instances');
+const { prefix, redis } = redisForTests('instances');
 const pool = createAppPool();
 const clients: Client[] = [];
 const disposers: Array<() => void> = [];
-const redis = createRedis();
 afterEach(async () => {
   disposers.splice(0).forEach((dispose) => dispose());
   await Promise.all(clients.splice(0).map((client) => client.dispose()));
   await pool.stopAll();
-});
-afterAll(async () => {
-  await deleteKeys(redis, prefix);
-  await redis.quit();
 });
 
 const startTwo = () => Promise.all([pool.start(testConfig('redis', prefix)), pool.start(testConfig('redis', prefix))]);

@@ -1,28 +1,23 @@
 import type { Client } from 'graphql-ws';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import type { RecordedSubscription } from './support/clients.js';
 import { connectWebSocket, mutate, request, subscribeOverSse, subscribeOverWebSocket } from './support/clients.js';
 import type { ProjectEvent } from './support/operations.js';
 import { CREATE_JOB, INGEST_JOB_STREAM, PROJECT_STREAM, START_RUN, UPDATE_PROGRESS, cursorSeq } from './support/operations.js';
-import { createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
+import { deleteKeys, redisForTests } from './support/redis.js';
 import type { Backend } from './support/servers.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { waitFor } from './support/wait-for.js';
 
-const prefix = uniquePrefix('resume');
+const { prefix, redis } = redisForTests('resume');
 const pool = createAppPool();
 const clients: Client[] = [];
 const subscriptions: Array<RecordedSubscription<unknown>> = [];
-const redis = createRedis();
 afterEach(async () => {
   subscriptions.splice(0).forEach((subscription) => subscription.dispose());
   await Promise.all(clients.splice(0).map((client) => client.dispose()));
   await pool.stopAll();
-});
-afterAll(async () => {
-  await deleteKeys(redis, prefix);
-  await redis.quit();
 });
 
 const SNAPSHOT = `query ($projectId: ID!) {

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import type { RecordedSubscription } from './support/clients.js';
 import { mutate, subscribeOverSse } from './support/clients.js';
@@ -11,22 +11,17 @@ import {
   CREATE_JOB,
   WORKFLOW_STREAM,
 } from './support/operations.js';
-import { createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
+import { redisForTests } from './support/redis.js';
 import { EVERY_EVENT_TYPE_IN_ORDER, runEveryEventType } from './support/scenario.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { waitFor } from './support/wait-for.js';
 
-const prefix = uniquePrefix('sse');
+const { prefix } = redisForTests('sse');
 const pool = createAppPool();
 const subscriptions: Array<RecordedSubscription<unknown>> = [];
 afterEach(async () => {
   subscriptions.splice(0).forEach((subscription) => subscription.dispose());
   await pool.stopAll();
-});
-afterAll(async () => {
-  const redis = createRedis();
-  await deleteKeys(redis, prefix);
-  await redis.quit();
 });
 
 async function subscribeLive<T>(app: App, query: string, variables: Record<string, unknown> & { projectId: string }) {

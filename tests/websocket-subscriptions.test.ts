@@ -1,5 +1,5 @@
 import type { Client } from 'graphql-ws';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
 import type { RecordedSubscription } from './support/clients.js';
@@ -20,16 +20,15 @@ import {
   WORKFLOW_STREAM,
   cursorSeq,
 } from './support/operations.js';
-import { channelSubscribers, createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
+import { channelSubscribers, redisForTests } from './support/redis.js';
 import { EVERY_EVENT_TYPE_IN_ORDER, runEveryEventType } from './support/scenario.js';
 import type { Backend } from './support/servers.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { waitFor } from './support/wait-for.js';
 
-const prefix = uniquePrefix('ws');
+const { prefix, redis } = redisForTests('ws');
 const pool = createAppPool();
 const clients: Client[] = [];
-const redis = createRedis();
 
 function connect(app: App): Client {
   const client = connectWebSocket(app.url);
@@ -55,10 +54,6 @@ async function subscribeLive<T>(
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.dispose()));
   await pool.stopAll();
-});
-afterAll(async () => {
-  await deleteKeys(redis, prefix);
-  await redis.quit();
 });
 
 describe.each<Backend>(['memory', 'redis'])('subscriptions over WebSocket, %s backend', (backend) => {

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { backoffDelay, createEventsClient } from '../../client/src/events-client.js';
 import type { EventsClient } from '../../client/src/events-client.js';
@@ -8,22 +8,17 @@ import type { App } from '../../src/app.js';
 import { mutate } from '../support/clients.js';
 import { CREATE_JOB, UPDATE_PROGRESS, cursorSeq } from '../support/operations.js';
 import { freePort } from '../support/processes.js';
-import { createRedis, deleteKeys, uniquePrefix } from '../support/redis.js';
+import { redisForTests } from '../support/redis.js';
 import { createAppPool, testConfig } from '../support/servers.js';
 import { TEST_SECRET, bearer, signToken } from '../support/tokens.js';
 import { createTeardown } from '../support/teardown.js';
 import { waitFor } from '../support/wait-for.js';
 
-const prefix = uniquePrefix('client');
+const { prefix } = redisForTests('client');
 const pool = createAppPool();
 // Registered before the teardown, so it runs after it: clients go before their servers.
 afterEach(() => pool.stopAll());
 const teardown = createTeardown();
-afterAll(async () => {
-  const redis = createRedis();
-  await deleteKeys(redis, prefix);
-  await redis.quit();
-});
 
 function eventsClient(options: Parameters<typeof createEventsClient>[0]): EventsClient {
   const client = createEventsClient({ webSocketImpl: WebSocket, retryDelayMs: 20, maxRetryDelayMs: 100, ...options });

@@ -20,11 +20,10 @@ import {
 } from '../support/operations.js';
 import type { ServerProcess } from '../support/processes.js';
 import { freePort, spawnServer } from '../support/processes.js';
-import { REDIS_URL, channelSubscribers, createRedis, deleteKeys, uniquePrefix } from '../support/redis.js';
+import { REDIS_URL, channelSubscribers, redisForTests } from '../support/redis.js';
 import { waitFor } from '../support/wait-for.js';
 
-const prefix = uniquePrefix('hooks');
-const redis = createRedis();
+const { prefix, redis } = redisForTests('hooks');
 const servers: ServerProcess[] = [];
 let serving: ServerProcess;
 let servingEnv: Record<string, string>;
@@ -39,10 +38,8 @@ beforeAll(async () => {
   [url, publisherUrl] = await Promise.all([serving.listening, publisher.listening]);
 });
 afterEach(() => cleanup());
-afterAll(async () => {
+afterAll(() => {
   for (const server of servers) server.child.kill('SIGKILL');
-  await deleteKeys(redis, prefix);
-  await redis.quit();
 });
 
 function mount(ui: React.ReactElement) {

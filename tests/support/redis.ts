@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { afterAll } from 'vitest';
 
 /** The shared Redis every session and CI run has. */
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -31,4 +32,18 @@ export async function channelSubscribers(redis: Redis, prefix: string): Promise<
 
 export function createRedis(): Redis {
   return new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 });
+}
+
+/**
+ * A key prefix of this test file's own and a client to inspect Redis with; after the file's
+ * tests, the keys under the prefix are deleted and the client is closed.
+ */
+export function redisForTests(label: string): { prefix: string; redis: Redis } {
+  const prefix = uniquePrefix(label);
+  const redis = createRedis();
+  afterAll(async () => {
+    await deleteKeys(redis, prefix);
+    await redis.quit();
+  });
+  return { prefix, redis };
 }
