@@ -180,7 +180,10 @@ describe('graceful drain', () => {
     // Not ready at once (while still answering, so a load balancer can see it), then new
     // connections are refused while the open ones are still served.
     expect((await fetch(`${origin(draining)}/ready`, { headers: { connection: 'close' } })).status).toBe(503);
-    await publish(20);
+    // Requests reaching it meanwhile are still served.
+    const served = await request(draining.url, UPDATE_PROGRESS, { id: job.id, progress: ++progress / 100 });
+    expect(served.errors).toBeUndefined();
+    await publish(19);
     await waitFor(
       () => fetch(`${origin(draining)}/health`, { headers: { connection: 'close' } }).then(() => false, () => true),
       { what: 'new connections to be refused' },

@@ -146,7 +146,7 @@ describe('stream hooks', () => {
     view.unmount();
   });
 
-  it('reconnects through a server restart and shows what happened meanwhile, once', async () => {
+  it('reconnects through a server restart and shows what happened meanwhile', async () => {
     const projectId = 'hook-restart';
     const run = (await mutate(publisherUrl, START_RUN, { projectId, agent: 'a' })).startAgentRun;
     const view = mount(<Run projectId={projectId} runId={run.id} />);
