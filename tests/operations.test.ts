@@ -71,6 +71,8 @@ describe('metrics', () => {
     expect(await metric(app, 'rte_resumes_total')).toBe(2);
     expect(await metric(app, 'rte_cursor_expired_total')).toBe(1);
     expect(await metric(app, 'rte_redis_up{role="commands"}')).toBe(1);
+    // Node's process metrics come along, collected once per process.
+    expect(await metric(app, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
     expect(await metric(app, 'rte_redis_up{role="subscriber"}')).toBe(1);
     expect(await metric(app, 'rte_graphql_operation_duration_seconds_count{operation="mutation"}')).toBeGreaterThanOrEqual(6);
     expect(await metric(app, 'rte_graphql_errors_total{code="BAD_USER_INPUT"}')).toBe(1);

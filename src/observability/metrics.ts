@@ -5,9 +5,22 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * process in tests). Labels are bounded: transport, field, event type, operation type,
  * error code, Redis role; never a project or a user.
  */
+let processRegistry: Registry | undefined;
+
+/**
+ * Node's process metrics, collected once per process: they describe the process, and
+ * collecting them starts monitors (event-loop delay, GC observer) that are never stopped.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
   // Counted per delivery on the hot path as a plain number, read when Prometheus scrapes.
@@ -35,6 +48,9 @@ export function createMetrics() {
 
   return {
     registry,
+    /** This app's metrics and the process's, in Prometheus text format, as `/metrics` serves them. */
+    scrape: () => Registry.merge([processMetrics(), registry]).metrics(),
+    contentType: registry.contentType,
     connections: new Gauge({ name: 'rte_connections', help: 'Open client connections', labelNames: ['transport'], registers }),
     subscriptions: new Gauge({ name: 'rte_subscriptions', help: 'Active subscriptions', labelNames: ['field'], registers }),
     eventsPublished: new Counter({ name: 'rte_events_published_total', help: 'Events accepted and published', labelNames: ['type'], registers }),

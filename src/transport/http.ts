@@ -33,9 +33,9 @@ export function createRequestHandler(options: {
       return json(response, reasons.length ? 503 : 200, reasons.length ? { status: 'not ready', reasons } : { status: 'ready' });
     }
     if (request.method === 'GET' && path === '/metrics') {
-      metrics.registry.metrics().then(
+      metrics.scrape().then(
         (text) => {
-          response.writeHead(200, { 'content-type': metrics.registry.contentType });
+          response.writeHead(200, { 'content-type': metrics.contentType });
           response.end(text);
         },
         (error: unknown) => {
