@@ -96,7 +96,7 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
         connecting: (reconnecting: boolean) => status.set(reconnecting ? 'reconnecting' : 'connecting'),
         connected: () => status.set('live'),
       },
-    } as Parameters<typeof createSseClient>[0]);
+    });
   }
 
   const baseFetch = options.fetch ?? fetch;
@@ -108,6 +108,8 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
           const subscription = subscribeResumable(
             subscriber,
             { query: request.query!, variables: request.variables as Record<string, unknown> | undefined },
+            // urql's sink types results as graphql-js' ExecutionResult; what arrives is the
+            // formatted result off the wire, which urql reads the same way.
             sink as never,
           );
           return { unsubscribe: () => subscription.dispose() };
