@@ -12,7 +12,7 @@ import { deleteKeys } from '../tests/support/redis.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const prefix = `rte-bench-memory:${randomBytes(4).toString('hex')}:`;
-const store = createRedisStateStore(redis, { prefix, retention: { maxEvents: 0, maxAgeMs: 0 } });
+const store = createRedisStateStore(redis, { prefix, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 } });
 
 async function measure(label: string, count: number, message: (index: number) => string) {
   const projectId = `memory-${label}`;

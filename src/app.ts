@@ -120,8 +120,8 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
   };
   const services = {
     ingest: createIngestService(domain),
-    agent: createAgentService(domain),
-    workflow: createWorkflowService(domain),
+    agent: createAgentService({ ...domain, limits: config.entityLimits }),
+    workflow: createWorkflowService({ ...domain, limits: config.entityLimits }),
     streams: createEventStreams({ feeds, store: backend.store, maxQueuedEvents: config.limits.maxQueuedEvents, metrics }),
   };
 

@@ -1,4 +1,4 @@
-import type { LogRetention } from './store/state-store.js';
+import type { Retention } from './store/state-store.js';
 
 /** Everything the server reads from its environment, parsed once at start. */
 export interface Config {
@@ -21,8 +21,10 @@ export interface Config {
   logLevel: LogLevel;
   /** How long an out-of-order event waits for the ones before it before they are read from the log. @default 100 */
   gapTimeoutMs: number;
-  /** How much of each project's event log is kept for resume and history. */
-  retention: LogRetention;
+  /** How much of each project's event log is kept for resume and history, and how long finished entities stay. */
+  retention: Retention;
+  /** How large one run may grow. */
+  entityLimits: EntityLimits;
   /** Unset: the API is open (refused in production). */
   auth?: AuthConfig;
   limits: Limits;
@@ -44,6 +46,16 @@ export type AuthConfig = (
   | { kind: 'public-key'; publicKeyPem: string }
   | { kind: 'jwks'; jwksUrl: URL }
 ) & { issuer?: string; audience?: string };
+
+/** Bounds on what one run holds, so that a run's storage is bounded by configuration. */
+export interface EntityLimits {
+  /** @default 10000 */
+  maxMessagesPerRun: number;
+  /** @default 1000 */
+  maxStepsPerRun: number;
+  /** @default 1000 */
+  maxNodesPerWorkflow: number;
+}
 
 export interface Limits {
   /** Largest WebSocket frame accepted, in bytes. @default 65536 */
@@ -148,6 +160,12 @@ export function loadConfig(env: Environment = process.env): Config {
     retention: {
       maxEvents: integer(env, 'EVENT_LOG_MAX_EVENTS', 10_000, 0, 10_000_000),
       maxAgeMs: integer(env, 'EVENT_LOG_MAX_AGE_SECONDS', 86_400, 0, 31_536_000) * 1000,
+      finishedMs: integer(env, 'FINISHED_RETENTION_SECONDS', 86_400, 0, 31_536_000) * 1000,
+    },
+    entityLimits: {
+      maxMessagesPerRun: integer(env, 'MAX_MESSAGES_PER_RUN', 10_000, 1, 1_000_000),
+      maxStepsPerRun: integer(env, 'MAX_STEPS_PER_RUN', 1000, 1, 100_000),
+      maxNodesPerWorkflow: integer(env, 'MAX_NODES_PER_WORKFLOW', 1000, 1, 100_000),
     },
     auth,
     allowedOrigins: origins?.length ? origins : undefined,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { IngestJobEventRecord } from '../src/events/event-record.js';
 import { createMemoryStateStore } from '../src/store/memory-state-store.js';
 import { createRedisStateStore } from '../src/store/redis-state-store.js';
-import type { LogRetention, StateStore } from '../src/store/state-store.js';
+import type { AgentRunRecord, AppendItem, PutMember, Retention, StateStore } from '../src/store/state-store.js';
 import { VersionConflictError } from '../src/store/state-store.js';
 import { deleteKeys, redisForTests } from './support/redis.js';
 
@@ -14,7 +14,7 @@ function manualClock(start = Date.UTC(2026, 0, 1)) {
   return { now: () => time, advance: (ms: number) => void (time += ms) };
 }
 
-type MakeStore = (retention: LogRetention, now: () => number) => StateStore;
+type MakeStore = (retention: Retention, now: () => number) => StateStore;
 let stores = 0;
 const backends: Array<[string, MakeStore]> = [
   ['in-process', (retention, now) => createMemoryStateStore(retention, now)],
@@ -38,7 +38,7 @@ async function createJob(store: StateStore, projectId: string, source = 's'): Pr
 }
 
 describe.each(backends)('event log, %s', (_, makeStore) => {
-  const unlimited = { maxEvents: 0, maxAgeMs: 0 };
+  const unlimited = { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 };
 
   it('appends each commit at the next position and reads it back in order, in pages', async () => {
     const store = makeStore(unlimited, Date.now);
@@ -77,7 +77,7 @@ describe.each(backends)('event log, %s', (_, makeStore) => {
   });
 
   it('keeps at most maxEvents per project', async () => {
-    const store = makeStore({ maxEvents: 3, maxAgeMs: 0 }, Date.now);
+    const store = makeStore({ ...unlimited, maxEvents: 3 }, Date.now);
     for (let index = 0; index < 5; index++) await createJob(store, 'bounded');
     const page = await store.readLog('bounded', 0, 10);
     expect(page).toMatchObject({ headSeq: 5, firstSeq: 3 });
@@ -86,7 +86,7 @@ describe.each(backends)('event log, %s', (_, makeStore) => {
 
   it('drops events older than maxAgeMs, also from a project that went quiet', async () => {
     const clock = manualClock();
-    const store = makeStore({ maxEvents: 0, maxAgeMs: 60_000 }, clock.now);
+    const store = makeStore({ ...unlimited, maxAgeMs: 60_000 }, clock.now);
     await createJob(store, 'aging');
     await createJob(store, 'aging');
     clock.advance(30_000);
@@ -112,9 +112,107 @@ describe.each(backends)('event log, %s', (_, makeStore) => {
   });
 });
 
+const HOUR = 3_600_000;
+
+function agentRunRecord(id: string, projectId: string, changes: Partial<AgentRunRecord> = {}): AgentRunRecord {
+  const at = new Date().toISOString();
+  return { id, projectId, agent: 'a', status: 'RUNNING', output: null, error: null, createdAt: at, updatedAt: at, stepCount: 0, messageCount: 0, ...changes };
+}
+
+describe.each(backends)('entity storage, %s', (_, makeStore) => {
+  it('writes steps member by member and messages item by item, and reads them back in order', async () => {
+    const store = makeStore({ maxEvents: 0, maxAgeMs: 0, finishedMs: 0 }, Date.now);
+    const run = agentRunRecord('run-collections', 'collections');
+    const at = run.createdAt;
+    const step = (id: string, index: number, status: 'RUNNING' | 'COMPLETED') => ({ id, index, name: id, status, startedAt: at, finishedAt: null });
+    const message = (index: number) => ({ id: `m${index}`, index, role: 'ASSISTANT' as const, content: `message ${index}`, createdAt: at });
+    let version = 0;
+    const commit = (put: PutMember[], append: AppendItem[]) =>
+      store.commit({ kind: 'agentRun', id: run.id, projectId: run.projectId, expectedVersion: version++, value: run, put, append, events: [] });
+    await commit([{ collection: 'steps', key: 'plan', value: step('plan', 0, 'RUNNING') }], [{ collection: 'messages', value: message(0) }]);
+    await commit([{ collection: 'steps', key: 'act', value: step('act', 1, 'RUNNING') }], [{ collection: 'messages', value: message(1) }]);
+    await commit([{ collection: 'steps', key: 'plan', value: step('plan', 0, 'COMPLETED') }], [{ collection: 'messages', value: message(2) }]);
+
+    expect((await store.members('steps', run.id)).map((member) => [member.id, member.status])).toEqual([
+      ['plan', 'COMPLETED'],
+      ['act', 'RUNNING'],
+    ]);
+    expect((await store.members('steps', run.id, ['act', 'missing'])).map((member) => member.id)).toEqual(['act']);
+    expect((await store.items('messages', run.id, 0, 3)).map((item) => item.content)).toEqual(['message 0', 'message 1', 'message 2']);
+    expect((await store.items('messages', run.id, 1, 2)).map((item) => item.index)).toEqual([1]);
+    expect(await store.items('messages', run.id, 3, 10)).toEqual([]);
+  });
+
+  it('keeps a finished entity, with its collections, for the retention and then removes it everywhere', async () => {
+    const clock = manualClock(Date.now());
+    const store = makeStore({ maxEvents: 0, maxAgeMs: 0, finishedMs: HOUR }, clock.now);
+    const projectId = 'finishing';
+    const running = agentRunRecord('run-finished', projectId, { messageCount: 1 });
+    const at = running.createdAt;
+    await store.commit({
+      kind: 'agentRun', id: running.id, projectId, expectedVersion: 0, value: running,
+      append: [{ collection: 'messages', value: { id: 'm0', index: 0, role: 'USER', content: 'hello', createdAt: at } }],
+      put: [{ collection: 'steps', key: 's', value: { id: 's', index: 0, name: 's', status: 'COMPLETED', startedAt: at, finishedAt: at } }],
+      events: [],
+    });
+    const live = agentRunRecord('run-live', projectId);
+    await store.commit({ kind: 'agentRun', id: live.id, projectId, expectedVersion: 0, value: live, events: [] });
+    await store.commit({ kind: 'agentRun', id: running.id, projectId, expectedVersion: 1, value: { ...running, status: 'COMPLETED' }, finished: true, events: [] });
+
+    clock.advance(HOUR - 1);
+    expect((await store.list('agentRun', projectId)).map((run) => run.id)).toEqual([running.id, live.id]);
+    expect((await store.get('agentRun', running.id))?.value.status).toBe('COMPLETED');
+
+    clock.advance(1);
+    expect(await store.get('agentRun', running.id)).toBeUndefined();
+    expect((await store.list('agentRun', projectId)).map((run) => run.id)).toEqual([live.id]);
+    expect((await store.snapshot(projectId)).agentRuns.map((run) => run.id)).toEqual([live.id]);
+    expect(await store.items('messages', running.id, 0, 10)).toEqual([]);
+    expect(await store.members('steps', running.id)).toEqual([]);
+    expect((await store.get('agentRun', live.id))?.value.status).toBe('RUNNING');
+  });
+});
+
+describe('Redis entity storage', () => {
+  it('leaves no key of a removed entity behind, and gives Redis a TTL as a backstop', async () => {
+    const clock = manualClock(Date.now());
+    const keyPrefix = `${prefix}purge:`;
+    const store = createRedisStateStore(redis, { prefix: keyPrefix, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: HOUR }, now: clock.now });
+    const run = agentRunRecord('run-purged', 'purge', { messageCount: 1 });
+    const message = { id: 'm0', index: 0, role: 'USER' as const, content: 'hi', createdAt: run.createdAt };
+    await store.commit({ kind: 'agentRun', id: run.id, projectId: 'purge', expectedVersion: 0, value: run, append: [{ collection: 'messages', value: message }], events: [] });
+    await store.commit({ kind: 'agentRun', id: run.id, projectId: 'purge', expectedVersion: 1, value: { ...run, status: 'FAILED' }, finished: true, events: [] });
+    const entityKey = `${keyPrefix}entity:agentRun:${run.id}`;
+    expect(await redis.pttl(entityKey)).toBeGreaterThan(HOUR - 60_000);
+    expect(await redis.pttl(`${entityKey}:messages`)).toBeGreaterThan(HOUR - 60_000);
+
+    clock.advance(HOUR);
+    expect(await store.list('agentRun', 'purge')).toEqual([]);
+    expect(await redis.exists(entityKey, `${entityKey}:messages`)).toBe(0);
+    expect(await redis.zcard(`${keyPrefix}project:purge:agentRun`)).toBe(0);
+    expect(await redis.zcard(`${keyPrefix}project:purge:finished`)).toBe(0);
+  });
+
+  it('keeps a run\'s stored summary the same size however many messages it has', async () => {
+    const store = createRedisStateStore(redis, { prefix: `${prefix}size:`, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 } });
+    let run = agentRunRecord('run-size', 'size');
+    const sizes: number[] = [];
+    for (let index = 0; index < 200; index++) {
+      const message = { id: `m${index}`, index, role: 'ASSISTANT' as const, content: 'x'.repeat(500), createdAt: run.createdAt };
+      const next = { ...run, messageCount: index + 1 };
+      await store.commit({ kind: 'agentRun', id: run.id, projectId: 'size', expectedVersion: index, value: next, append: [{ collection: 'messages', value: message }], events: [{ type: 'AGENT_MESSAGE_APPENDED', projectId: 'size', occurredAt: run.createdAt, run: next, message }] });
+      run = next;
+      if (index === 9 || index === 199) sizes.push(await redis.hstrlen(`${prefix}size:entity:agentRun:${run.id}`, 'd'));
+    }
+    expect(sizes[1]! - sizes[0]!).toBeLessThanOrEqual(2);
+    const page = await store.readLog('size', 199, 1);
+    expect(JSON.stringify(page.events[0]).length).toBeLessThan(500 + 1024);
+  });
+});
+
 describe('Redis event log', () => {
   it('starts a new epoch when the project head is lost, so old cursors are recognisable', async () => {
-    const store = createRedisStateStore(redis, { prefix: `${prefix}loss:`, retention: { maxEvents: 0, maxAgeMs: 0 } });
+    const store = createRedisStateStore(redis, { prefix: `${prefix}loss:`, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 } });
     const before = await createJob(store, 'lossy');
     await deleteKeys(redis, `${prefix}loss:`);
     const after = await createJob(store, 'lossy');

@@ -199,7 +199,7 @@ describe('streams survive faults', () => {
 
     // A change committed to the log whose live message never went out, as when the
     // publishing instance dies between commit and publish.
-    const silent = createRedisStateStore(redis, { prefix, retention: { maxEvents: 0, maxAgeMs: 0 } });
+    const silent = createRedisStateStore(redis, { prefix, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 } });
     const stored = (await silent.get('ingestJob', job.id))!;
     const at = new Date().toISOString();
     const changed = { ...stored.value, status: 'RUNNING' as const, progress: 0.5, message: 'never published', updatedAt: at };

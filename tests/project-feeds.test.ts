@@ -4,14 +4,14 @@ import { createProjectFeeds } from '../src/events/project-feeds.js';
 import { createMemoryPubSub } from '../src/events/pubsub.js';
 import { PushIterator } from '../src/events/push-iterator.js';
 import { createMemoryStateStore } from '../src/store/memory-state-store.js';
-import type { LogRetention } from '../src/store/state-store.js';
+import type { Retention } from '../src/store/state-store.js';
 import { waitFor } from './support/wait-for.js';
 
 /**
  * A feed over the in-process log and PubSub, where the test decides which committed
  * events are published: what a lost publish or a dropped connection looks like.
  */
-function setup(retention: LogRetention = { maxEvents: 0, maxAgeMs: 0 }, idleCheckMs = 0) {
+function setup(retention: Retention = { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 }, idleCheckMs = 0) {
   const store = createMemoryStateStore(retention);
   const pubsub = createMemoryPubSub();
   const filled: Array<{ fromSeq: number; toSeq: number; lost: number }> = [];

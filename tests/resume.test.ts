@@ -116,7 +116,7 @@ describe.each<Backend>(['memory', 'redis'])('resuming streams, %s backend', (bac
   });
 
   it('refuses cursors it cannot resume from, before sending any event', async () => {
-    const app = await start({ retention: { maxEvents: 5, maxAgeMs: 0 } });
+    const app = await start({ retention: { maxEvents: 5, maxAgeMs: 0, finishedMs: 0 } });
     const projectId = `expired-${backend}`;
     await produce(app, projectId, 1);
     const early = (await history(app, { projectId })).data!.events[0]!.cursor;

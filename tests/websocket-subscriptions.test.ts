@@ -84,7 +84,7 @@ describe.each<Backend>(['memory', 'redis'])('subscriptions over WebSocket, %s ba
     expect(received[14]!.workflowRun?.status).toBe('CANCELLED');
   });
 
-  it('gives each typed stream only its own events, with the full state', async () => {
+  it('gives each typed stream only its own events, each with what changed and its run\'s summary', async () => {
     const app = await start();
     const client = connect(app);
     const projectId = `typed-${backend}`;
@@ -100,15 +100,22 @@ describe.each<Backend>(['memory', 'redis'])('subscriptions over WebSocket, %s ba
 
     const runEvents = (await runs.waitForResults(7)).map((result) => result.agentRun);
     expect(runEvents.map((event) => event.type)).toEqual(EVERY_EVENT_TYPE_IN_ORDER.slice(5, 12));
-    expect(runEvents[3].run.messages.map((message: any) => message.content)).toEqual(['Looking into it']);
-    expect(runEvents[3].message).toMatchObject({ role: 'ASSISTANT', content: 'Looking into it' });
-    expect(runEvents[4].run).toMatchObject({ status: 'COMPLETED', output: 'done' });
-    expect(runEvents[4].run.steps).toEqual([expect.objectContaining({ id: 'plan', name: 'Plan', status: 'RUNNING' })]);
+    expect(runEvents[2].step).toMatchObject({ id: 'plan', name: 'Plan', status: 'RUNNING' });
+    expect(runEvents[2].run).toMatchObject({ status: 'RUNNING', stepCount: 1, messageCount: 0 });
+    expect(runEvents[3].message).toMatchObject({ index: 0, role: 'ASSISTANT', content: 'Looking into it' });
+    expect(runEvents[3].run).toMatchObject({ stepCount: 1, messageCount: 1 });
+    expect(runEvents[3].step).toBeNull();
+    expect(runEvents[4].run).toMatchObject({ status: 'COMPLETED', output: 'done', stepCount: 1, messageCount: 1 });
 
     const workflowEvents = (await workflows.waitForResults(3)).map((result) => result.workflowNodeState);
     expect(workflowEvents.map((event) => event.type)).toEqual(EVERY_EVENT_TYPE_IN_ORDER.slice(12));
+    expect(workflowEvents[0].nodes.map((node: any) => [node.nodeId, node.status])).toEqual([
+      ['extract', 'PENDING'],
+      ['load', 'PENDING'],
+    ]);
     expect(workflowEvents[1].nodeState).toMatchObject({ nodeId: 'extract', status: 'SUCCEEDED', output: '10 rows' });
-    expect(workflowEvents[1].run.nodes.map((node: any) => node.status)).toEqual(['SUCCEEDED', 'PENDING']);
+    expect(workflowEvents[1].nodes).toBeNull();
+    expect(workflowEvents[1].run).toMatchObject({ nodeCount: 2, nodeCounts: { pending: 1, running: 0, succeeded: 1, failed: 0, skipped: 0 } });
     expect(jobs.results).toHaveLength(5);
     expect(runs.results).toHaveLength(7);
   });

@@ -1,6 +1,13 @@
 import { graphql } from './generated/gql.js';
 
-/** The operations the client package and the dashboard send; their types are generated. */
+/**
+ * The operations the client package and the dashboard send; their types are generated.
+ *
+ * @remarks
+ * Streams select what changed and a run's summary, never a run's collections, so an event
+ * costs the same however long its run has grown. Collections come from queries, a page at
+ * a time (`messages(last:)`).
+ */
 
 export const IngestJobFields = graphql(`
   fragment IngestJobFields on IngestJob {
@@ -18,6 +25,42 @@ export const IngestJobFields = graphql(`
   }
 `);
 
+export const AgentStepFields = graphql(`
+  fragment AgentStepFields on AgentStep {
+    id
+    name
+    status
+    startedAt
+    finishedAt
+  }
+`);
+
+export const AgentMessageFields = graphql(`
+  fragment AgentMessageFields on AgentMessage {
+    id
+    index
+    role
+    content
+    createdAt
+  }
+`);
+
+export const AgentRunSummaryFields = graphql(`
+  fragment AgentRunSummaryFields on AgentRunSummary {
+    id
+    projectId
+    agent
+    status
+    output
+    error
+    createdAt
+    updatedAt
+    stepCount
+    messageCount
+  }
+`);
+
+/** A run with its steps and its latest `$messageLimit` messages. */
 export const AgentRunFields = graphql(`
   fragment AgentRunFields on AgentRun {
     id
@@ -28,18 +71,42 @@ export const AgentRunFields = graphql(`
     error
     createdAt
     updatedAt
+    stepCount
+    messageCount
     steps {
-      id
-      name
-      status
-      startedAt
-      finishedAt
+      ...AgentStepFields
     }
-    messages {
-      id
-      role
-      content
-      createdAt
+    messages(last: $messageLimit) {
+      ...AgentMessageFields
+    }
+  }
+`);
+
+export const WorkflowNodeFields = graphql(`
+  fragment WorkflowNodeFields on WorkflowNodeState {
+    nodeId
+    status
+    output
+    error
+    updatedAt
+  }
+`);
+
+export const WorkflowRunSummaryFields = graphql(`
+  fragment WorkflowRunSummaryFields on WorkflowRunSummary {
+    id
+    projectId
+    workflowId
+    status
+    createdAt
+    updatedAt
+    nodeCount
+    nodeCounts {
+      pending
+      running
+      succeeded
+      failed
+      skipped
     }
   }
 `);
@@ -52,18 +119,22 @@ export const WorkflowRunFields = graphql(`
     status
     createdAt
     updatedAt
+    nodeCount
+    nodeCounts {
+      pending
+      running
+      succeeded
+      failed
+      skipped
+    }
     nodes {
-      nodeId
-      status
-      output
-      error
-      updatedAt
+      ...WorkflowNodeFields
     }
   }
 `);
 
 export const ProjectSnapshotQuery = graphql(`
-  query ProjectSnapshot($projectId: ID!) {
+  query ProjectSnapshot($projectId: ID!, $messageLimit: Int) {
     projectSnapshot(projectId: $projectId) {
       cursor
       ingestJobs {
@@ -74,6 +145,19 @@ export const ProjectSnapshotQuery = graphql(`
       }
       workflowRuns {
         ...WorkflowRunFields
+      }
+    }
+  }
+`);
+
+/** Older messages of a run, a page at a time: pass the lowest `index` held as `before`. */
+export const AgentRunMessagesQuery = graphql(`
+  query AgentRunMessages($runId: ID!, $before: Int, $last: Int) {
+    agentRun(id: $runId) {
+      id
+      messageCount
+      messages(before: $before, last: $last) {
+        ...AgentMessageFields
       }
     }
   }
@@ -97,7 +181,13 @@ export const AgentRunStream = graphql(`
       cursor
       type
       run {
-        ...AgentRunFields
+        ...AgentRunSummaryFields
+      }
+      step {
+        ...AgentStepFields
+      }
+      message {
+        ...AgentMessageFields
       }
     }
   }
@@ -109,7 +199,13 @@ export const WorkflowStream = graphql(`
       cursor
       type
       run {
-        ...WorkflowRunFields
+        ...WorkflowRunSummaryFields
+      }
+      nodeState {
+        ...WorkflowNodeFields
+      }
+      nodes {
+        ...WorkflowNodeFields
       }
     }
   }

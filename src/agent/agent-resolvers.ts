@@ -11,6 +11,10 @@ export const agentResolvers: Resolvers = {
       return agent.list(projectId);
     },
   },
+  AgentRun: {
+    steps: (run, _, { agent }) => agent.steps(run),
+    messages: (run, page, { agent }) => agent.messages(run, page),
+  },
   Mutation: {
     startAgentRun: (_, args, { agent, viewer }) => {
       requireWrite(viewer, args.projectId);

@@ -1,12 +1,12 @@
+import type { EventType } from '../generated/resolvers-types.js';
 import type {
-  AgentMessage,
-  AgentRun,
-  AgentStep,
-  EventType,
-  IngestJob,
-  WorkflowNodeState,
-  WorkflowRun,
-} from '../generated/resolvers-types.js';
+  AgentMessageRecord,
+  AgentRunRecord,
+  AgentStepRecord,
+  IngestJobRecord,
+  WorkflowNodeRecord,
+  WorkflowRunRecord,
+} from '../store/state-store.js';
 
 /** The fields every event has; `seq` and `epoch` together form the cursor. */
 interface EventRecordBase {
@@ -20,23 +20,30 @@ interface EventRecordBase {
 
 export interface IngestJobEventRecord extends EventRecordBase {
   type: Extract<EventType, `INGEST_JOB_${string}`>;
-  job: IngestJob;
+  job: IngestJobRecord;
 }
 
 export interface AgentRunEventRecord extends EventRecordBase {
   type: Extract<EventType, `AGENT_${string}`>;
-  run: AgentRun;
-  step?: AgentStep | null;
-  message?: AgentMessage | null;
+  /** The run's summary after the event. */
+  run: AgentRunRecord;
+  step?: AgentStepRecord | null;
+  message?: AgentMessageRecord | null;
 }
 
 export interface WorkflowEventRecord extends EventRecordBase {
   type: Extract<EventType, `WORKFLOW_${string}`>;
-  run: WorkflowRun;
-  nodeState?: WorkflowNodeState | null;
+  /** The run's summary after the event. */
+  run: WorkflowRunRecord;
+  nodeState?: WorkflowNodeRecord | null;
+  /** Every node, on the event that started the run. */
+  nodes?: WorkflowNodeRecord[] | null;
 }
 
-/** What the log stores and the PubSub carries: an event with the state it produced. */
+/**
+ * What the log stores and the PubSub carries: an event with what changed and the summary
+ * of the job or run it changed, never the entity's history.
+ */
 export type EventRecord = IngestJobEventRecord | AgentRunEventRecord | WorkflowEventRecord;
 
 type WithoutPosition<T> = T extends unknown ? Omit<T, 'seq' | 'epoch'> : never;

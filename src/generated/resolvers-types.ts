@@ -1,6 +1,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { EventRecord, IngestJobEventRecord, AgentRunEventRecord, WorkflowEventRecord } from '../events/event-record.js';
 import type { ProjectSnapshotModel } from '../events/event-streams.js';
+import type { IngestJobRecord, AgentRunRecord, AgentStepRecord, WorkflowRunRecord, WorkflowNodeRecord } from '../store/state-store.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -21,25 +22,55 @@ export type AgentMessage = {
   content: Scalars['String']['output'];
   createdAt: Scalars['DateTime']['output'];
   id: Scalars['ID']['output'];
+  /** Position in its run: 0 for the first message, then consecutive. */
+  index: Scalars['Int']['output'];
   role: MessageRole;
 };
 
+/**
+ * An agent run with its steps and messages. Messages are read a page at a time: a run may
+ * have thousands of them.
+ */
 export type AgentRun = {
   __typename?: 'AgentRun';
   agent: Scalars['String']['output'];
   createdAt: Scalars['DateTime']['output'];
   error?: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
-  /** Messages in the order they were appended. */
+  messageCount: Scalars['Int']['output'];
+  /**
+   * One page of messages, in the order they were appended (by `index`): the `last` (default
+   * 50) before index `before`, or the `first` after index `after`. A page holds at most 500.
+   * Page back by passing the lowest `index` you hold as `before`. Pages end at `messageCount`,
+   * so they agree with the run's other fields.
+   */
   messages: Array<AgentMessage>;
   output?: Maybe<Scalars['String']['output']>;
   projectId: Scalars['ID']['output'];
   status: AgentRunStatus;
+  stepCount: Scalars['Int']['output'];
   /** Steps in the order they were first reported. */
   steps: Array<AgentStep>;
   updatedAt: Scalars['DateTime']['output'];
 };
 
+
+/**
+ * An agent run with its steps and messages. Messages are read a page at a time: a run may
+ * have thousands of them.
+ */
+export type AgentRunMessagesArgs = {
+  after?: InputMaybe<Scalars['Int']['input']>;
+  before?: InputMaybe<Scalars['Int']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/**
+ * An event of an agent run. It carries what changed (the step or the message) and the run's
+ * summary, never the run's earlier steps or messages: its size follows the change, not the
+ * length of the run.
+ */
 export type AgentRunEvent = Event & {
   __typename?: 'AgentRunEvent';
   cursor: Scalars['String']['output'];
@@ -47,8 +78,8 @@ export type AgentRunEvent = Event & {
   message?: Maybe<AgentMessage>;
   occurredAt: Scalars['DateTime']['output'];
   projectId: Scalars['ID']['output'];
-  /** The run as it was right after this event. */
-  run: AgentRun;
+  /** The run's summary right after this event: status, counts, output or error, timestamps. */
+  run: AgentRunSummary;
   /** The step that changed, for AGENT_STEP_UPDATED. */
   step?: Maybe<AgentStep>;
   type: EventType;
@@ -59,6 +90,24 @@ export type AgentRunStatus =
   | 'FAILED'
   | 'PENDING'
   | 'RUNNING';
+
+/**
+ * What an agent run is, without its steps and messages: small and of bounded size, so that
+ * every event can carry it.
+ */
+export type AgentRunSummary = {
+  __typename?: 'AgentRunSummary';
+  agent: Scalars['String']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  error?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  messageCount: Scalars['Int']['output'];
+  output?: Maybe<Scalars['String']['output']>;
+  projectId: Scalars['ID']['output'];
+  status: AgentRunStatus;
+  stepCount: Scalars['Int']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+};
 
 export type AgentStep = {
   __typename?: 'AgentStep';
@@ -135,7 +184,10 @@ export type MessageRole =
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Emits AGENT_MESSAGE_APPENDED. */
+  /**
+   * Emits AGENT_MESSAGE_APPENDED. A run holds at most MAX_MESSAGES_PER_RUN messages; one
+   * more is refused with BAD_USER_INPUT.
+   */
   appendAgentMessage: AgentMessage;
   /** Emits AGENT_RUN_COMPLETED. */
   completeAgentRun: AgentRun;
@@ -151,11 +203,14 @@ export type Mutation = {
   finishWorkflowRun: WorkflowRun;
   /** Emits AGENT_RUN_CREATED. */
   startAgentRun: AgentRun;
-  /** Starts a run whose nodes are all PENDING. Emits WORKFLOW_RUN_UPDATED with status RUNNING. */
+  /**
+   * Starts a run whose nodes are all PENDING (at most MAX_NODES_PER_WORKFLOW). Emits
+   * WORKFLOW_RUN_UPDATED with status RUNNING and every node.
+   */
   startWorkflowRun: WorkflowRun;
   /**
-   * Creates or updates a step. Emits AGENT_STEP_UPDATED, preceded by AGENT_RUN_UPDATED
-   * when it moves the run from PENDING to RUNNING.
+   * Creates or updates a step (at most MAX_STEPS_PER_RUN per run). Emits AGENT_STEP_UPDATED,
+   * preceded by AGENT_RUN_UPDATED when it moves the run from PENDING to RUNNING.
    */
   updateAgentStep: AgentRun;
   /** Emits INGEST_JOB_UPDATED; a PENDING job becomes RUNNING. */
@@ -252,9 +307,24 @@ export type NodeStatus =
   | 'SKIPPED'
   | 'SUCCEEDED';
 
+export type NodeStatusCounts = {
+  __typename?: 'NodeStatusCounts';
+  failed: Scalars['Int']['output'];
+  pending: Scalars['Int']['output'];
+  running: Scalars['Int']['output'];
+  skipped: Scalars['Int']['output'];
+  succeeded: Scalars['Int']['output'];
+};
+
 /**
- * Everything a project has, together with the position in its event log that this state
- * reflects. Subscribing with `after: cursor` delivers exactly the changes made since.
+ * A project's jobs and runs, together with the position in its event log that they reflect.
+ * Subscribing with `after: cursor` delivers exactly the changes made since.
+ *
+ * Finished jobs and runs are kept for a retention period (`FINISHED_RETENTION_SECONDS`), then
+ * leave. A run's own fields are read together with `cursor`; its `steps`, `messages` and
+ * `nodes` are read as they are resolved and may already include some of the changes after
+ * `cursor`. Those changes arrive again on the stream: merge steps by `id`, messages by
+ * `index` and nodes by `nodeId`, and the result is exact.
  */
 export type ProjectSnapshot = {
   __typename?: 'ProjectSnapshot';
@@ -418,15 +488,24 @@ export type SubscriptionWorkflowNodeStateArgs = {
   runId?: InputMaybe<Scalars['ID']['input']>;
 };
 
+/**
+ * An event of a workflow run: the node that changed and the run's summary, never the other
+ * nodes (except on the event that starts the run, whose change is the whole node list).
+ */
 export type WorkflowEvent = Event & {
   __typename?: 'WorkflowEvent';
   cursor: Scalars['String']['output'];
   /** The node that changed, for WORKFLOW_NODE_STATE_UPDATED. */
   nodeState?: Maybe<WorkflowNodeState>;
+  /**
+   * Every node of the run, all PENDING, on the WORKFLOW_RUN_UPDATED that started it; null on
+   * every other event.
+   */
+  nodes?: Maybe<Array<WorkflowNodeState>>;
   occurredAt: Scalars['DateTime']['output'];
   projectId: Scalars['ID']['output'];
-  /** The workflow run as it was right after this event. */
-  run: WorkflowRun;
+  /** The run's summary right after this event: status, node counts, timestamps. */
+  run: WorkflowRunSummary;
   type: EventType;
 };
 
@@ -443,6 +522,9 @@ export type WorkflowRun = {
   __typename?: 'WorkflowRun';
   createdAt: Scalars['DateTime']['output'];
   id: Scalars['ID']['output'];
+  nodeCount: Scalars['Int']['output'];
+  /** How many nodes are in each status. */
+  nodeCounts: NodeStatusCounts;
   /** Node states in the order the node ids were given when the run started. */
   nodes: Array<WorkflowNodeState>;
   projectId: Scalars['ID']['output'];
@@ -457,6 +539,20 @@ export type WorkflowRunStatus =
   | 'PENDING'
   | 'RUNNING'
   | 'SUCCEEDED';
+
+/** What a workflow run is, without its nodes: small enough for every event to carry. */
+export type WorkflowRunSummary = {
+  __typename?: 'WorkflowRunSummary';
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  nodeCount: Scalars['Int']['output'];
+  /** How many nodes are in each status. */
+  nodeCounts: NodeStatusCounts;
+  projectId: Scalars['ID']['output'];
+  status: WorkflowRunStatus;
+  updatedAt: Scalars['DateTime']['output'];
+  workflowId: Scalars['String']['output'];
+};
 
 
 
@@ -532,62 +628,69 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   AgentMessage: ResolverTypeWrapper<AgentMessage>;
-  AgentRun: ResolverTypeWrapper<AgentRun>;
+  AgentRun: ResolverTypeWrapper<AgentRunRecord>;
   AgentRunEvent: ResolverTypeWrapper<AgentRunEventRecord>;
   AgentRunStatus: AgentRunStatus;
-  AgentStep: ResolverTypeWrapper<AgentStep>;
+  AgentRunSummary: ResolverTypeWrapper<AgentRunRecord>;
+  AgentStep: ResolverTypeWrapper<AgentStepRecord>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Event: ResolverTypeWrapper<EventRecord>;
   EventType: EventType;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  IngestJob: ResolverTypeWrapper<IngestJob>;
+  IngestJob: ResolverTypeWrapper<IngestJobRecord>;
   IngestJobEvent: ResolverTypeWrapper<IngestJobEventRecord>;
   IngestJobStatus: IngestJobStatus;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   MessageRole: MessageRole;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NodeStatus: NodeStatus;
+  NodeStatusCounts: ResolverTypeWrapper<NodeStatusCounts>;
   ProjectSnapshot: ResolverTypeWrapper<ProjectSnapshotModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   StepStatus: StepStatus;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   WorkflowEvent: ResolverTypeWrapper<WorkflowEventRecord>;
-  WorkflowNodeState: ResolverTypeWrapper<WorkflowNodeState>;
-  WorkflowRun: ResolverTypeWrapper<WorkflowRun>;
+  WorkflowNodeState: ResolverTypeWrapper<WorkflowNodeRecord>;
+  WorkflowRun: ResolverTypeWrapper<WorkflowRunRecord>;
   WorkflowRunStatus: WorkflowRunStatus;
+  WorkflowRunSummary: ResolverTypeWrapper<WorkflowRunRecord>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   AgentMessage: AgentMessage;
-  AgentRun: AgentRun;
+  AgentRun: AgentRunRecord;
   AgentRunEvent: AgentRunEventRecord;
-  AgentStep: AgentStep;
+  AgentRunSummary: AgentRunRecord;
+  AgentStep: AgentStepRecord;
   Boolean: Scalars['Boolean']['output'];
   DateTime: Scalars['DateTime']['output'];
   Event: EventRecord;
   Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
-  IngestJob: IngestJob;
+  IngestJob: IngestJobRecord;
   IngestJobEvent: IngestJobEventRecord;
   Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
+  NodeStatusCounts: NodeStatusCounts;
   ProjectSnapshot: ProjectSnapshotModel;
   Query: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   WorkflowEvent: WorkflowEventRecord;
-  WorkflowNodeState: WorkflowNodeState;
-  WorkflowRun: WorkflowRun;
+  WorkflowNodeState: WorkflowNodeRecord;
+  WorkflowRun: WorkflowRunRecord;
+  WorkflowRunSummary: WorkflowRunRecord;
 };
 
 export type AgentMessageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AgentMessage'] = ResolversParentTypes['AgentMessage']> = {
   content?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   role?: Resolver<ResolversTypes['MessageRole'], ParentType, ContextType>;
 };
 
@@ -596,10 +699,12 @@ export type AgentRunResolvers<ContextType = GraphQLContext, ParentType extends R
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  messages?: Resolver<Array<ResolversTypes['AgentMessage']>, ParentType, ContextType>;
+  messageCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  messages?: Resolver<Array<ResolversTypes['AgentMessage']>, ParentType, ContextType, Partial<AgentRunMessagesArgs>>;
   output?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['AgentRunStatus'], ParentType, ContextType>;
+  stepCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   steps?: Resolver<Array<ResolversTypes['AgentStep']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
@@ -609,10 +714,23 @@ export type AgentRunEventResolvers<ContextType = GraphQLContext, ParentType exte
   message?: Resolver<Maybe<ResolversTypes['AgentMessage']>, ParentType, ContextType>;
   occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  run?: Resolver<ResolversTypes['AgentRun'], ParentType, ContextType>;
+  run?: Resolver<ResolversTypes['AgentRunSummary'], ParentType, ContextType>;
   step?: Resolver<Maybe<ResolversTypes['AgentStep']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['EventType'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type AgentRunSummaryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AgentRunSummary'] = ResolversParentTypes['AgentRunSummary']> = {
+  agent?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  messageCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  output?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['AgentRunStatus'], ParentType, ContextType>;
+  stepCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type AgentStepResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AgentStep'] = ResolversParentTypes['AgentStep']> = {
@@ -669,6 +787,14 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   updateWorkflowNodeState?: Resolver<ResolversTypes['WorkflowRun'], ParentType, ContextType, RequireFields<MutationUpdateWorkflowNodeStateArgs, 'nodeId' | 'runId' | 'status'>>;
 };
 
+export type NodeStatusCountsResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['NodeStatusCounts'] = ResolversParentTypes['NodeStatusCounts']> = {
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  pending?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  running?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  skipped?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  succeeded?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type ProjectSnapshotResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ProjectSnapshot'] = ResolversParentTypes['ProjectSnapshot']> = {
   agentRuns?: Resolver<Array<ResolversTypes['AgentRun']>, ParentType, ContextType>;
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -698,9 +824,10 @@ export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType exten
 export type WorkflowEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WorkflowEvent'] = ResolversParentTypes['WorkflowEvent']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   nodeState?: Resolver<Maybe<ResolversTypes['WorkflowNodeState']>, ParentType, ContextType>;
+  nodes?: Resolver<Maybe<Array<ResolversTypes['WorkflowNodeState']>>, ParentType, ContextType>;
   occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  run?: Resolver<ResolversTypes['WorkflowRun'], ParentType, ContextType>;
+  run?: Resolver<ResolversTypes['WorkflowRunSummary'], ParentType, ContextType>;
   type?: Resolver<ResolversTypes['EventType'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -716,7 +843,20 @@ export type WorkflowNodeStateResolvers<ContextType = GraphQLContext, ParentType 
 export type WorkflowRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WorkflowRun'] = ResolversParentTypes['WorkflowRun']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  nodeCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  nodeCounts?: Resolver<ResolversTypes['NodeStatusCounts'], ParentType, ContextType>;
   nodes?: Resolver<Array<ResolversTypes['WorkflowNodeState']>, ParentType, ContextType>;
+  projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['WorkflowRunStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  workflowId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type WorkflowRunSummaryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WorkflowRunSummary'] = ResolversParentTypes['WorkflowRunSummary']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  nodeCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  nodeCounts?: Resolver<ResolversTypes['NodeStatusCounts'], ParentType, ContextType>;
   projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['WorkflowRunStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -727,17 +867,20 @@ export type Resolvers<ContextType = GraphQLContext> = {
   AgentMessage?: AgentMessageResolvers<ContextType>;
   AgentRun?: AgentRunResolvers<ContextType>;
   AgentRunEvent?: AgentRunEventResolvers<ContextType>;
+  AgentRunSummary?: AgentRunSummaryResolvers<ContextType>;
   AgentStep?: AgentStepResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Event?: EventResolvers<ContextType>;
   IngestJob?: IngestJobResolvers<ContextType>;
   IngestJobEvent?: IngestJobEventResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  NodeStatusCounts?: NodeStatusCountsResolvers<ContextType>;
   ProjectSnapshot?: ProjectSnapshotResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   WorkflowEvent?: WorkflowEventResolvers<ContextType>;
   WorkflowNodeState?: WorkflowNodeStateResolvers<ContextType>;
   WorkflowRun?: WorkflowRunResolvers<ContextType>;
+  WorkflowRunSummary?: WorkflowRunSummaryResolvers<ContextType>;
 };
 

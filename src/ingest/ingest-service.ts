@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Access } from '../auth/viewer.js';
-import { badUserInput, invalidTransition, notFound } from '../errors.js';
-import type { IngestJob, IngestJobStatus } from '../generated/resolvers-types.js';
-import type { ChangeApplier } from '../store/change-applier.js';
-import type { StateStore } from '../store/state-store.js';
+import { badUserInput } from '../errors.js';
+import type { IngestJobStatus } from '../generated/resolvers-types.js';
+import type { ChangeApplier, EntityRules } from '../store/change-applier.js';
+import type { IngestJobRecord as IngestJob, StateStore } from '../store/state-store.js';
 import { optionalCount, optionalText, requireId, requireText } from '../validation.js';
 
 const FINAL_STATUSES: ReadonlySet<IngestJobStatus> = new Set(['COMPLETED', 'FAILED']);
+
+const JOB_RULES: EntityRules<'ingestJob'> = {
+  kind: 'ingestJob',
+  label: 'Ingest job',
+  finalStatus: (job) => (FINAL_STATUSES.has(job.status) ? job.status : undefined),
+};
 
 export interface IngestService {
   get(id: string): Promise<IngestJob | undefined>;
@@ -33,18 +39,13 @@ export function createIngestService(
     action: string,
     change: (job: IngestJob, at: string) => { job: IngestJob; type: 'INGEST_JOB_UPDATED' | 'INGEST_JOB_COMPLETED' | 'INGEST_JOB_FAILED' },
   ): Promise<IngestJob> {
-    return changes.apply('ingestJob', id, (current) => {
-      if (!current) throw notFound('Ingest job', id);
-      const job = current.value;
-      access.assertWrite(job.projectId, 'Ingest job', id);
-      if (FINAL_STATUSES.has(job.status)) {
-        throw invalidTransition(`cannot ${action} ingest job "${id}": it is already ${job.status}`);
-      }
+    return changes.update(JOB_RULES, id, access, action, (job) => {
       const at = now().toISOString();
       const next = change(job, at);
       return {
         projectId: job.projectId,
         value: next.job,
+        finished: FINAL_STATUSES.has(next.job.status),
         events: [{ type: next.type, projectId: job.projectId, occurredAt: at, job: next.job }],
       };
     });

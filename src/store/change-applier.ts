@@ -1,27 +1,54 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DomainError } from '../errors.js';
+import type { Access } from '../auth/viewer.js';
+import { DomainError, invalidTransition, notFound } from '../errors.js';
 import type { EventDraft, EventRecord } from '../events/event-record.js';
-import type { EntityKind, Entities, StateStore, Versioned } from './state-store.js';
+import type { AppendItem, EntityKind, Entities, PutMember, StateStore, Versioned } from './state-store.js';
 import { VersionConflictError } from './state-store.js';
 
-/** What a service decided: the entity's next state and the events that say so. */
+/** What a service decided: the entity's next summary, what changed beside it, and the events that say so. */
 export interface Decision<K extends EntityKind> {
   projectId: string;
   value: Entities[K];
+  put?: PutMember[];
+  append?: AppendItem[];
+  /** The entity reached a final state; it leaves the store after the finished-entity retention. */
+  finished?: boolean;
   events: EventDraft[];
+}
+
+/** How the changes to one kind of entity are guarded. */
+export interface EntityRules<K extends EntityKind> {
+  kind: K;
+  /** How messages name the entity, for example "Agent run". */
+  label: string;
+  /** The final status the entity has reached, or undefined while it may still change. */
+  finalStatus(value: Entities[K]): string | undefined;
 }
 
 export interface ChangeApplier {
   /**
    * Reads an entity, lets `decide` validate and compute the change (it throws to reject),
-   * commits state and events atomically, then publishes the events.
+   * commits state and events atomically, then publishes the events. `decide` may read more
+   * of the entity (a step, a node): a commit only succeeds if the entity's version did not
+   * move, so whatever it read is still current.
    *
-   * @returns the committed state
+   * @returns the committed summary
    */
   apply<K extends EntityKind>(
     kind: K,
     id: string,
-    decide: (current: Versioned<Entities[K]> | undefined) => Decision<K>,
+    decide: (current: Versioned<Entities[K]> | undefined) => Decision<K> | Promise<Decision<K>>,
+  ): Promise<Entities[K]>;
+  /**
+   * `apply` for an entity that must exist, be visible and writable to the caller, and not
+   * have reached a final state; `action` completes "cannot … agent run "id"".
+   */
+  update<K extends EntityKind>(
+    rules: EntityRules<K>,
+    id: string,
+    access: Access,
+    action: string,
+    decide: (value: Entities[K]) => Decision<K> | Promise<Decision<K>>,
   ): Promise<Entities[K]>;
 }
 
@@ -52,22 +79,15 @@ export function createChangeApplier(dependencies: {
     return result;
   }
 
-  return {
+  const applier: ChangeApplier = {
     apply(kind, id, decide) {
       return serialize(`${kind}:${id}`, async () => {
         for (let attempt = 1; ; attempt++) {
           const current = await store.get(kind, id);
-          const decision = decide(current);
+          const decision = await decide(current);
           let events: EventRecord[];
           try {
-            events = await store.commit({
-              kind,
-              id,
-              projectId: decision.projectId,
-              expectedVersion: current?.version ?? 0,
-              value: decision.value,
-              events: decision.events,
-            });
+            events = await store.commit({ kind, id, expectedVersion: current?.version ?? 0, ...decision });
           } catch (error) {
             if (!(error instanceof VersionConflictError)) throw error;
             if (attempt === MAX_ATTEMPTS) {
@@ -81,5 +101,17 @@ export function createChangeApplier(dependencies: {
         }
       });
     },
+    update(rules, id, access, action, decide) {
+      return applier.apply(rules.kind, id, (current) => {
+        if (!current) throw notFound(rules.label, id);
+        access.assertWrite(current.value.projectId, rules.label, id);
+        const finalStatus = rules.finalStatus(current.value);
+        if (finalStatus !== undefined) {
+          throw invalidTransition(`cannot ${action} ${rules.label.toLowerCase()} "${id}": it is already ${finalStatus}`);
+        }
+        return decide(current.value);
+      });
+    },
   };
+  return applier;
 }

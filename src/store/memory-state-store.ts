@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { EventRecord } from '../events/event-record.js';
-import type { Entities, EntityKind, LogRetention, StateStore, Versioned } from './state-store.js';
-import { VersionConflictError } from './state-store.js';
+import type { AppendedCollections, Entities, EntityKind, KeyedCollections, Retention, StateStore, Versioned } from './state-store.js';
+import { COLLECTIONS_OF, VersionConflictError } from './state-store.js';
 
 interface StoredEntity {
   version: number;
   value: unknown;
+  /** When a finished entity leaves the store, in ms; undefined while it is not finished. */
+  expiresAt?: number;
 }
 
 interface ProjectLog {
@@ -21,15 +23,21 @@ const newEpoch = () => randomBytes(6).toString('base64url');
 /**
  * The in-process store: the same contract as the Redis one, with each project's log a
  * bounded ring. Values are copied on the way in and out, so no caller can change stored
- * state without a commit.
+ * state without a commit; a commit copies only what it writes.
  */
-export function createMemoryStateStore(retention: LogRetention, now: () => number = Date.now): StateStore {
+export function createMemoryStateStore(retention: Retention, now: () => number = Date.now): StateStore {
   const entities = new Map<string, StoredEntity>();
   const projectIndex = new Map<string, string[]>();
+  const keyed = new Map<string, Map<string, unknown>>();
+  const appended = new Map<string, unknown[]>();
+  /** Per project, finished entities in the order they expire (the retention is one duration). */
+  const expiring = new Map<string, Array<{ at: number; kind: EntityKind; id: string }>>();
   const logs = new Map<string, ProjectLog>();
 
   const entityKey = (kind: EntityKind, id: string) => `${kind}:${id}`;
   const indexKey = (kind: EntityKind, projectId: string) => `${kind}:${projectId}`;
+  const collectionKey = (collection: string, id: string) => `${collection}:${id}`;
+  const expired = (stored: StoredEntity | undefined) => stored?.expiresAt !== undefined && stored.expiresAt <= now();
 
   // Each project gets its own epoch, as in Redis, so a cursor of one project is never
   // mistaken for a position in another's log; a restart starts new epochs.
@@ -51,7 +59,29 @@ export function createMemoryStateStore(retention: LogRetention, now: () => numbe
     }
   }
 
+  /** Removes the project's finished entities whose retention has passed, with their collections. */
+  function purge(projectId: string): void {
+    const queue = expiring.get(projectId);
+    if (!queue) return;
+    const time = now();
+    let removed = 0;
+    while (removed < queue.length && queue[removed]!.at <= time) {
+      const { kind, id } = queue[removed++]!;
+      entities.delete(entityKey(kind, id));
+      for (const collection of COLLECTIONS_OF[kind]) {
+        keyed.delete(collectionKey(collection, id));
+        appended.delete(collectionKey(collection, id));
+      }
+      const ids = projectIndex.get(indexKey(kind, projectId));
+      const position = ids?.indexOf(id) ?? -1;
+      if (position !== -1) ids!.splice(position, 1);
+    }
+    if (removed === queue.length) expiring.delete(projectId);
+    else if (removed > 0) queue.splice(0, removed);
+  }
+
   function list<K extends EntityKind>(kind: K, projectId: string): Array<Entities[K]> {
+    purge(projectId);
     const ids = projectIndex.get(indexKey(kind, projectId)) ?? [];
     return ids.map((id) => structuredClone(entities.get(entityKey(kind, id))!.value) as Entities[K]);
   }
@@ -59,24 +89,52 @@ export function createMemoryStateStore(retention: LogRetention, now: () => numbe
   return {
     async get<K extends EntityKind>(kind: K, id: string) {
       const stored = entities.get(entityKey(kind, id));
-      if (!stored) return undefined;
+      if (!stored || expired(stored)) return undefined;
       return { value: structuredClone(stored.value), version: stored.version } as Versioned<Entities[K]>;
     },
     async list(kind, projectId) {
       return list(kind, projectId);
     },
+    async members<C extends keyof KeyedCollections>(collection: C, id: string, keys?: readonly string[]) {
+      const members = keyed.get(collectionKey(collection, id));
+      if (!members) return [];
+      const values = keys ? keys.flatMap((key) => (members.has(key) ? [members.get(key)] : [])) : [...members.values()];
+      return structuredClone(values) as Array<KeyedCollections[C]>;
+    },
+    async items<C extends keyof AppendedCollections>(collection: C, id: string, start: number, end: number) {
+      const items = appended.get(collectionKey(collection, id)) ?? [];
+      return structuredClone(items.slice(Math.max(0, start), Math.max(0, end))) as Array<AppendedCollections[C]>;
+    },
     async commit(change) {
       const key = entityKey(change.kind, change.id);
-      const current = entities.get(key)?.version ?? 0;
+      const stored = entities.get(key);
+      const current = stored?.version ?? 0;
       if (current !== change.expectedVersion) {
         throw new VersionConflictError(`${key} is at version ${current}, not ${change.expectedVersion}`);
       }
-      entities.set(key, { version: current + 1, value: structuredClone(change.value) });
+      const expiresAt = change.finished && retention.finishedMs > 0 ? now() + retention.finishedMs : stored?.expiresAt;
+      entities.set(key, { version: current + 1, value: structuredClone(change.value), expiresAt });
       if (current === 0) {
         const index = indexKey(change.kind, change.projectId);
         const ids = projectIndex.get(index);
         if (ids) ids.push(change.id);
         else projectIndex.set(index, [change.id]);
+      }
+      if (expiresAt !== undefined && stored?.expiresAt === undefined) {
+        const queue = expiring.get(change.projectId);
+        const entry = { at: expiresAt, kind: change.kind, id: change.id };
+        if (queue) queue.push(entry);
+        else expiring.set(change.projectId, [entry]);
+      }
+      for (const { collection, key: member, value } of change.put ?? []) {
+        const members = keyed.get(collectionKey(collection, change.id));
+        if (members) members.set(member, structuredClone(value));
+        else keyed.set(collectionKey(collection, change.id), new Map([[member, structuredClone(value)]]));
+      }
+      for (const { collection, value } of change.append ?? []) {
+        const items = appended.get(collectionKey(collection, change.id));
+        if (items) items.push(structuredClone(value));
+        else appended.set(collectionKey(collection, change.id), [structuredClone(value)]);
       }
       const log = logOf(change.projectId);
       const at = now();
@@ -86,6 +144,7 @@ export function createMemoryStateStore(retention: LogRetention, now: () => numbe
         return event;
       });
       trim(log);
+      purge(change.projectId);
       return records;
     },
     async head(projectId) {

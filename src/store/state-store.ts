@@ -1,14 +1,57 @@
-import type { AgentRun, IngestJob, WorkflowRun } from '../generated/resolvers-types.js';
+import type {
+  AgentMessage,
+  AgentRunSummary,
+  AgentStep,
+  IngestJob,
+  NodeStatusCounts,
+  WorkflowNodeState,
+  WorkflowRunSummary,
+} from '../generated/resolvers-types.js';
 import type { EventDraft, EventRecord, LogPosition } from '../events/event-record.js';
 
-/** The stored entities, by kind. */
+type Stored<T> = Omit<T, '__typename'>;
+
+export type IngestJobRecord = Stored<IngestJob>;
+/** An agent run as stored: its summary. Steps and messages are stored apart, one by one. */
+export type AgentRunRecord = Stored<AgentRunSummary>;
+/** A workflow run as stored: its summary. Nodes are stored apart, one by one. */
+export type WorkflowRunRecord = Stored<Omit<WorkflowRunSummary, 'nodeCounts'>> & { nodeCounts: Stored<NodeStatusCounts> };
+/** `index` keeps the order in which steps were first reported. */
+export type AgentStepRecord = Stored<AgentStep> & { index: number };
+export type AgentMessageRecord = Stored<AgentMessage>;
+/** `index` keeps the order in which the run named its nodes. */
+export type WorkflowNodeRecord = Stored<WorkflowNodeState> & { index: number };
+
+/** The stored entities, by kind: each one small, whatever its history. */
 export interface Entities {
-  ingestJob: IngestJob;
-  agentRun: AgentRun;
-  workflowRun: WorkflowRun;
+  ingestJob: IngestJobRecord;
+  agentRun: AgentRunRecord;
+  workflowRun: WorkflowRunRecord;
 }
 
 export type EntityKind = keyof Entities;
+
+/**
+ * Collections stored beside an entity, each member written on its own. Keyed ones hold one
+ * member per key (a step per step id, a node per node id), replaced in place; appended ones
+ * only grow, and their items are read by position.
+ */
+export interface KeyedCollections {
+  steps: AgentStepRecord;
+  nodes: WorkflowNodeRecord;
+}
+export interface AppendedCollections {
+  messages: AgentMessageRecord;
+}
+export type KeyedCollection = keyof KeyedCollections;
+export type AppendedCollection = keyof AppendedCollections;
+
+/** Which entity kind owns each collection; removing an entity removes these with it. */
+export const COLLECTIONS_OF: { readonly [K in EntityKind]: ReadonlyArray<KeyedCollection | AppendedCollection> } = {
+  ingestJob: [],
+  agentRun: ['steps', 'messages'],
+  workflowRun: ['nodes'],
+};
 
 export interface Versioned<T> {
   value: T;
@@ -16,7 +59,20 @@ export interface Versioned<T> {
   version: number;
 }
 
-/** One accepted change: the entity's new state and the events it produced. */
+/** A member written into one of the entity's keyed collections, under its key. */
+export interface PutMember {
+  collection: KeyedCollection;
+  key: string;
+  value: KeyedCollections[KeyedCollection];
+}
+
+/** An item appended to one of the entity's appended collections. */
+export interface AppendItem {
+  collection: AppendedCollection;
+  value: AppendedCollections[AppendedCollection];
+}
+
+/** One accepted change: the entity's new summary, what changed beside it, and its events. */
 export interface Change<K extends EntityKind> {
   kind: K;
   id: string;
@@ -24,6 +80,15 @@ export interface Change<K extends EntityKind> {
   /** The version the change was decided on; the commit fails if the entity moved on. */
   expectedVersion: number;
   value: Entities[K];
+  /** Members of keyed collections written by this change. */
+  put?: readonly PutMember[];
+  /** Items appended by this change. */
+  append?: readonly AppendItem[];
+  /**
+   * The entity reached a final state: it and its collections leave the store once the
+   * finished-entity retention has passed.
+   */
+  finished?: boolean;
   events: EventDraft[];
 }
 
@@ -32,12 +97,17 @@ export class VersionConflictError extends Error {
   override readonly name = 'VersionConflictError';
 }
 
-/** How much of each project's event log is kept. */
-export interface LogRetention {
+/** How long events and finished entities are kept. */
+export interface Retention {
   /** Events kept per project; 0 for no count limit. @default 10000 */
   maxEvents: number;
   /** Age in milliseconds after which an event is dropped; 0 for no age limit. @default 86400000 */
   maxAgeMs: number;
+  /**
+   * Time in milliseconds a finished job or run (with its steps, messages and nodes) stays
+   * after it finished; 0 keeps it for good. @default 86400000
+   */
+  finishedMs: number;
 }
 
 /** Events read from a log per round trip, so a long catch-up is never one huge reply. */
@@ -57,19 +127,28 @@ export interface LogPage {
 /** A project's entities together with the log position they correspond to. */
 export interface ProjectSnapshot {
   position: LogPosition;
-  ingestJobs: IngestJob[];
-  agentRuns: AgentRun[];
-  workflowRuns: WorkflowRun[];
+  ingestJobs: IngestJobRecord[];
+  agentRuns: AgentRunRecord[];
+  workflowRuns: WorkflowRunRecord[];
 }
 
 /**
  * Where the state of jobs, runs and workflows lives, together with each project's ordered
- * event log, so that a state change and its events are stored in one atomic step.
+ * event log, so that a state change and its events are stored in one atomic step. Every
+ * write costs what changed: an entity's summary is small, and its collections are written
+ * one member or item at a time.
  */
 export interface StateStore {
   get<K extends EntityKind>(kind: K, id: string): Promise<Versioned<Entities[K]> | undefined>;
   /** A project's entities of one kind, in creation order. */
   list<K extends EntityKind>(kind: K, projectId: string): Promise<Array<Entities[K]>>;
+  /**
+   * Members of an entity's keyed collection in the order first written: all of them, or
+   * those with the given keys (missing ones left out).
+   */
+  members<C extends KeyedCollection>(collection: C, id: string, keys?: readonly string[]): Promise<Array<KeyedCollections[C]>>;
+  /** Items `start` (inclusive) to `end` (exclusive) of an entity's appended collection. */
+  items<C extends AppendedCollection>(collection: C, id: string, start: number, end: number): Promise<Array<AppendedCollections[C]>>;
   /**
    * Stores the new state and appends its events to the project's log at consecutive
    * positions, atomically. Throws `VersionConflictError` when `expectedVersion` is stale.

@@ -11,6 +11,9 @@ export const workflowResolvers: Resolvers = {
       return workflow.list(projectId);
     },
   },
+  WorkflowRun: {
+    nodes: (run, _, { workflow }) => workflow.nodes(run),
+  },
   Mutation: {
     startWorkflowRun: (_, args, { workflow, viewer }) => {
       requireWrite(viewer, args.projectId);

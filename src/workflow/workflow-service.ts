@@ -1,47 +1,53 @@
 import { randomUUID } from 'node:crypto';
 import type { Access } from '../auth/viewer.js';
-import { badUserInput, invalidTransition, notFound } from '../errors.js';
-import type { NodeStatus, WorkflowNodeState, WorkflowRun, WorkflowRunStatus } from '../generated/resolvers-types.js';
-import type { ChangeApplier } from '../store/change-applier.js';
-import type { StateStore } from '../store/state-store.js';
+import type { EntityLimits } from '../config.js';
+import { badUserInput, invalidTransition } from '../errors.js';
+import type { NodeStatus, WorkflowRunStatus } from '../generated/resolvers-types.js';
+import type { ChangeApplier, EntityRules } from '../store/change-applier.js';
+import type { StateStore, WorkflowNodeRecord, WorkflowRunRecord } from '../store/state-store.js';
 import { optionalText, requireId, requireText } from '../validation.js';
 
 const FINISHED_STATUSES: ReadonlySet<WorkflowRunStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 const FINAL_NODE_STATUSES: ReadonlySet<NodeStatus> = new Set(['SUCCEEDED', 'FAILED', 'SKIPPED']);
-const MAX_NODES = 1000;
 const MAX_OUTPUT_LENGTH = 100_000;
 
+const RUN_RULES: EntityRules<'workflowRun'> = {
+  kind: 'workflowRun',
+  label: 'Workflow run',
+  finalStatus: (run) => (FINISHED_STATUSES.has(run.status) ? run.status : undefined),
+};
+
+/** The summary's counter for each node status. */
+const COUNTER = {
+  PENDING: 'pending',
+  RUNNING: 'running',
+  SUCCEEDED: 'succeeded',
+  FAILED: 'failed',
+  SKIPPED: 'skipped',
+} as const satisfies Record<NodeStatus, keyof WorkflowRunRecord['nodeCounts']>;
+
 export interface WorkflowService {
-  get(id: string): Promise<WorkflowRun | undefined>;
-  list(projectId: string): Promise<WorkflowRun[]>;
-  start(input: { projectId: string; workflowId: string; nodeIds: readonly string[] }): Promise<WorkflowRun>;
+  get(id: string): Promise<WorkflowRunRecord | undefined>;
+  list(projectId: string): Promise<WorkflowRunRecord[]>;
+  /** The run's nodes in the order the run named them. */
+  nodes(run: WorkflowRunRecord): Promise<WorkflowNodeRecord[]>;
+  start(input: { projectId: string; workflowId: string; nodeIds: readonly string[] }): Promise<WorkflowRunRecord>;
   updateNodeState(
     input: { runId: string; nodeId: string; status: NodeStatus; output?: string | null; error?: string | null },
     access: Access,
-  ): Promise<WorkflowRun>;
-  finish(input: { runId: string; status: WorkflowRunStatus }, access: Access): Promise<WorkflowRun>;
+  ): Promise<WorkflowRunRecord>;
+  finish(input: { runId: string; status: WorkflowRunStatus }, access: Access): Promise<WorkflowRunRecord>;
 }
 
+/**
+ * Workflow runs. A run is stored as its summary with a count per node status; each node is
+ * written on its own, so a node update costs that node, and its event carries that node.
+ */
 export function createWorkflowService(
-  dependencies: { store: StateStore; changes: ChangeApplier },
+  dependencies: { store: StateStore; changes: ChangeApplier; limits: Pick<EntityLimits, 'maxNodesPerWorkflow'> },
   now: () => Date = () => new Date(),
 ): WorkflowService {
-  const { store, changes } = dependencies;
-
-  function requireRunning(
-    current: { value: WorkflowRun } | undefined,
-    runId: string,
-    access: Access,
-    action: string,
-  ): WorkflowRun {
-    if (!current) throw notFound('Workflow run', runId);
-    const run = current.value;
-    access.assertWrite(run.projectId, 'Workflow run', runId);
-    if (FINISHED_STATUSES.has(run.status)) {
-      throw invalidTransition(`cannot ${action} workflow run "${runId}": it has already finished as ${run.status}`);
-    }
-    return run;
-  }
+  const { store, changes, limits } = dependencies;
 
   return {
     async get(id) {
@@ -50,57 +56,78 @@ export function createWorkflowService(
     list(projectId) {
       return store.list('workflowRun', requireId('projectId', projectId));
     },
+    nodes(run) {
+      return store.members('nodes', run.id);
+    },
     start(input) {
       const projectId = requireId('projectId', input.projectId);
       const workflowId = requireText('workflowId', input.workflowId, 256);
       if (input.nodeIds.length === 0) throw badUserInput('nodeIds', 'must name at least one node');
-      if (input.nodeIds.length > MAX_NODES) {
-        throw badUserInput('nodeIds', `must name at most ${MAX_NODES} nodes, got ${input.nodeIds.length}`);
+      if (input.nodeIds.length > limits.maxNodesPerWorkflow) {
+        throw badUserInput('nodeIds', `must name at most ${limits.maxNodesPerWorkflow} nodes, got ${input.nodeIds.length}`);
       }
       const nodeIds = input.nodeIds.map((nodeId) => requireId('nodeIds', nodeId));
-      const duplicate = nodeIds.find((nodeId, index) => nodeIds.indexOf(nodeId) !== index);
-      if (duplicate !== undefined) throw badUserInput('nodeIds', `names node "${duplicate}" twice`);
+      const seen = new Set<string>();
+      for (const nodeId of nodeIds) {
+        if (seen.has(nodeId)) throw badUserInput('nodeIds', `names node "${nodeId}" twice`);
+        seen.add(nodeId);
+      }
       const id = randomUUID();
       return changes.apply('workflowRun', id, () => {
         const at = now().toISOString();
-        const run: WorkflowRun = {
+        const nodes: WorkflowNodeRecord[] = nodeIds.map((nodeId, index) => ({
+          nodeId,
+          index,
+          status: 'PENDING',
+          output: null,
+          error: null,
+          updatedAt: at,
+        }));
+        const run: WorkflowRunRecord = {
           id,
           projectId,
           workflowId,
           status: 'RUNNING',
-          nodes: nodeIds.map((nodeId) => ({ nodeId, status: 'PENDING', output: null, error: null, updatedAt: at })),
           createdAt: at,
           updatedAt: at,
+          nodeCount: nodes.length,
+          nodeCounts: { pending: nodes.length, running: 0, succeeded: 0, failed: 0, skipped: 0 },
         };
-        return { projectId, value: run, events: [{ type: 'WORKFLOW_RUN_UPDATED', projectId, occurredAt: at, run }] };
+        return {
+          projectId,
+          value: run,
+          put: nodes.map((node) => ({ collection: 'nodes', key: node.nodeId, value: node })),
+          events: [{ type: 'WORKFLOW_RUN_UPDATED', projectId, occurredAt: at, run, nodes }],
+        };
       });
     },
     updateNodeState(input, access) {
       const { runId, nodeId, status } = input;
       const output = optionalText('output', input.output, MAX_OUTPUT_LENGTH);
       const error = optionalText('error', input.error, 4096);
-      return changes.apply('workflowRun', runId, (current) => {
-        const run = requireRunning(current, runId, access, 'update a node of');
-        const index = run.nodes.findIndex((node) => node.nodeId === nodeId);
-        if (index === -1) {
-          throw badUserInput('nodeId', `workflow run "${runId}" has no node "${nodeId}"`);
-        }
-        const previous = run.nodes[index]!;
+      return changes.update(RUN_RULES, runId, access, 'update a node of', async (run) => {
+        const [previous] = await store.members('nodes', run.id, [nodeId]);
+        if (!previous) throw badUserInput('nodeId', `workflow run "${runId}" has no node "${nodeId}"`);
         if (FINAL_NODE_STATUSES.has(previous.status) && previous.status !== status) {
           throw invalidTransition(`node "${nodeId}" is already ${previous.status} and cannot become ${status}`);
         }
         const at = now().toISOString();
-        const nodeState: WorkflowNodeState = {
+        const nodeState: WorkflowNodeRecord = {
           nodeId,
+          index: previous.index,
           status,
           output: output ?? previous.output ?? null,
           error: error ?? previous.error ?? null,
           updatedAt: at,
         };
-        const next: WorkflowRun = { ...run, nodes: run.nodes.with(index, nodeState), updatedAt: at };
+        const nodeCounts = { ...run.nodeCounts };
+        nodeCounts[COUNTER[previous.status]]--;
+        nodeCounts[COUNTER[status]]++;
+        const next: WorkflowRunRecord = { ...run, nodeCounts, updatedAt: at };
         return {
           projectId: run.projectId,
           value: next,
+          put: [{ collection: 'nodes', key: nodeId, value: nodeState }],
           events: [{ type: 'WORKFLOW_NODE_STATE_UPDATED', projectId: run.projectId, occurredAt: at, run: next, nodeState }],
         };
       });
@@ -110,13 +137,13 @@ export function createWorkflowService(
       if (!FINISHED_STATUSES.has(status)) {
         throw badUserInput('status', `must be SUCCEEDED, FAILED or CANCELLED, got ${status}`);
       }
-      return changes.apply('workflowRun', runId, (current) => {
-        const run = requireRunning(current, runId, access, 'finish');
+      return changes.update(RUN_RULES, runId, access, 'finish', (run) => {
         const at = now().toISOString();
-        const next: WorkflowRun = { ...run, status, updatedAt: at };
+        const next: WorkflowRunRecord = { ...run, status, updatedAt: at };
         return {
           projectId: run.projectId,
           value: next,
+          finished: true,
           events: [{ type: 'WORKFLOW_RUN_UPDATED', projectId: run.projectId, occurredAt: at, run: next }],
         };
       });

@@ -1,9 +1,15 @@
 /** The operations the tests send, written the way a client would. */
 
 const JOB_FIELDS = 'id projectId source status progress message processedItems totalItems error createdAt updatedAt';
-const RUN_FIELDS =
-  'id projectId agent status output error createdAt updatedAt steps { id name status startedAt finishedAt } messages { id role content createdAt }';
-const WORKFLOW_FIELDS = 'id projectId workflowId status createdAt updatedAt nodes { nodeId status output error updatedAt }';
+const RUN_SUMMARY_FIELDS = 'id projectId agent status output error createdAt updatedAt stepCount messageCount';
+const STEP_FIELDS = 'id name status startedAt finishedAt';
+/** What a mutation answers with: the run and its steps; messages are read a page at a time. */
+const CHANGED_RUN_FIELDS = `${RUN_SUMMARY_FIELDS} steps { ${STEP_FIELDS} }`;
+const RUN_FIELDS = `${CHANGED_RUN_FIELDS} messages(first: 100) { id index role content createdAt }`;
+const NODE_FIELDS = 'nodeId status output error updatedAt';
+const WORKFLOW_SUMMARY_FIELDS =
+  'id projectId workflowId status createdAt updatedAt nodeCount nodeCounts { pending running succeeded failed skipped }';
+const WORKFLOW_FIELDS = `${WORKFLOW_SUMMARY_FIELDS} nodes { ${NODE_FIELDS} }`;
 
 export const CREATE_JOB = `mutation ($projectId: ID!, $source: String!, $totalItems: Int) {
   createIngestJob(projectId: $projectId, source: $source, totalItems: $totalItems) { ${JOB_FIELDS} }
@@ -16,15 +22,15 @@ export const FAIL_JOB = `mutation ($id: ID!, $error: String!) { failIngestJob(id
 export const JOB = `query ($id: ID!) { ingestJob(id: $id) { ${JOB_FIELDS} } }`;
 export const JOBS = `query ($projectId: ID!) { ingestJobs(projectId: $projectId) { ${JOB_FIELDS} } }`;
 
-export const START_RUN = `mutation ($projectId: ID!, $agent: String!) { startAgentRun(projectId: $projectId, agent: $agent) { ${RUN_FIELDS} } }`;
+export const START_RUN = `mutation ($projectId: ID!, $agent: String!) { startAgentRun(projectId: $projectId, agent: $agent) { ${CHANGED_RUN_FIELDS} } }`;
 export const UPDATE_STEP = `mutation ($runId: ID!, $stepId: ID!, $name: String!, $status: StepStatus!) {
-  updateAgentStep(runId: $runId, stepId: $stepId, name: $name, status: $status) { ${RUN_FIELDS} }
+  updateAgentStep(runId: $runId, stepId: $stepId, name: $name, status: $status) { ${CHANGED_RUN_FIELDS} }
 }`;
 export const APPEND_MESSAGE = `mutation ($runId: ID!, $role: MessageRole!, $content: String!) {
-  appendAgentMessage(runId: $runId, role: $role, content: $content) { id role content createdAt }
+  appendAgentMessage(runId: $runId, role: $role, content: $content) { id index role content createdAt }
 }`;
-export const COMPLETE_RUN = `mutation ($runId: ID!, $output: String) { completeAgentRun(runId: $runId, output: $output) { ${RUN_FIELDS} } }`;
-export const FAIL_RUN = `mutation ($runId: ID!, $error: String!) { failAgentRun(runId: $runId, error: $error) { ${RUN_FIELDS} } }`;
+export const COMPLETE_RUN = `mutation ($runId: ID!, $output: String) { completeAgentRun(runId: $runId, output: $output) { ${CHANGED_RUN_FIELDS} } }`;
+export const FAIL_RUN = `mutation ($runId: ID!, $error: String!) { failAgentRun(runId: $runId, error: $error) { ${CHANGED_RUN_FIELDS} } }`;
 export const RUN = `query ($id: ID!) { agentRun(id: $id) { ${RUN_FIELDS} } }`;
 export const RUNS = `query ($projectId: ID!) { agentRuns(projectId: $projectId) { ${RUN_FIELDS} } }`;
 
@@ -45,12 +51,12 @@ export const INGEST_JOB_STREAM = `subscription ($projectId: ID!, $jobId: ID, $af
 }`;
 export const AGENT_RUN_STREAM = `subscription ($projectId: ID!, $runId: ID, $after: String) {
   agentRun(projectId: $projectId, runId: $runId, after: $after) {
-    cursor type projectId occurredAt run { ${RUN_FIELDS} } step { id name status } message { id role content }
+    cursor type projectId occurredAt run { ${RUN_SUMMARY_FIELDS} } step { id name status } message { id index role content }
   }
 }`;
 export const WORKFLOW_STREAM = `subscription ($projectId: ID!, $runId: ID, $after: String) {
   workflowNodeState(projectId: $projectId, runId: $runId, after: $after) {
-    cursor type projectId occurredAt run { ${WORKFLOW_FIELDS} } nodeState { nodeId status output error }
+    cursor type projectId occurredAt run { ${WORKFLOW_SUMMARY_FIELDS} } nodeState { ${NODE_FIELDS} } nodes { ${NODE_FIELDS} }
   }
 }`;
 export const PROJECT_STREAM = `subscription ($projectId: ID!, $types: [EventType!], $after: String) {
