@@ -172,6 +172,73 @@ describe.each<Backend>(['memory', 'redis'])('domain rules, %s backend', (backend
     await expectError(app, UPDATE_NODE, { runId: flow.id, nodeId: 'n', status: 'SUCCEEDED' }, 'INVALID_TRANSITION');
   });
 
+  it('pages a run\'s messages by index, backwards and forwards, never past messageCount', async () => {
+    const app = await start();
+    const run = (await mutate(app.url, START_RUN, { projectId: `pages-${backend}`, agent: 'a' })).startAgentRun;
+    for (let index = 0; index < 7; index++) {
+      const message = (await mutate(app.url, APPEND_MESSAGE, { runId: run.id, role: 'ASSISTANT', content: `m${index}` })).appendAgentMessage;
+      expect(message.index).toBe(index);
+    }
+    const page = async (args: string) => {
+      const result = await request(app.url, `query ($id: ID!) { agentRun(id: $id) { messageCount messages${args} { index content } } }`, { id: run.id });
+      expect(result.errors).toBeUndefined();
+      return result.data!.agentRun.messages.map((message: { index: number }) => message.index);
+    };
+    expect(await page('')).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(await page('(last: 3)')).toEqual([4, 5, 6]);
+    expect(await page('(last: 3, before: 4)')).toEqual([1, 2, 3]);
+    expect(await page('(last: 3, before: 2)')).toEqual([0, 1]);
+    expect(await page('(first: 2)')).toEqual([0, 1]);
+    expect(await page('(first: 2, after: 4)')).toEqual([5, 6]);
+    expect(await page('(first: 2, after: 6)')).toEqual([]);
+    expect(await page('(last: 0)')).toEqual([]);
+    for (const [args, field] of [['(last: 501)', 'last'], ['(first: -1)', 'first'], ['(first: 1, last: 1)', 'first']] as const) {
+      const refused = await request(app.url, `query ($id: ID!) { agentRun(id: $id) { messages${args} { index } } }`, { id: run.id });
+      expect(refused.data).toEqual({ agentRun: null });
+      expect(refused.errors!.map((error) => error.extensions)).toEqual([{ code: 'BAD_USER_INPUT', field }]);
+    }
+  });
+
+  it('bounds messages and steps per run and nodes per workflow, refusing one more with BAD_USER_INPUT and changing nothing', async () => {
+    const app = await pool.start(
+      testConfig(backend, prefix, { entityLimits: { maxMessagesPerRun: 3, maxStepsPerRun: 2, maxNodesPerWorkflow: 4 } }),
+    );
+    const projectId = `bounded-${backend}`;
+    const run = (await mutate(app.url, START_RUN, { projectId, agent: 'a' })).startAgentRun;
+    for (let index = 0; index < 3; index++) await mutate(app.url, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: `m${index}` });
+    expect(await expectError(app, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'one more' }, 'BAD_USER_INPUT', 'runId')).toBe(
+      `runId: agent run "${run.id}" already has the most messages allowed (3)`,
+    );
+    await mutate(app.url, UPDATE_STEP, { runId: run.id, stepId: 'a', name: 'A', status: 'RUNNING' });
+    await mutate(app.url, UPDATE_STEP, { runId: run.id, stepId: 'b', name: 'B', status: 'RUNNING' });
+    await expectError(app, UPDATE_STEP, { runId: run.id, stepId: 'c', name: 'C', status: 'RUNNING' }, 'BAD_USER_INPUT', 'stepId');
+    // A step already there can still change.
+    await mutate(app.url, UPDATE_STEP, { runId: run.id, stepId: 'a', name: 'A', status: 'COMPLETED' });
+    const stored = (await request(app.url, RUN, { id: run.id })).data!.agentRun;
+    expect(stored).toMatchObject({ messageCount: 3, stepCount: 2 });
+    expect(stored.messages.map((message: { content: string }) => message.content)).toEqual(['m0', 'm1', 'm2']);
+
+    await expectError(app, START_WORKFLOW, { projectId, workflowId: 'w', nodeIds: ['a', 'b', 'c', 'd', 'e'] }, 'BAD_USER_INPUT', 'nodeIds');
+    expect((await request(app.url, WORKFLOWS, { projectId })).data!.workflowRuns).toEqual([]);
+    await mutate(app.url, START_WORKFLOW, { projectId, workflowId: 'w', nodeIds: ['a', 'b', 'c', 'd'] });
+  });
+
+  it('keeps run summaries in step with the changes: counts per status, steps and messages', async () => {
+    const app = await start();
+    const projectId = `summary-${backend}`;
+    const flow = (await mutate(app.url, START_WORKFLOW, { projectId, workflowId: 'w', nodeIds: ['a', 'b', 'c'] })).startWorkflowRun;
+    expect(flow).toMatchObject({ nodeCount: 3, nodeCounts: { pending: 3, running: 0, succeeded: 0, failed: 0, skipped: 0 } });
+    await mutate(app.url, UPDATE_NODE, { runId: flow.id, nodeId: 'a', status: 'RUNNING' });
+    await mutate(app.url, UPDATE_NODE, { runId: flow.id, nodeId: 'a', status: 'SUCCEEDED', output: 'ok' });
+    const updated = (await mutate(app.url, UPDATE_NODE, { runId: flow.id, nodeId: 'b', status: 'SKIPPED' })).updateWorkflowNodeState;
+    expect(updated.nodeCounts).toEqual({ pending: 1, running: 0, succeeded: 1, failed: 0, skipped: 1 });
+    expect(updated.nodes.map((node: { nodeId: string; output: string | null }) => [node.nodeId, node.output])).toEqual([
+      ['a', 'ok'],
+      ['b', null],
+      ['c', null],
+    ]);
+  });
+
   it('publishes nothing and changes nothing for a rejected mutation', async () => {
     const app = await start();
     const projectId = `rejected-${backend}`;
