@@ -42,6 +42,10 @@ describe('the server process', () => {
     const html = await page.text();
     expect(html).toContain('<title>Real-time events API</title>');
     expect(html).toContain('"subscriptionsProtocol":"WS"');
+    // Served whole by this server: no script, style or icon from another host (the browser
+    // test in tests/e2e/graphiql.test.ts proves it works that way).
+    expect(html).not.toMatch(/<script[^>]*\ssrc=/);
+    expect(html).not.toMatch(/<link[^>]*\shref="?https?:/);
     const { createIngestJob } = await mutate(url, CREATE_JOB, { projectId: 'p', source: 's' });
     expect(createIngestJob.status).toBe('PENDING');
     server.child.kill('SIGTERM');
