@@ -63,9 +63,12 @@ export function spawnNpmStart(env: Record<string, string>): NpmStartProcess {
     detached: true,
   });
   const server = watchServer(child);
+  const serverPid = server.listening.then(() => server.logs.find((entry) => entry.url)!.pid as number);
+  // Like `listening`: a test that expects the start to fail awaits `exited` only.
+  serverPid.catch(() => {});
   return {
     ...server,
-    serverPid: server.listening.then(() => server.logs.find((entry) => entry.url)!.pid as number),
+    serverPid,
     signalGroup(signal) {
       try {
         process.kill(-child.pid!, signal);
