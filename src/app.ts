@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -157,6 +158,9 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
     ],
     maskedErrors: { maskError: createMaskError(logger, metrics), isDev: !config.production },
     graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Real-time events API' } : false,
+    // GraphiQL's scripts and styles inlined in the page: yoga's default loads them from a CDN,
+    // which leaves GraphiQL blank on a machine without internet.
+    renderGraphiQL,
     landingPage: false,
     // Unexpected errors are logged where they are masked; expected ones are answers, not faults.
     logging: false,

@@ -24,16 +24,42 @@ app.logger.info(
 );
 
 // SIGTERM (orchestrators, deploys) drains: clients get the grace period, then reconnect
-// elsewhere and resume. SIGINT (Ctrl-C) stops at once.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    app.logger.info({ signal }, 'stopping');
-    (signal === 'SIGTERM' ? app.drain() : app.stop()).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        app.logger.error({ err: error }, 'stop failed');
-        process.exit(1);
-      },
-    );
-  });
+// elsewhere and resume. SIGINT (Ctrl-C) stops at once, also in the middle of a drain.
+//
+// A signal can arrive more than once: a supervisor that signals the whole process group
+// (systemd's KillMode=control-group, Ctrl-C in a terminal) reaches this process directly and
+// again through `npm start`, which relays it. So the handlers stay installed for the life of
+// the process (`on`, not `once`): a repeated signal must find them, not Node's default action,
+// which would kill the process mid-drain and cut every WebSocket with 1006.
+let shutdown: 'draining' | 'stopping' | undefined;
+
+function exitAfter(work: Promise<void>): void {
+  work.then(
+    () => process.exit(0),
+    (error: unknown) => {
+      app.logger.error({ err: error }, 'stop failed');
+      process.exit(1);
+    },
+  );
 }
+
+process.on('SIGTERM', (signal) => {
+  if (shutdown) {
+    app.logger.info({ signal }, `already ${shutdown}`);
+    return;
+  }
+  shutdown = 'draining';
+  app.logger.info({ signal }, 'stopping');
+  exitAfter(app.drain());
+});
+
+process.on('SIGINT', (signal) => {
+  if (shutdown === 'stopping') {
+    app.logger.info({ signal }, 'already stopping');
+    return;
+  }
+  // stop() closes what a drain in progress is still waiting on; its own stop() then joins this one.
+  app.logger.info({ signal, interrupted: shutdown === 'draining' ? 'drain' : undefined }, 'stopping');
+  shutdown = 'stopping';
+  exitAfter(app.stop());
+});

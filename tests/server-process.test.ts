@@ -1,17 +1,27 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import type { Client } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { CloseCode } from '../src/transport/close-codes.js';
 import { connectWebSocket, mutate, subscribeOverWebSocket } from './support/clients.js';
 import { CREATE_JOB, PROJECT_STREAM } from './support/operations.js';
-import { spawnServer } from './support/processes.js';
+import type { NpmStartProcess } from './support/processes.js';
+import { spawnNpmStart, spawnServer } from './support/processes.js';
 import { waitFor } from './support/wait-for.js';
 
 const children = new Set<ChildProcess>();
-afterEach(() => {
+const npmGroups = new Set<NpmStartProcess>();
+const webSocketClients = new Set<Client>();
+afterEach(async () => {
   for (const child of children) child.kill('SIGKILL');
   children.clear();
+  // npm, and the server below it, whatever state a failed test left them in.
+  for (const npm of npmGroups) npm.signalGroup('SIGKILL');
+  npmGroups.clear();
+  await Promise.all([...webSocketClients].map((client) => client.dispose()));
+  webSocketClients.clear();
 });
 
 function startServer(env: Record<string, string>) {
@@ -32,6 +42,10 @@ describe('the server process', () => {
     const html = await page.text();
     expect(html).toContain('<title>Real-time events API</title>');
     expect(html).toContain('"subscriptionsProtocol":"WS"');
+    // Served whole by this server: no script, style or icon from another host (the browser
+    // test in tests/e2e/graphiql.test.ts proves it works that way).
+    expect(html).not.toMatch(/<script[^>]*\ssrc=/);
+    expect(html).not.toMatch(/<link[^>]*\shref="?https?:/);
     const { createIngestJob } = await mutate(url, CREATE_JOB, { projectId: 'p', source: 's' });
     expect(createIngestJob.status).toBe('PENDING');
     server.child.kill('SIGTERM');
@@ -60,6 +74,70 @@ describe('the server process', () => {
     const { code, stderr } = await exited;
     expect(code).toBe(1);
     expect(stderr.trim()).toBe('Invalid configuration: PORT must be an integer from 0 to 65535, got "eighty"');
+  });
+});
+
+describe('signals through npm start', () => {
+  // Short, so a drain with a client that stays connected ends quickly.
+  const DRAIN_GRACE_MS = '1000';
+
+  async function startWithConnectedClient(env: Record<string, string> = {}) {
+    const npm = spawnNpmStart({ DRAIN_GRACE_MS, ...env });
+    npmGroups.add(npm);
+    const url = await npm.listening;
+    let onClosed!: (event: CloseEvent) => void;
+    const closed = new Promise<CloseEvent>((resolve) => (onClosed = resolve));
+    let onConnected!: () => void;
+    const connected = new Promise<void>((resolve) => (onConnected = resolve));
+    const client = connectWebSocket(url, {
+      on: { connected: () => onConnected(), closed: (event) => onClosed(event as CloseEvent) },
+      // The close is what these tests expect; graphql-ws would report it as an error.
+      onNonLazyError: () => {},
+    });
+    webSocketClients.add(client);
+    await connected;
+    return { npm, closed, serverPid: await npm.serverPid };
+  }
+
+  it('drains when SIGTERM reaches the whole process group, as systemd and most supervisors send it', async () => {
+    const { npm, closed } = await startWithConnectedClient();
+    npm.signalGroup('SIGTERM');
+    expect((await closed).code).toBe(CloseCode.ServiceRestart);
+    expect(await npm.exited).toMatchObject({ code: 0, signal: null });
+    expect(npm.logs.filter((entry) => entry.msg === 'draining: not ready')).toHaveLength(1);
+    expect(npm.logs.some((entry) => entry.msg === 'drained')).toBe(true);
+  });
+
+  it('drains when SIGTERM reaches the server process alone', async () => {
+    const { npm, closed, serverPid } = await startWithConnectedClient();
+    process.kill(serverPid, 'SIGTERM');
+    expect((await closed).code).toBe(CloseCode.ServiceRestart);
+    expect(await npm.exited).toMatchObject({ code: 0, signal: null });
+    expect(npm.logs.some((entry) => entry.msg === 'drained')).toBe(true);
+  });
+
+  it('drains once when SIGTERM arrives twice', async () => {
+    const { npm, closed, serverPid } = await startWithConnectedClient();
+    process.kill(serverPid, 'SIGTERM');
+    await npm.logged('draining: not ready');
+    process.kill(serverPid, 'SIGTERM');
+    await npm.logged('already draining');
+    expect((await closed).code).toBe(CloseCode.ServiceRestart);
+    expect(await npm.exited).toMatchObject({ code: 0, signal: null });
+    expect(npm.logs.filter((entry) => entry.msg === 'draining: not ready')).toHaveLength(1);
+  });
+
+  it('stops at once on SIGINT in the middle of a drain', async () => {
+    // A grace far longer than the test's timeout: the process can only exit in time by not waiting for it.
+    const { npm, closed } = await startWithConnectedClient({ DRAIN_GRACE_MS: '600000' });
+    npm.signalGroup('SIGTERM');
+    await npm.logged('draining: not ready');
+    npm.signalGroup('SIGINT');
+    // Stopping closes WebSockets as going away, not with the drain's 1012.
+    expect((await closed).code).toBe(1001);
+    expect(await npm.exited).toMatchObject({ code: 0, signal: null });
+    expect(npm.logs.some((entry) => entry.msg === 'stopping' && entry.interrupted === 'drain')).toBe(true);
+    expect(npm.logs.some((entry) => entry.msg === 'drained')).toBe(false);
   });
 });
 

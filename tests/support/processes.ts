@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,24 +18,68 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+type LogEntry = { level: number; msg: string; [key: string]: unknown };
+
 export interface ServerProcess {
   child: ChildProcess;
   /** Every log line the server wrote so far, parsed. */
-  logs: Array<{ level: number; msg: string; [key: string]: unknown }>;
+  logs: LogEntry[];
   /** Resolves with the URL from the server's start-up log line. */
   listening: Promise<string>;
+  /** Resolves with the first log entry, past or future, whose message is `msg`; rejects if the process exits first. */
+  logged(msg: string): Promise<LogEntry>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
 /**
- * `src/main.ts` (or another server script) in a child process, as `npm start` runs it.
+ * `src/main.ts` (or another server script) in a child process, the way `npm start` runs it
+ * (`node --import tsx`), without npm around it.
  * `listening` comes from the start-up log line, so LOG_LEVEL must allow info.
  */
 export function spawnServer(env: Record<string, string>, script = 'src/main.ts'): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  return watchServer(
+    spawn(process.execPath, ['--import', 'tsx', script], {
+      env: { ...process.env, PORT: '0', REDIS_URL: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+}
+
+export interface NpmStartProcess extends ServerProcess {
+  /** The node process that runs the server, below npm: from the `pid` of its log lines. */
+  serverPid: Promise<number>;
+  /** Sends `signal` to npm's whole process group, as a supervisor does; quiet when it is gone. */
+  signalGroup(signal: NodeJS.Signals): void;
+}
+
+/**
+ * `npm start` exactly as an operator or a supervisor runs it, leading its own process group
+ * (`detached`), so `signalGroup` reaches npm and the server together.
+ */
+export function spawnNpmStart(env: Record<string, string>): NpmStartProcess {
+  const child = spawn('npm', ['start'], {
     env: { ...process.env, PORT: '0', REDIS_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  const server = watchServer(child);
+  const serverPid = server.listening.then(() => server.logs.find((entry) => entry.url)!.pid as number);
+  // Like `listening`: a test that expects the start to fail awaits `exited` only.
+  serverPid.catch(() => {});
+  return {
+    ...server,
+    serverPid,
+    signalGroup(signal) {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
+    },
+  };
+}
+
+function watchServer(child: ChildProcess): ServerProcess {
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const exited = once(child, 'exit').then(([code, signal]) => ({
@@ -43,18 +87,40 @@ export function spawnServer(env: Record<string, string>, script = 'src/main.ts')
     signal: signal as NodeJS.Signals | null,
     stderr,
   }));
-  const logs: ServerProcess['logs'] = [];
+  const logs: LogEntry[] = [];
+  const lines = new EventEmitter<{ entry: [LogEntry] }>();
+  // npm prints its own banner before the server's JSON lines.
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (!line.startsWith('{')) return;
+    const entry = JSON.parse(line) as LogEntry;
+    logs.push(entry);
+    lines.emit('entry', entry);
+  });
+  function logged(msg: string): Promise<LogEntry> {
+    return new Promise((resolve, reject) => {
+      const earlier = logs.find((entry) => entry.msg === msg);
+      if (earlier) return resolve(earlier);
+      const onEntry = (entry: LogEntry) => {
+        if (entry.msg !== msg) return;
+        lines.off('entry', onEntry);
+        resolve(entry);
+      };
+      lines.on('entry', onEntry);
+      void exited.then(({ code, signal }) => {
+        lines.off('entry', onEntry);
+        reject(new Error(`server exited (${code ?? signal}) before logging "${msg}": ${stderr}`));
+      });
+    });
+  }
   const listening = new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as ServerProcess['logs'][number] & { url?: string };
-      logs.push(entry);
-      if (entry.url) resolve(entry.url);
+    lines.on('entry', (entry) => {
+      if (typeof entry.url === 'string') resolve(entry.url);
     });
     void exited.then(({ code }) => reject(new Error(`server exited with ${code}: ${stderr}`)));
   });
   // A test that expects the start to fail awaits `exited` only.
   listening.catch(() => {});
-  return { child, logs, listening, exited };
+  return { child, logs, listening, logged, exited };
 }
 
 /**
