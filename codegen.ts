@@ -33,6 +33,7 @@ const config: CodegenConfig = {
           AgentRun: '../store/state-store.js#AgentRunRecord',
           AgentRunSummary: '../store/state-store.js#AgentRunRecord',
           AgentStep: '../store/state-store.js#AgentStepRecord',
+          AgentMessage: '../agent/agent-service.js#AgentMessageModel',
           WorkflowRun: '../store/state-store.js#WorkflowRunRecord',
           WorkflowRunSummary: '../store/state-store.js#WorkflowRunRecord',
           WorkflowNodeState: '../store/state-store.js#WorkflowNodeRecord',

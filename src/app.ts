@@ -121,7 +121,12 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
   };
   const services = {
     ingest: createIngestService(domain),
-    agent: createAgentService({ ...domain, limits: config.entityLimits }),
+    agent: createAgentService({
+      ...domain,
+      limits: config.entityLimits,
+      deltaWindowMs: config.agentDeltaWindowMs,
+      onError: (error) => logger.warn({ err: error }, 'streamed text not sent yet; it goes out with the next delta or the finish'),
+    }),
     workflow: createWorkflowService({ ...domain, limits: config.entityLimits }),
     streams: createEventStreams({ feeds, store: backend.store, maxQueuedEvents: config.limits.maxQueuedEvents, metrics }),
   };
@@ -192,6 +197,7 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
   function stop(): Promise<void> {
     stopping ??= (async () => {
       await webSocket.dispose();
+      services.agent.dispose();
       services.streams.endAll();
       // SSE responses are open requests: end them so the server can close.
       httpServer.closeAllConnections();

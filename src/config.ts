@@ -25,6 +25,8 @@ export interface Config {
   retention: Retention;
   /** How large one run may grow. */
   entityLimits: EntityLimits;
+  /** Deltas of one streaming message within this window go out as one event; 0 sends each at once. @default 50 */
+  agentDeltaWindowMs: number;
   /** Unset: the API is open (refused in production). */
   auth?: AuthConfig;
   limits: Limits;
@@ -162,6 +164,7 @@ export function loadConfig(env: Environment = process.env): Config {
       maxAgeMs: integer(env, 'EVENT_LOG_MAX_AGE_SECONDS', 86_400, 0, 31_536_000) * 1000,
       finishedMs: integer(env, 'FINISHED_RETENTION_SECONDS', 86_400, 0, 31_536_000) * 1000,
     },
+    agentDeltaWindowMs: integer(env, 'AGENT_DELTA_WINDOW_MS', 50, 0, 1000),
     entityLimits: {
       maxMessagesPerRun: integer(env, 'MAX_MESSAGES_PER_RUN', 10_000, 1, 1_000_000),
       maxStepsPerRun: integer(env, 'MAX_STEPS_PER_RUN', 1000, 1, 100_000),

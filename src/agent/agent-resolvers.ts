@@ -15,6 +15,9 @@ export const agentResolvers: Resolvers = {
     steps: (run, _, { agent }) => agent.steps(run),
     messages: (run, page, { agent }) => agent.messages(run, page),
   },
+  AgentMessage: {
+    content: (message, _, { agent }) => agent.contentOf(message),
+  },
   Mutation: {
     startAgentRun: (_, args, { agent, viewer }) => {
       requireWrite(viewer, args.projectId);
@@ -22,6 +25,9 @@ export const agentResolvers: Resolvers = {
     },
     updateAgentStep: (_, args, { agent, access }) => agent.updateStep(args, access),
     appendAgentMessage: (_, args, { agent, access }) => agent.appendMessage(args, access),
+    startAgentMessage: (_, args, { agent, access }) => agent.startMessage(args, access),
+    appendAgentMessageContent: (_, args, { agent, access }) => agent.appendContent(args, access),
+    finishAgentMessage: (_, args, { agent, access }) => agent.finishMessage(args, access),
     completeAgentRun: (_, args, { agent, access }) => agent.complete(args, access),
     failAgentRun: (_, args, { agent, access }) => agent.fail(args, access),
   },

@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Access } from '../auth/viewer.js';
 import type { EntityLimits } from '../config.js';
-import { badUserInput, invalidTransition } from '../errors.js';
+import { badUserInput, invalidTransition, notFound } from '../errors.js';
 import type { EventDraft } from '../events/event-record.js';
 import type { AgentRunStatus, MessageRole, StepStatus } from '../generated/resolvers-types.js';
 import type { ChangeApplier, Decision, EntityRules } from '../store/change-applier.js';
-import type { AgentMessageRecord, AgentRunRecord, AgentStepRecord, StateStore } from '../store/state-store.js';
+import type { AgentMessageRecord, AgentRunRecord, AgentStepRecord, ContentAppend, StateStore, StreamState } from '../store/state-store.js';
 import { optionalText, requireId, requireText } from '../validation.js';
 
 const FINAL_RUN_STATUSES: ReadonlySet<AgentRunStatus> = new Set(['COMPLETED', 'FAILED']);
 const FINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['COMPLETED', 'FAILED', 'SKIPPED']);
 /** Large enough for a long model answer; one message is one event, whatever the run's length. */
-const MAX_MESSAGE_LENGTH = 100_000;
+export const MAX_MESSAGE_LENGTH = 100_000;
+/** One piece of streamed text: far above a model's token, far below a message. */
+export const MAX_DELTA_LENGTH = 10_000;
+/** In Unicode mode only a surrogate without its pair is matched. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
 /** Messages one page may hold, and how many a page holds when the caller does not say. */
 export const MESSAGE_PAGE_MAX = 500;
 export const MESSAGE_PAGE_DEFAULT = 50;
@@ -30,6 +34,13 @@ export interface MessagePage {
   before?: number | null;
 }
 
+/**
+ * A message as a mutation answers it. Storing streamed text returns the message without
+ * reading its content back (that would cost the whole content per delta); `content` is read
+ * only when a caller selects it.
+ */
+export type AgentMessageModel = Omit<AgentMessageRecord, 'content'> & { content?: string; runId?: string };
+
 export interface AgentService {
   get(id: string): Promise<AgentRunRecord | undefined>;
   list(projectId: string): Promise<AgentRunRecord[]>;
@@ -43,6 +54,16 @@ export interface AgentService {
     access: Access,
   ): Promise<AgentRunRecord>;
   appendMessage(input: { runId: string; role: MessageRole; content: string }, access: Access): Promise<AgentMessageRecord>;
+  /** Starts a message whose content is streamed. */
+  startMessage(input: { runId: string; role: MessageRole }, access: Access): Promise<AgentMessageRecord>;
+  /** Stores text at the end of a streaming message; its delta event follows within the batching window. */
+  appendContent(input: { runId: string; messageId: string; text: string }, access: Access): Promise<AgentMessageModel>;
+  /** Sends what is left of a streaming message and marks it complete. */
+  finishMessage(input: { runId: string; messageId: string }, access: Access): Promise<AgentMessageRecord>;
+  /** A message's content as stored now. */
+  contentOf(message: AgentMessageModel): Promise<string>;
+  /** Stops the batching timers; text they would have sent goes out with the next delta or the finish. */
+  dispose(): void;
   complete(input: { runId: string; output?: string | null }, access: Access): Promise<AgentRunRecord>;
   fail(input: { runId: string; error: string }, access: Access): Promise<AgentRunRecord>;
 }
@@ -61,10 +82,85 @@ function pageSize(field: string, value: number | null | undefined): number {
  * carries the change and the summary.
  */
 export function createAgentService(
-  dependencies: { store: StateStore; changes: ChangeApplier; limits: Pick<EntityLimits, 'maxMessagesPerRun' | 'maxStepsPerRun'> },
+  dependencies: {
+    store: StateStore;
+    changes: ChangeApplier;
+    limits: Pick<EntityLimits, 'maxMessagesPerRun' | 'maxStepsPerRun'>;
+    /**
+     * Deltas of one message within this window go out as one event; 0 sends each at once.
+     * @default 50
+     */
+    deltaWindowMs?: number;
+    /** A batched delta that could not be sent (it stays stored and goes out with the next). */
+    onError?(error: unknown): void;
+  },
   now: () => Date = () => new Date(),
 ): AgentService {
-  const { store, changes, limits } = dependencies;
+  const { store, changes, limits, deltaWindowMs = 50, onError = () => {} } = dependencies;
+  const flushTimers = new Map<string, NodeJS.Timeout>();
+
+  async function flush(projectId: string, runId: string, messageId: string): Promise<void> {
+    const event = await store.flushContent(runId, messageId, { projectId, occurredAt: now().toISOString() });
+    if (event) await changes.publish([event]);
+  }
+
+  function scheduleFlush(projectId: string, runId: string, messageId: string): void {
+    const key = `${runId}:${messageId}`;
+    if (flushTimers.has(key)) return;
+    flushTimers.set(
+      key,
+      setTimeout(() => {
+        flushTimers.delete(key);
+        flush(projectId, runId, messageId).catch(onError);
+      }, deltaWindowMs),
+    );
+  }
+
+  /**
+   * Completes streaming messages as read: the text not yet sent goes out as a last delta,
+   * then the whole message as AGENT_MESSAGE_COMPLETED.
+   */
+  function completeStreams(run: AgentRunRecord, streams: StreamState[], at: string): Pick<Decision<'agentRun'>, 'completeStreams' | 'events'> {
+    const events: EventDraft[] = [];
+    const completed = streams.map((stream) => {
+      const { content } = stream.message;
+      if (stream.emitted < content.length) {
+        events.push({
+          type: 'AGENT_MESSAGE_DELTA',
+          projectId: run.projectId,
+          occurredAt: at,
+          run,
+          messageDelta: { messageId: stream.messageId, offset: stream.emitted, text: content.slice(stream.emitted) },
+        });
+      }
+      const message: AgentMessageRecord = { ...stream.message, status: 'COMPLETE' };
+      events.push({ type: 'AGENT_MESSAGE_COMPLETED', projectId: run.projectId, occurredAt: at, run, message });
+      return { stream, message, messageCount: run.messageCount };
+    });
+    return { completeStreams: completed, events };
+  }
+
+  /** A run's end: any message still streaming is completed first, then the run's own event. */
+  async function finishRun(type: 'AGENT_RUN_COMPLETED' | 'AGENT_RUN_FAILED', run: AgentRunRecord, next: AgentRunRecord): Promise<Decision<'agentRun'>> {
+    const closing = completeStreams({ ...run, updatedAt: next.updatedAt }, await store.streams(run.id), next.updatedAt);
+    const decision = runEvent(type, next);
+    return { ...decision, completeStreams: closing.completeStreams, events: [...closing.events, ...decision.events] };
+  }
+
+  function refuseAppend(outcome: ContentAppend['outcome'], input: { runId: string; messageId: string }, length?: number): never {
+    switch (outcome) {
+      case 'run-missing':
+        throw notFound('Agent run', input.runId);
+      case 'message-missing':
+        throw notFound('Agent message', input.messageId);
+      case 'run-finished':
+        throw invalidTransition(`cannot append to a message of agent run "${input.runId}": the run has finished`);
+      case 'message-complete':
+        throw invalidTransition(`cannot append to message "${input.messageId}": it is already COMPLETE`);
+      default:
+        throw badUserInput('text', `would make the message longer than ${MAX_MESSAGE_LENGTH} characters (it has ${length})`);
+    }
+  }
 
   const runEvent = (type: 'AGENT_RUN_COMPLETED' | 'AGENT_RUN_FAILED', run: AgentRunRecord): Decision<'agentRun'> => ({
     projectId: run.projectId,
@@ -155,29 +251,110 @@ export function createAgentService(
           throw badUserInput('runId', `agent run "${run.id}" already has the most messages allowed (${limits.maxMessagesPerRun})`);
         }
         const at = now().toISOString();
-        const appended: AgentMessageRecord = { id: randomUUID(), index: run.messageCount, role: input.role, content, createdAt: at };
+        const appended: AgentMessageRecord = {
+          id: randomUUID(),
+          index: run.messageCount,
+          role: input.role,
+          content,
+          status: 'COMPLETE',
+          createdAt: at,
+        };
         message = appended;
         const next: AgentRunRecord = { ...run, messageCount: run.messageCount + 1, updatedAt: at };
         return {
           projectId: run.projectId,
           value: next,
           append: [{ collection: 'messages', value: appended }],
+          put: [{ collection: 'messageIds', key: appended.id, value: { index: appended.index } }],
           events: [{ type: 'AGENT_MESSAGE_APPENDED', projectId: run.projectId, occurredAt: at, run: next, message: appended }],
         };
       });
       return message!;
     },
+    async startMessage(input, access) {
+      let message: AgentMessageRecord | undefined;
+      await changes.update(RUN_RULES, input.runId, access, 'start a message in', (run) => {
+        if (run.messageCount >= limits.maxMessagesPerRun) {
+          throw badUserInput('runId', `agent run "${run.id}" already has the most messages allowed (${limits.maxMessagesPerRun})`);
+        }
+        const at = now().toISOString();
+        const started: AgentMessageRecord = {
+          id: randomUUID(),
+          index: run.messageCount,
+          role: input.role,
+          content: '',
+          status: 'STREAMING',
+          createdAt: at,
+        };
+        message = started;
+        const next: AgentRunRecord = { ...run, messageCount: run.messageCount + 1, updatedAt: at };
+        return {
+          projectId: run.projectId,
+          value: next,
+          append: [{ collection: 'messages', value: started }],
+          put: [{ collection: 'messageIds', key: started.id, value: { index: started.index } }],
+          openStream: { messageId: started.id, message: started },
+          events: [{ type: 'AGENT_MESSAGE_APPENDED', projectId: run.projectId, occurredAt: at, run: next, message: started }],
+        };
+      });
+      return message!;
+    },
+    async appendContent(input, access) {
+      const { runId, messageId, text } = input;
+      requireId('messageId', messageId);
+      if (text.length === 0) throw badUserInput('text', 'must not be empty');
+      if (text.length > MAX_DELTA_LENGTH) throw badUserInput('text', `must be at most ${MAX_DELTA_LENGTH} characters, got ${text.length}`);
+      if (LONE_SURROGATE.test(text)) throw badUserInput('text', 'must be well-formed Unicode (no lone surrogates)');
+      const run = (await store.get('agentRun', runId))?.value;
+      if (!run) throw notFound('Agent run', runId);
+      access.assertWrite(run.projectId, 'Agent run', runId);
+      const stored = await store.appendContent(runId, messageId, text, { maxLength: MAX_MESSAGE_LENGTH, flushAfterMs: deltaWindowMs });
+      if (stored.outcome !== 'appended') refuseAppend(stored.outcome, input, 'length' in stored ? stored.length : undefined);
+      // The text is stored: acknowledged text survives a crash, and the next flush sends it.
+      if (deltaWindowMs === 0) await flush(run.projectId, runId, messageId);
+      else if (stored.flushDue) scheduleFlush(run.projectId, runId, messageId);
+      return { ...stored.message, runId };
+    },
+    async finishMessage(input, access) {
+      const { messageId } = input;
+      let message: AgentMessageRecord | undefined;
+      await changes.update(RUN_RULES, input.runId, access, 'finish a message of', async (run) => {
+        const [stream] = await store.streams(run.id, messageId);
+        if (!stream) {
+          const [known] = await store.members('messageIds', run.id, [messageId]);
+          if (known) throw invalidTransition(`cannot finish message "${messageId}": it is already COMPLETE`);
+          throw notFound('Agent message', messageId);
+        }
+        const at = now().toISOString();
+        const next: AgentRunRecord = { ...run, updatedAt: at };
+        const closing = completeStreams(next, [stream], at);
+        message = closing.completeStreams![0]!.message;
+        return { projectId: run.projectId, value: next, ...closing };
+      });
+      return message!;
+    },
+    async contentOf(message) {
+      if (message.content !== undefined || message.runId === undefined) return message.content ?? '';
+      const [stream] = await store.streams(message.runId, message.id);
+      if (stream) return stream.message.content;
+      const [item] = await store.items('messages', message.runId, message.index, message.index + 1);
+      return item?.content ?? '';
+    },
     complete(input, access) {
       const output = optionalText('output', input.output, MAX_MESSAGE_LENGTH);
       return changes.update(RUN_RULES, input.runId, access, 'complete', (run) =>
-        runEvent('AGENT_RUN_COMPLETED', { ...run, status: 'COMPLETED', output, updatedAt: now().toISOString() }),
+        finishRun('AGENT_RUN_COMPLETED', run, { ...run, status: 'COMPLETED', output, updatedAt: now().toISOString() }),
       );
     },
     fail(input, access) {
       const error = requireText('error', input.error, 4096);
       return changes.update(RUN_RULES, input.runId, access, 'fail', (run) =>
-        runEvent('AGENT_RUN_FAILED', { ...run, status: 'FAILED', error, updatedAt: now().toISOString() }),
+        finishRun('AGENT_RUN_FAILED', run, { ...run, status: 'FAILED', error, updatedAt: now().toISOString() }),
       );
+    },
+    dispose() {
+      for (const timer of flushTimers.values()) clearTimeout(timer);
+      flushTimers.clear();
     },
   };
 }

@@ -29,6 +29,7 @@ export interface AgentRunEventRecord extends EventRecordBase {
   run: AgentRunRecord;
   step?: AgentStepRecord | null;
   message?: AgentMessageRecord | null;
+  messageDelta?: { messageId: string; offset: number; text: string } | null;
 }
 
 export interface WorkflowEventRecord extends EventRecordBase {
@@ -101,6 +102,8 @@ const EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
   'AGENT_RUN_FAILED',
   'AGENT_STEP_UPDATED',
   'AGENT_MESSAGE_APPENDED',
+  'AGENT_MESSAGE_DELTA',
+  'AGENT_MESSAGE_COMPLETED',
   'WORKFLOW_NODE_STATE_UPDATED',
   'WORKFLOW_RUN_UPDATED',
 ]);

@@ -2,6 +2,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { EventRecord, IngestJobEventRecord, AgentRunEventRecord, WorkflowEventRecord } from '../events/event-record.js';
 import type { ProjectSnapshotModel } from '../events/event-streams.js';
 import type { IngestJobRecord, AgentRunRecord, AgentStepRecord, WorkflowRunRecord, WorkflowNodeRecord } from '../store/state-store.js';
+import type { AgentMessageModel } from '../agent/agent-service.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -19,12 +20,27 @@ export type Scalars = {
 
 export type AgentMessage = {
   __typename?: 'AgentMessage';
+  /** The content so far: all of it once the message is COMPLETE. */
   content: Scalars['String']['output'];
   createdAt: Scalars['DateTime']['output'];
   id: Scalars['ID']['output'];
   /** Position in its run: 0 for the first message, then consecutive. */
   index: Scalars['Int']['output'];
   role: MessageRole;
+  status: MessageStatus;
+};
+
+/**
+ * Text added to a streaming message. Deltas of one message that arrive within a short window
+ * come as one. `offset` is where `text` starts in the message's content, counted in UTF-16
+ * code units (JavaScript's string length): apply a delta only where it extends what you have,
+ * and a delta whose offset is past your content's end means you missed one.
+ */
+export type AgentMessageDelta = {
+  __typename?: 'AgentMessageDelta';
+  messageId: Scalars['ID']['output'];
+  offset: Scalars['Int']['output'];
+  text: Scalars['String']['output'];
 };
 
 /**
@@ -74,8 +90,13 @@ export type AgentRunMessagesArgs = {
 export type AgentRunEvent = Event & {
   __typename?: 'AgentRunEvent';
   cursor: Scalars['String']['output'];
-  /** The message that was appended, for AGENT_MESSAGE_APPENDED. */
+  /**
+   * The message that was appended, for AGENT_MESSAGE_APPENDED (a streaming one with empty
+   * content); the whole message, for AGENT_MESSAGE_COMPLETED.
+   */
   message?: Maybe<AgentMessage>;
+  /** Text added to a streaming message, for AGENT_MESSAGE_DELTA. */
+  messageDelta?: Maybe<AgentMessageDelta>;
   occurredAt: Scalars['DateTime']['output'];
   projectId: Scalars['ID']['output'];
   /** The run's summary right after this event: status, counts, output or error, timestamps. */
@@ -132,6 +153,8 @@ export type Event = {
 
 export type EventType =
   | 'AGENT_MESSAGE_APPENDED'
+  | 'AGENT_MESSAGE_COMPLETED'
+  | 'AGENT_MESSAGE_DELTA'
   | 'AGENT_RUN_COMPLETED'
   | 'AGENT_RUN_CREATED'
   | 'AGENT_RUN_FAILED'
@@ -182,6 +205,11 @@ export type MessageRole =
   | 'TOOL'
   | 'USER';
 
+export type MessageStatus =
+  | 'COMPLETE'
+  /** Being written: AGENT_MESSAGE_DELTA events add to its content. */
+  | 'STREAMING';
+
 export type Mutation = {
   __typename?: 'Mutation';
   /**
@@ -189,18 +217,38 @@ export type Mutation = {
    * more is refused with BAD_USER_INPUT.
    */
   appendAgentMessage: AgentMessage;
-  /** Emits AGENT_RUN_COMPLETED. */
+  /**
+   * Appends `text` (at most 10,000 characters; a message at most 100,000) to a STREAMING
+   * message and returns once it is stored. Emits AGENT_MESSAGE_DELTA, batched: the deltas of a
+   * message within AGENT_DELTA_WINDOW_MS become one event. INVALID_TRANSITION when the
+   * message is COMPLETE or the run has finished.
+   */
+  appendAgentMessageContent: AgentMessage;
+  /**
+   * Emits AGENT_RUN_COMPLETED, after finishing any message still STREAMING (its remaining
+   * AGENT_MESSAGE_DELTA and AGENT_MESSAGE_COMPLETED first).
+   */
   completeAgentRun: AgentRun;
   /** Emits INGEST_JOB_COMPLETED; progress becomes 1. */
   completeIngestJob: IngestJob;
   /** Emits INGEST_JOB_CREATED. */
   createIngestJob: IngestJob;
-  /** Emits AGENT_RUN_FAILED. */
+  /** Emits AGENT_RUN_FAILED, after finishing any message still STREAMING, as completeAgentRun. */
   failAgentRun: AgentRun;
   /** Emits INGEST_JOB_FAILED. */
   failIngestJob: IngestJob;
+  /**
+   * Marks a STREAMING message COMPLETE. Emits any text not yet sent as AGENT_MESSAGE_DELTA,
+   * then AGENT_MESSAGE_COMPLETED with the whole message.
+   */
+  finishAgentMessage: AgentMessage;
   /** Ends a running workflow with SUCCEEDED, FAILED or CANCELLED. Emits WORKFLOW_RUN_UPDATED. */
   finishWorkflowRun: WorkflowRun;
+  /**
+   * Starts a message whose content will be streamed: STREAMING, with empty content. Emits
+   * AGENT_MESSAGE_APPENDED. Counts against MAX_MESSAGES_PER_RUN like any message.
+   */
+  startAgentMessage: AgentMessage;
   /** Emits AGENT_RUN_CREATED. */
   startAgentRun: AgentRun;
   /**
@@ -224,6 +272,13 @@ export type MutationAppendAgentMessageArgs = {
   content: Scalars['String']['input'];
   role: MessageRole;
   runId: Scalars['ID']['input'];
+};
+
+
+export type MutationAppendAgentMessageContentArgs = {
+  messageId: Scalars['ID']['input'];
+  runId: Scalars['ID']['input'];
+  text: Scalars['String']['input'];
 };
 
 
@@ -257,9 +312,21 @@ export type MutationFailIngestJobArgs = {
 };
 
 
+export type MutationFinishAgentMessageArgs = {
+  messageId: Scalars['ID']['input'];
+  runId: Scalars['ID']['input'];
+};
+
+
 export type MutationFinishWorkflowRunArgs = {
   runId: Scalars['ID']['input'];
   status: WorkflowRunStatus;
+};
+
+
+export type MutationStartAgentMessageArgs = {
+  role: MessageRole;
+  runId: Scalars['ID']['input'];
 };
 
 
@@ -627,7 +694,8 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
-  AgentMessage: ResolverTypeWrapper<AgentMessage>;
+  AgentMessage: ResolverTypeWrapper<AgentMessageModel>;
+  AgentMessageDelta: ResolverTypeWrapper<AgentMessageDelta>;
   AgentRun: ResolverTypeWrapper<AgentRunRecord>;
   AgentRunEvent: ResolverTypeWrapper<AgentRunEventRecord>;
   AgentRunStatus: AgentRunStatus;
@@ -644,6 +712,7 @@ export type ResolversTypes = {
   IngestJobStatus: IngestJobStatus;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   MessageRole: MessageRole;
+  MessageStatus: MessageStatus;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NodeStatus: NodeStatus;
   NodeStatusCounts: ResolverTypeWrapper<NodeStatusCounts>;
@@ -661,7 +730,8 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
-  AgentMessage: AgentMessage;
+  AgentMessage: AgentMessageModel;
+  AgentMessageDelta: AgentMessageDelta;
   AgentRun: AgentRunRecord;
   AgentRunEvent: AgentRunEventRecord;
   AgentRunSummary: AgentRunRecord;
@@ -692,6 +762,13 @@ export type AgentMessageResolvers<ContextType = GraphQLContext, ParentType exten
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   role?: Resolver<ResolversTypes['MessageRole'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['MessageStatus'], ParentType, ContextType>;
+};
+
+export type AgentMessageDeltaResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AgentMessageDelta'] = ResolversParentTypes['AgentMessageDelta']> = {
+  messageId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  offset?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type AgentRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AgentRun'] = ResolversParentTypes['AgentRun']> = {
@@ -712,6 +789,7 @@ export type AgentRunResolvers<ContextType = GraphQLContext, ParentType extends R
 export type AgentRunEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AgentRunEvent'] = ResolversParentTypes['AgentRunEvent']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   message?: Resolver<Maybe<ResolversTypes['AgentMessage']>, ParentType, ContextType>;
+  messageDelta?: Resolver<Maybe<ResolversTypes['AgentMessageDelta']>, ParentType, ContextType>;
   occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   projectId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   run?: Resolver<ResolversTypes['AgentRunSummary'], ParentType, ContextType>;
@@ -774,12 +852,15 @@ export type IngestJobEventResolvers<ContextType = GraphQLContext, ParentType ext
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   appendAgentMessage?: Resolver<ResolversTypes['AgentMessage'], ParentType, ContextType, RequireFields<MutationAppendAgentMessageArgs, 'content' | 'role' | 'runId'>>;
+  appendAgentMessageContent?: Resolver<ResolversTypes['AgentMessage'], ParentType, ContextType, RequireFields<MutationAppendAgentMessageContentArgs, 'messageId' | 'runId' | 'text'>>;
   completeAgentRun?: Resolver<ResolversTypes['AgentRun'], ParentType, ContextType, RequireFields<MutationCompleteAgentRunArgs, 'runId'>>;
   completeIngestJob?: Resolver<ResolversTypes['IngestJob'], ParentType, ContextType, RequireFields<MutationCompleteIngestJobArgs, 'id'>>;
   createIngestJob?: Resolver<ResolversTypes['IngestJob'], ParentType, ContextType, RequireFields<MutationCreateIngestJobArgs, 'projectId' | 'source'>>;
   failAgentRun?: Resolver<ResolversTypes['AgentRun'], ParentType, ContextType, RequireFields<MutationFailAgentRunArgs, 'error' | 'runId'>>;
   failIngestJob?: Resolver<ResolversTypes['IngestJob'], ParentType, ContextType, RequireFields<MutationFailIngestJobArgs, 'error' | 'id'>>;
+  finishAgentMessage?: Resolver<ResolversTypes['AgentMessage'], ParentType, ContextType, RequireFields<MutationFinishAgentMessageArgs, 'messageId' | 'runId'>>;
   finishWorkflowRun?: Resolver<ResolversTypes['WorkflowRun'], ParentType, ContextType, RequireFields<MutationFinishWorkflowRunArgs, 'runId' | 'status'>>;
+  startAgentMessage?: Resolver<ResolversTypes['AgentMessage'], ParentType, ContextType, RequireFields<MutationStartAgentMessageArgs, 'role' | 'runId'>>;
   startAgentRun?: Resolver<ResolversTypes['AgentRun'], ParentType, ContextType, RequireFields<MutationStartAgentRunArgs, 'agent' | 'projectId'>>;
   startWorkflowRun?: Resolver<ResolversTypes['WorkflowRun'], ParentType, ContextType, RequireFields<MutationStartWorkflowRunArgs, 'nodeIds' | 'projectId' | 'workflowId'>>;
   updateAgentStep?: Resolver<ResolversTypes['AgentRun'], ParentType, ContextType, RequireFields<MutationUpdateAgentStepArgs, 'name' | 'runId' | 'status' | 'stepId'>>;
@@ -865,6 +946,7 @@ export type WorkflowRunSummaryResolvers<ContextType = GraphQLContext, ParentType
 
 export type Resolvers<ContextType = GraphQLContext> = {
   AgentMessage?: AgentMessageResolvers<ContextType>;
+  AgentMessageDelta?: AgentMessageDeltaResolvers<ContextType>;
   AgentRun?: AgentRunResolvers<ContextType>;
   AgentRunEvent?: AgentRunEventResolvers<ContextType>;
   AgentRunSummary?: AgentRunSummaryResolvers<ContextType>;

@@ -1,20 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Access } from '../auth/viewer.js';
 import { DomainError, invalidTransition, notFound } from '../errors.js';
-import type { EventDraft, EventRecord } from '../events/event-record.js';
-import type { AppendItem, EntityKind, Entities, PutMember, StateStore, Versioned } from './state-store.js';
+import type { EventRecord } from '../events/event-record.js';
+import type { Change, EntityKind, Entities, StateStore, Versioned } from './state-store.js';
 import { VersionConflictError } from './state-store.js';
 
 /** What a service decided: the entity's next summary, what changed beside it, and the events that say so. */
-export interface Decision<K extends EntityKind> {
-  projectId: string;
-  value: Entities[K];
-  put?: PutMember[];
-  append?: AppendItem[];
-  /** The entity reached a final state; it leaves the store after the finished-entity retention. */
-  finished?: boolean;
-  events: EventDraft[];
-}
+export type Decision<K extends EntityKind> = Omit<Change<K>, 'kind' | 'id' | 'expectedVersion'>;
 
 /** How the changes to one kind of entity are guarded. */
 export interface EntityRules<K extends EntityKind> {
@@ -43,6 +35,8 @@ export interface ChangeApplier {
    * `apply` for an entity that must exist, be visible and writable to the caller, and not
    * have reached a final state; `action` completes "cannot … agent run "id"".
    */
+  /** Hands events committed outside `apply` (a flush of streamed text) to the live fan-out. */
+  publish(events: EventRecord[]): Promise<void>;
   update<K extends EntityKind>(
     rules: EntityRules<K>,
     id: string,
@@ -80,6 +74,7 @@ export function createChangeApplier(dependencies: {
   }
 
   const applier: ChangeApplier = {
+    publish,
     apply(kind, id, decide) {
       return serialize(`${kind}:${id}`, async () => {
         for (let attempt = 1; ; attempt++) {

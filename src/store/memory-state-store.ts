@@ -1,13 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import type { EventRecord } from '../events/event-record.js';
-import type { AppendedCollections, Entities, EntityKind, KeyedCollections, Retention, StateStore, Versioned } from './state-store.js';
-import { COLLECTIONS_OF, VersionConflictError } from './state-store.js';
+import type {
+  AgentMessageRecord,
+  AgentRunRecord,
+  AppendedCollections,
+  Entities,
+  EntityKind,
+  KeyedCollections,
+  Retention,
+  StateStore,
+  Versioned,
+} from './state-store.js';
+import { COLLECTIONS_OF, FLUSH_GRACE_MS, VersionConflictError } from './state-store.js';
 
 interface StoredEntity {
   version: number;
   value: unknown;
+  finished?: boolean;
   /** When a finished entity leaves the store, in ms; undefined while it is not finished. */
   expiresAt?: number;
+}
+
+interface Stream {
+  message: AgentMessageRecord;
+  content: string;
+  emitted: number;
+  /** Until when the caller that was told to flush is expected to; a later append takes over. */
+  flushBy?: number;
 }
 
 interface ProjectLog {
@@ -19,6 +38,7 @@ interface ProjectLog {
 }
 
 const newEpoch = () => randomBytes(6).toString('base64url');
+
 
 /**
  * The in-process store: the same contract as the Redis one, with each project's log a
@@ -33,6 +53,8 @@ export function createMemoryStateStore(retention: Retention, now: () => number =
   /** Per project, finished entities in the order they expire (the retention is one duration). */
   const expiring = new Map<string, Array<{ at: number; kind: EntityKind; id: string }>>();
   const logs = new Map<string, ProjectLog>();
+  /** Streaming messages by run, then by message id. */
+  const streaming = new Map<string, Map<string, Stream>>();
 
   const entityKey = (kind: EntityKind, id: string) => `${kind}:${id}`;
   const indexKey = (kind: EntityKind, projectId: string) => `${kind}:${projectId}`;
@@ -68,6 +90,7 @@ export function createMemoryStateStore(retention: Retention, now: () => number =
     while (removed < queue.length && queue[removed]!.at <= time) {
       const { kind, id } = queue[removed++]!;
       entities.delete(entityKey(kind, id));
+      streaming.delete(id);
       for (const collection of COLLECTIONS_OF[kind]) {
         keyed.delete(collectionKey(collection, id));
         appended.delete(collectionKey(collection, id));
@@ -103,7 +126,11 @@ export function createMemoryStateStore(retention: Retention, now: () => number =
     },
     async items<C extends keyof AppendedCollections>(collection: C, id: string, start: number, end: number) {
       const items = appended.get(collectionKey(collection, id)) ?? [];
-      return structuredClone(items.slice(Math.max(0, start), Math.max(0, end))) as Array<AppendedCollections[C]>;
+      const slice = structuredClone(items.slice(Math.max(0, start), Math.max(0, end))) as Array<AppendedCollections[C]>;
+      // A streaming message's item holds no content; its content so far is in the stream.
+      const streams = streaming.get(id);
+      if (streams) for (const item of slice) item.content = streams.get(item.id)?.content ?? item.content;
+      return slice;
     },
     async commit(change) {
       const key = entityKey(change.kind, change.id);
@@ -112,8 +139,16 @@ export function createMemoryStateStore(retention: Retention, now: () => number =
       if (current !== change.expectedVersion) {
         throw new VersionConflictError(`${key} is at version ${current}, not ${change.expectedVersion}`);
       }
+      const streams = streaming.get(change.id);
+      for (const { stream } of change.completeStreams ?? []) {
+        const now = streams?.get(stream.messageId);
+        if (!now || now.content.length !== stream.message.content.length || now.emitted !== stream.emitted) {
+          throw new VersionConflictError(`message ${stream.messageId} received text since it was read`);
+        }
+      }
+      const finished = stored?.finished || change.finished;
       const expiresAt = change.finished && retention.finishedMs > 0 ? now() + retention.finishedMs : stored?.expiresAt;
-      entities.set(key, { version: current + 1, value: structuredClone(change.value), expiresAt });
+      entities.set(key, { version: current + 1, value: structuredClone(change.value), finished, expiresAt });
       if (current === 0) {
         const index = indexKey(change.kind, change.projectId);
         const ids = projectIndex.get(index);
@@ -136,6 +171,16 @@ export function createMemoryStateStore(retention: Retention, now: () => number =
         if (items) items.push(structuredClone(value));
         else appended.set(collectionKey(collection, change.id), [structuredClone(value)]);
       }
+      if (change.openStream) {
+        const { messageId, message } = change.openStream;
+        const runStreams = streaming.get(change.id) ?? new Map<string, Stream>();
+        runStreams.set(messageId, { message: structuredClone(message), content: message.content, emitted: message.content.length });
+        streaming.set(change.id, runStreams);
+      }
+      for (const { stream, message } of change.completeStreams ?? []) {
+        appended.get(collectionKey('messages', change.id))![message.index] = structuredClone(message);
+        streams!.delete(stream.messageId);
+      }
       const log = logOf(change.projectId);
       const at = now();
       const records = change.events.map((draft) => {
@@ -146,6 +191,48 @@ export function createMemoryStateStore(retention: Retention, now: () => number =
       trim(log);
       purge(change.projectId);
       return records;
+    },
+    async appendContent(runId, messageId, text, { maxLength, flushAfterMs }) {
+      const run = entities.get(entityKey('agentRun', runId));
+      if (!run || expired(run)) return { outcome: 'run-missing' };
+      if (run.finished) return { outcome: 'run-finished' };
+      const stream = streaming.get(runId)?.get(messageId);
+      if (!stream) {
+        const known = keyed.get(collectionKey('messageIds', runId))?.has(messageId);
+        return { outcome: known ? 'message-complete' : 'message-missing' };
+      }
+      if (stream.content.length + text.length > maxLength) return { outcome: 'too-long', length: stream.content.length };
+      const offset = stream.content.length;
+      stream.content += text;
+      const time = now();
+      const flushDue = flushAfterMs > 0 && (stream.flushBy === undefined || stream.flushBy <= time);
+      if (flushDue) stream.flushBy = time + flushAfterMs + FLUSH_GRACE_MS;
+      const { content: _content, ...message } = stream.message;
+      return { outcome: 'appended', offset, message: structuredClone(message), flushDue };
+    },
+    async flushContent(runId, messageId, { projectId, occurredAt }) {
+      const stream = streaming.get(runId)?.get(messageId);
+      if (!stream) return undefined;
+      stream.flushBy = undefined;
+      if (stream.emitted >= stream.content.length) return undefined;
+      const messageDelta = { messageId, offset: stream.emitted, text: stream.content.slice(stream.emitted) };
+      stream.emitted = stream.content.length;
+      const run = structuredClone(entities.get(entityKey('agentRun', runId))!.value) as AgentRunRecord;
+      const log = logOf(projectId);
+      const event = { type: 'AGENT_MESSAGE_DELTA', projectId, occurredAt, run, messageDelta, seq: ++log.seq, epoch: log.epoch } as EventRecord;
+      log.events.push({ at: now(), event });
+      trim(log);
+      return event;
+    },
+    async streams(runId, messageId) {
+      const runStreams = streaming.get(runId);
+      if (!runStreams) return [];
+      const chosen = messageId === undefined ? [...runStreams.entries()] : runStreams.has(messageId) ? [[messageId, runStreams.get(messageId)!] as const] : [];
+      return chosen.map(([id, stream]) => ({
+        messageId: id,
+        message: { ...structuredClone(stream.message), content: stream.content },
+        emitted: stream.emitted,
+      }));
     },
     async head(projectId) {
       const { epoch, seq } = logOf(projectId);

@@ -3,8 +3,10 @@ import type { Redis } from 'ioredis';
 import { DomainError } from '../errors.js';
 import type { EventDraft, EventRecord } from '../events/event-record.js';
 import type {
+  AgentMessageRecord,
   AppendedCollection,
   AppendedCollections,
+  ContentAppend,
   Entities,
   EntityKind,
   KeyedCollection,
@@ -13,7 +15,7 @@ import type {
   Retention,
   StateStore,
 } from './state-store.js';
-import { COLLECTIONS_OF, VersionConflictError } from './state-store.js';
+import { COLLECTIONS_OF, FLUSH_GRACE_MS, VersionConflictError } from './state-store.js';
 
 /**
  * Shared by the scripts below. A project's head hash holds its epoch and latest position;
@@ -87,36 +89,71 @@ end
  * and never store a change without its events or the other way round. Nothing is rewritten
  * that did not change: a message is one RPUSH, a step or a node one HSET.
  *
+ * A streaming message's text lives in a string of its own (`…:content:<messageId>`, grown
+ * by APPEND) and its progress in the run's `…:streams` hash (`<id>:c` code units stored,
+ * `<id>:e` code units and `<id>:b` bytes already emitted, `<id>:m` the message as started).
+ * Completing it writes its whole content into its list item once and drops the rest.
+ *
  * KEYS: entity hash, project index, project head, project log, project finished set, then
  *       the collection keys the writes name.
  * ARGV: expected version, entity JSON, entity id, epoch for a new log, now (ms),
- *       max events (0: no limit), age cutoff (ms, 0: none), expires at (ms, 0: not finished),
- *       finished TTL (ms), kind, entity key prefix, project key prefix, event count, write
- *       count, then one JSON per event, then per write: 'h' or 'l', key index, member key, JSON.
+ *       max events (0: no limit), age cutoff (ms, 0: none), finished (1 or 0),
+ *       finished retention (ms, 0: for good), kind, entity key prefix, project key prefix,
+ *       event count, write count, then one JSON per event, then per write seven values:
+ *       op, key index, then by op
+ *       'h' (HSET member): member key, JSON;
+ *       'l' (RPUSH item): -, JSON;
+ *       'o' (open a stream, key is the streams hash): message id, message JSON;
+ *       'f' (complete a stream, key is the streams hash): message id, message JSON,
+ *           expected content bytes, expected emitted code units, list index from the end.
  * Returns false on a version conflict, otherwise { epoch, last seq }.
  */
 const COMMIT_SCRIPT = `${LUA_HELPERS}${LUA_PURGE}
 local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if current ~= tonumber(ARGV[1]) then return false end
-local epoch = ensure_epoch(KEYS[3], KEYS[4], ARGV[4])
 local count = tonumber(ARGV[13])
 local writes = tonumber(ARGV[14])
+local base = 14 + count
+local function write(w)
+  local at = base + w * 7
+  return ARGV[at + 1], KEYS[tonumber(ARGV[at + 2])], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6], ARGV[at + 7]
+end
+local function content_key(id) return KEYS[1] .. ':content:' .. id end
+-- A stream completed on what was read must still be exactly that: nothing stored or emitted since.
+for w = 0, writes - 1 do
+  local op, key, id, _, bytes, emitted = write(w)
+  if op == 'f' then
+    if redis.call('STRLEN', content_key(id)) ~= tonumber(bytes) then return false end
+    if redis.call('HGET', key, id .. ':e') ~= emitted then return false end
+  end
+end
+local epoch = ensure_epoch(KEYS[3], KEYS[4], ARGV[4])
 local last = redis.call('HINCRBY', KEYS[3], 'seq', count)
 local first = last - count + 1
 redis.call('HSET', KEYS[1], 'v', current + 1, 'd', ARGV[2])
 if current == 0 then redis.call('ZADD', KEYS[2], first, ARGV[3]) end
-local base = 14 + count
 for w = 0, writes - 1 do
-  local op, key, member, json = ARGV[base + w * 4 + 1], KEYS[tonumber(ARGV[base + w * 4 + 2])], ARGV[base + w * 4 + 3], ARGV[base + w * 4 + 4]
-  if op == 'h' then redis.call('HSET', key, member, json) else redis.call('RPUSH', key, json) end
+  local op, key, a, b, c, d, e = write(w)
+  if op == 'h' then redis.call('HSET', key, a, b)
+  elseif op == 'l' then redis.call('RPUSH', key, b)
+  elseif op == 'o' then redis.call('HSET', key, a .. ':c', 0, a .. ':e', 0, a .. ':b', 0, a .. ':m', b)
+  elseif op == 'f' then
+    redis.call('LSET', KEYS[1] .. ':messages', tonumber(e), b)
+    redis.call('DEL', content_key(a), content_key(a) .. ':due')
+    redis.call('HDEL', key, a .. ':c', a .. ':e', a .. ':b', a .. ':m')
+  end
 end
-local expires_at = tonumber(ARGV[8])
-if expires_at > 0 and not redis.call('HGET', KEYS[1], 'x') then
-  redis.call('HSET', KEYS[1], 'x', expires_at)
-  redis.call('ZADD', KEYS[5], expires_at, ARGV[10] .. ':' .. ARGV[3])
-  -- Redis reclaims the memory itself even if the project is never touched again.
-  redis.call('PEXPIRE', KEYS[1], ARGV[9])
-  for _, collection in ipairs(COLLECTIONS[ARGV[10]] or {}) do redis.call('PEXPIRE', KEYS[1] .. ':' .. collection, ARGV[9]) end
+if ARGV[8] == '1' and not redis.call('HGET', KEYS[1], 'f') then
+  redis.call('HSET', KEYS[1], 'f', 1)
+  local ttl = tonumber(ARGV[9])
+  if ttl > 0 then
+    local expires_at = tonumber(ARGV[5]) + ttl
+    redis.call('HSET', KEYS[1], 'x', expires_at)
+    redis.call('ZADD', KEYS[5], expires_at, ARGV[10] .. ':' .. ARGV[3])
+    -- Redis reclaims the memory itself even if the project is never touched again.
+    redis.call('PEXPIRE', KEYS[1], ttl)
+    for _, collection in ipairs(COLLECTIONS[ARGV[10]] or {}) do redis.call('PEXPIRE', KEYS[1] .. ':' .. collection, ttl) end
+  end
 end
 local max_events = tonumber(ARGV[6])
 for i = 1, count do
@@ -130,6 +167,90 @@ end
 trim_by_age(KEYS[4], tonumber(ARGV[7]), 1)
 purge_finished(KEYS[5], tonumber(ARGV[5]), ARGV[11], ARGV[12])
 return { epoch, last }
+`;
+
+/**
+ * Stores streamed text in place: one APPEND, no rewrite of the run or of earlier text.
+ * KEYS: run hash, streams hash, content string, flush-due marker, message ids hash.
+ * ARGV: message id, text, its length in UTF-16 code units, most code units allowed,
+ *       how long the caller told to flush has before another may (ms, 0: nobody is told).
+ * Returns { outcome } or { 'appended', offset, flush due (1 or 0), message JSON } or
+ * { 'too-long', length }.
+ */
+const APPEND_CONTENT_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return { 'run-missing' } end
+if redis.call('HGET', KEYS[1], 'f') then return { 'run-finished' } end
+local stored = redis.call('HGET', KEYS[2], ARGV[1] .. ':c')
+if not stored then
+  if redis.call('HEXISTS', KEYS[5], ARGV[1]) == 1 then return { 'message-complete' } end
+  return { 'message-missing' }
+end
+stored = tonumber(stored)
+if stored + tonumber(ARGV[3]) > tonumber(ARGV[4]) then return { 'too-long', stored } end
+redis.call('APPEND', KEYS[3], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1] .. ':c', stored + tonumber(ARGV[3]))
+local due = 0
+if tonumber(ARGV[5]) > 0 and redis.call('SET', KEYS[4], 1, 'NX', 'PX', ARGV[5]) then due = 1 end
+return { 'appended', stored, due, redis.call('HGET', KEYS[2], ARGV[1] .. ':m') }
+`;
+
+/**
+ * Sends what a streaming message stored since its last delta as one AGENT_MESSAGE_DELTA
+ * event, appended to the log in the same step, so two instances never send the same text
+ * twice and never skip any. The event is built here because only here is the text known:
+ * the caller gives its start, this adds the run's summary and the delta.
+ * KEYS: run hash, streams hash, content string, flush-due marker, project head, project log.
+ * ARGV: message id, event JSON without its last fields and closing brace, epoch for a new
+ *       log, now (ms), max events, age cutoff (ms).
+ * Returns false when nothing is pending, otherwise { epoch, seq, event JSON }.
+ */
+const FLUSH_CONTENT_SCRIPT = `${LUA_HELPERS}
+redis.call('DEL', KEYS[4])
+local id = ARGV[1]
+local stored = redis.call('HGET', KEYS[2], id .. ':c')
+if not stored then return false end
+local from = tonumber(redis.call('HGET', KEYS[2], id .. ':b'))
+local length = redis.call('STRLEN', KEYS[3])
+if length <= from then return false end
+local text = redis.call('GETRANGE', KEYS[3], from, length - 1)
+local offset = redis.call('HGET', KEYS[2], id .. ':e')
+redis.call('HSET', KEYS[2], id .. ':b', length, id .. ':e', stored)
+local epoch = ensure_epoch(KEYS[5], KEYS[6], ARGV[3])
+local seq = redis.call('HINCRBY', KEYS[5], 'seq', 1)
+local event = ARGV[2] .. ',"run":' .. redis.call('HGET', KEYS[1], 'd') .. ',"messageDelta":{"messageId":' ..
+  cjson.encode(id) .. ',"offset":' .. offset .. ',"text":' .. cjson.encode(text) .. '}}'
+if tonumber(ARGV[5]) > 0 then
+  redis.call('XADD', KEYS[6], 'MAXLEN', ARGV[5], seq .. '-0', 't', ARGV[4], 'e', event)
+else
+  redis.call('XADD', KEYS[6], seq .. '-0', 't', ARGV[4], 'e', event)
+end
+trim_by_age(KEYS[6], tonumber(ARGV[6]), 1)
+return { epoch, seq, event }
+`;
+
+/**
+ * The run's streaming messages (or the one asked for), each with its content so far, read
+ * in one step. KEYS: streams hash. ARGV: content key prefix, message id or ''.
+ * Returns per message { id, message JSON, emitted code units, content }.
+ */
+const READ_STREAMS_SCRIPT = `
+local ids = {}
+if ARGV[2] ~= '' then
+  ids[1] = ARGV[2]
+else
+  for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+    local id = string.match(field, '^(.*):m$')
+    if id then ids[#ids + 1] = id end
+  end
+end
+local result = {}
+for _, id in ipairs(ids) do
+  local message = redis.call('HGET', KEYS[1], id .. ':m')
+  if message then
+    result[#result + 1] = { id, message, redis.call('HGET', KEYS[1], id .. ':e'), redis.call('GET', ARGV[1] .. id) or '' }
+  end
+end
+return result
 `;
 
 /**
@@ -195,6 +316,9 @@ interface ScriptedRedis extends Redis {
   readLog(...args: Array<string | number>): Promise<[string, number, number, string[]]>;
   readList(...args: Array<string | number>): Promise<string[]>;
   readSnapshot(...args: Array<string | number>): Promise<[string, number, string[], string[], string[]]>;
+  appendContent(...args: Array<string | number>): Promise<[ContentAppend['outcome'], number?, number?, string?]>;
+  flushContent(...args: Array<string | number>): Promise<[string, number, string] | null>;
+  readStreams(...args: Array<string | number>): Promise<Array<[string, string, string, string]>>;
 }
 
 const SNAPSHOT_KINDS = ['ingestJob', 'agentRun', 'workflowRun'] as const satisfies readonly EntityKind[];
@@ -240,6 +364,9 @@ export function createRedisStateStore(
     redis.defineCommand('readLog', { numberOfKeys: 2, lua: READ_LOG_SCRIPT });
     redis.defineCommand('readList', { numberOfKeys: 2, lua: LIST_SCRIPT });
     redis.defineCommand('readSnapshot', { numberOfKeys: 3 + SNAPSHOT_KINDS.length, lua: SNAPSHOT_SCRIPT });
+    redis.defineCommand('appendContent', { numberOfKeys: 5, lua: APPEND_CONTENT_SCRIPT });
+    redis.defineCommand('flushContent', { numberOfKeys: 6, lua: FLUSH_CONTENT_SCRIPT });
+    redis.defineCommand('readStreams', { numberOfKeys: 1, lua: READ_STREAMS_SCRIPT });
   }
 
   const entityPrefix = `${prefix}entity:`;
@@ -251,6 +378,8 @@ export function createRedisStateStore(
   const finishedKey = (projectId: string) => `${projectPrefix(projectId)}finished`;
   const headKey = (projectId: string) => `${projectPrefix(projectId)}head`;
   const logKey = (projectId: string) => `${projectPrefix(projectId)}log`;
+  const streamsKey = (runId: string) => `${entityKey('agentRun', runId)}:streams`;
+  const contentKey = (runId: string, messageId: string) => `${entityKey('agentRun', runId)}:content:${messageId}`;
   const newEpoch = () => randomBytes(6).toString('base64url');
   const ageCutoff = () => (retention.maxAgeMs > 0 ? now() - retention.maxAgeMs : 0);
 
@@ -293,21 +422,36 @@ export function createRedisStateStore(
     async items<C extends AppendedCollection>(collection: C, id: string, start: number, end: number) {
       if (end <= start) return [];
       const values = await redis.lrange(collectionKey(collection, id), Math.max(0, start), end - 1).catch(unavailable);
-      return values.map((json) => JSON.parse(json) as AppendedCollections[C]);
+      const items = values.map((json) => JSON.parse(json) as AppendedCollections[C]);
+      // A streaming message's item holds no content; its content so far is in its own string.
+      const streaming = items.filter((item) => item.status === 'STREAMING');
+      if (streaming.length > 0) {
+        const contents = await redis.mget(streaming.map((item) => contentKey(id, item.id))).catch(unavailable);
+        streaming.forEach((item, index) => (item.content = contents[index] ?? item.content));
+      }
+      return items;
     },
     async commit(change) {
       const collectionKeys: string[] = [];
       const writes: Array<string | number> = [];
-      const keyIndex = (collection: KeyedCollection | AppendedCollection) => {
-        const key = collectionKey(collection, change.id);
+      const keyIndex = (key: string) => {
         let position = collectionKeys.indexOf(key);
         if (position === -1) position = collectionKeys.push(key) - 1;
         return 6 + position;
       };
-      for (const { collection, key, value } of change.put ?? []) writes.push('h', keyIndex(collection), key, JSON.stringify(value));
-      for (const { collection, value } of change.append ?? []) writes.push('l', keyIndex(collection), '', JSON.stringify(value));
+      const write = (op: string, key: string, ...values: Array<string | number>) =>
+        writes.push(op, keyIndex(key), ...values, ...Array<string>(5 - values.length).fill(''));
+      for (const { collection, key, value } of change.put ?? []) write('h', collectionKey(collection, change.id), key, JSON.stringify(value));
+      for (const { collection, value } of change.append ?? []) write('l', collectionKey(collection, change.id), '', JSON.stringify(value));
+      if (change.openStream) {
+        const { messageId, message } = change.openStream;
+        write('o', streamsKey(change.id), messageId, JSON.stringify({ ...message, content: '' }));
+      }
+      for (const { stream, message, messageCount } of change.completeStreams ?? []) {
+        const bytes = Buffer.byteLength(stream.message.content, 'utf8');
+        write('f', streamsKey(change.id), stream.messageId, JSON.stringify(message), bytes, stream.emitted, message.index - messageCount);
+      }
       const time = now();
-      const expiresAt = change.finished && retention.finishedMs > 0 ? time + retention.finishedMs : 0;
       const keys = [
         entityKey(change.kind, change.id),
         indexKey(change.kind, change.projectId),
@@ -327,13 +471,13 @@ export function createRedisStateStore(
           time,
           retention.maxEvents,
           ageCutoff(),
-          expiresAt,
+          change.finished ? 1 : 0,
           retention.finishedMs,
           change.kind,
           entityPrefix,
           projectPrefix(change.projectId),
           change.events.length,
-          writes.length / 4,
+          writes.length / 7,
           ...change.events.map((draft) => JSON.stringify(draft)),
           ...writes,
         )
@@ -344,6 +488,56 @@ export function createRedisStateStore(
       const [epoch, last] = reply;
       const first = Number(last) - change.events.length + 1;
       return change.events.map((draft, index) => ({ ...draft, seq: first + index, epoch }) as EventRecord);
+    },
+    async appendContent(runId, messageId, text, { maxLength, flushAfterMs }) {
+      const [outcome, offset, due, message] = await redis
+        .appendContent(
+          entityKey('agentRun', runId),
+          streamsKey(runId),
+          contentKey(runId, messageId),
+          `${contentKey(runId, messageId)}:due`,
+          collectionKey('messageIds', runId),
+          messageId,
+          text,
+          text.length,
+          maxLength,
+          flushAfterMs > 0 ? flushAfterMs + FLUSH_GRACE_MS : 0,
+        )
+        .catch(unavailable);
+      if (outcome === 'too-long') return { outcome, length: Number(offset) };
+      if (outcome !== 'appended') return { outcome };
+      const { content: _content, ...started } = JSON.parse(message!) as AgentMessageRecord;
+      return { outcome, offset: Number(offset), flushDue: Number(due) === 1, message: started };
+    },
+    async flushContent(runId, messageId, { projectId, occurredAt }) {
+      const head = JSON.stringify({ type: 'AGENT_MESSAGE_DELTA', projectId, occurredAt });
+      const reply = await redis
+        .flushContent(
+          entityKey('agentRun', runId),
+          streamsKey(runId),
+          contentKey(runId, messageId),
+          `${contentKey(runId, messageId)}:due`,
+          headKey(projectId),
+          logKey(projectId),
+          messageId,
+          head.slice(0, -1),
+          newEpoch(),
+          now(),
+          retention.maxEvents,
+          ageCutoff(),
+        )
+        .catch(unavailable);
+      if (reply === null) return undefined;
+      const [epoch, seq, json] = reply;
+      return record(json, Number(seq), epoch);
+    },
+    async streams(runId, messageId) {
+      const replies = await redis.readStreams(streamsKey(runId), contentKey(runId, ''), messageId ?? '').catch(unavailable);
+      return replies.map(([id, message, emitted, content]) => ({
+        messageId: id,
+        message: { ...(JSON.parse(message) as AgentMessageRecord), content },
+        emitted: Number(emitted),
+      }));
     },
     async head(projectId) {
       const page = await readLog(projectId, 0, 0);

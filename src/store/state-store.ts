@@ -39,6 +39,8 @@ export type EntityKind = keyof Entities;
 export interface KeyedCollections {
   steps: AgentStepRecord;
   nodes: WorkflowNodeRecord;
+  /** Where each message of a run is, by message id. */
+  messageIds: { index: number };
 }
 export interface AppendedCollections {
   messages: AgentMessageRecord;
@@ -49,9 +51,41 @@ export type AppendedCollection = keyof AppendedCollections;
 /** Which entity kind owns each collection; removing an entity removes these with it. */
 export const COLLECTIONS_OF: { readonly [K in EntityKind]: ReadonlyArray<KeyedCollection | AppendedCollection> } = {
   ingestJob: [],
-  agentRun: ['steps', 'messages'],
+  agentRun: ['steps', 'messages', 'messageIds'],
   workflowRun: ['nodes'],
 };
+
+/**
+ * A message whose content is being streamed: the text stored so far, and how much of it
+ * has gone out as delta events.
+ */
+export interface StreamState {
+  messageId: string;
+  /** The message as started, with its content so far. */
+  message: AgentMessageRecord;
+  /** UTF-16 code units of the content already sent in delta events. */
+  emitted: number;
+}
+
+/**
+ * How long past its batching window a flush may be late before a later append takes it
+ * over, in case the instance that was to flush went away.
+ */
+export const FLUSH_GRACE_MS = 1000;
+
+/** What storing a piece of streamed text came to. */
+export type ContentAppend =
+  | {
+      outcome: 'appended';
+      /** Where the text starts in the content, in UTF-16 code units. */
+      offset: number;
+      /** The message without its content. */
+      message: Omit<AgentMessageRecord, 'content'>;
+      /** This caller is the one to emit the pending text once the batching window is over. */
+      flushDue: boolean;
+    }
+  | { outcome: 'run-missing' | 'run-finished' | 'message-missing' | 'message-complete' }
+  | { outcome: 'too-long'; length: number };
 
 export interface Versioned<T> {
   value: T;
@@ -86,9 +120,17 @@ export interface Change<K extends EntityKind> {
   append?: readonly AppendItem[];
   /**
    * The entity reached a final state: it and its collections leave the store once the
-   * finished-entity retention has passed.
+   * finished-entity retention has passed, and no more text can be streamed into it.
    */
   finished?: boolean;
+  /** A streaming message this change starts (its item is appended as usual). */
+  openStream?: { messageId: string; message: AgentMessageRecord };
+  /**
+   * Streaming messages this change completes, as `streamOf` read them: each stored item
+   * becomes `message`. The commit fails as a version conflict if more text was stored or a
+   * delta was emitted since they were read.
+   */
+  completeStreams?: ReadonlyArray<{ stream: StreamState; message: AgentMessageRecord; messageCount: number }>;
   events: EventDraft[];
 }
 
@@ -154,6 +196,25 @@ export interface StateStore {
    * positions, atomically. Throws `VersionConflictError` when `expectedVersion` is stale.
    */
   commit<K extends EntityKind>(change: Change<K>): Promise<EventRecord[]>;
+  /**
+   * Stores text at the end of a streaming message's content, in place: the run's summary,
+   * version and log are not touched. At most `maxLength` code units in all; `flushAfterMs`
+   * (0: never) decides who emits the pending text: the first caller after the last emission.
+   */
+  appendContent(
+    runId: string,
+    messageId: string,
+    text: string,
+    options: { maxLength: number; flushAfterMs: number },
+  ): Promise<ContentAppend>;
+  /**
+   * Appends the text stored since the message's last delta event to the project's log as one
+   * AGENT_MESSAGE_DELTA event (carrying the run's summary), in one atomic step; undefined when
+   * nothing is pending or the message is no longer streaming.
+   */
+  flushContent(runId: string, messageId: string, event: { projectId: string; occurredAt: string }): Promise<EventRecord | undefined>;
+  /** The run's messages still streaming, with their content so far (all, or the one asked for). */
+  streams(runId: string, messageId?: string): Promise<StreamState[]>;
   /** Where the project's log stands; starts the project's epoch if it has none yet. */
   head(projectId: string): Promise<LogPosition>;
   /** Up to `limit` retained events after `afterSeq`. */

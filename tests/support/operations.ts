@@ -5,7 +5,7 @@ const RUN_SUMMARY_FIELDS = 'id projectId agent status output error createdAt upd
 const STEP_FIELDS = 'id name status startedAt finishedAt';
 /** What a mutation answers with: the run and its steps; messages are read a page at a time. */
 const CHANGED_RUN_FIELDS = `${RUN_SUMMARY_FIELDS} steps { ${STEP_FIELDS} }`;
-const RUN_FIELDS = `${CHANGED_RUN_FIELDS} messages(first: 100) { id index role content createdAt }`;
+const RUN_FIELDS = `${CHANGED_RUN_FIELDS} messages(first: 100) { id index role content status createdAt }`;
 const NODE_FIELDS = 'nodeId status output error updatedAt';
 const WORKFLOW_SUMMARY_FIELDS =
   'id projectId workflowId status createdAt updatedAt nodeCount nodeCounts { pending running succeeded failed skipped }';
@@ -27,7 +27,7 @@ export const UPDATE_STEP = `mutation ($runId: ID!, $stepId: ID!, $name: String!,
   updateAgentStep(runId: $runId, stepId: $stepId, name: $name, status: $status) { ${CHANGED_RUN_FIELDS} }
 }`;
 export const APPEND_MESSAGE = `mutation ($runId: ID!, $role: MessageRole!, $content: String!) {
-  appendAgentMessage(runId: $runId, role: $role, content: $content) { id index role content createdAt }
+  appendAgentMessage(runId: $runId, role: $role, content: $content) { id index role content status createdAt }
 }`;
 export const COMPLETE_RUN = `mutation ($runId: ID!, $output: String) { completeAgentRun(runId: $runId, output: $output) { ${CHANGED_RUN_FIELDS} } }`;
 export const FAIL_RUN = `mutation ($runId: ID!, $error: String!) { failAgentRun(runId: $runId, error: $error) { ${CHANGED_RUN_FIELDS} } }`;

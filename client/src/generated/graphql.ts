@@ -12,6 +12,8 @@ export type AgentRunStatus =
 
 export type EventType =
   | 'AGENT_MESSAGE_APPENDED'
+  | 'AGENT_MESSAGE_COMPLETED'
+  | 'AGENT_MESSAGE_DELTA'
   | 'AGENT_RUN_COMPLETED'
   | 'AGENT_RUN_CREATED'
   | 'AGENT_RUN_FAILED'
