@@ -1,7 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { useEffect, useMemo } from 'react';
 import type { CombinedError } from 'urql';
-import { useQuery, useSubscription } from 'urql';
+import { createRequest, useQuery, useSubscription } from 'urql';
 import type { ConnectionStatus } from '../connection-status.js';
 import type { ProjectSnapshotQuery as Snapshot } from '../generated/graphql.js';
 import type { EntityState } from '../merge.js';
@@ -72,10 +72,11 @@ export function useProjectStream<T extends { id: string }, Data, Variables exten
     // `spec.select` is a fixed projection per hook; only the snapshot, id and limit change.
     [loaded, id, limit],
   );
+  const variables = spec.variables(loaded?.cursor ?? '');
   const [stream] = useSubscription<Data, EntityState<T>, Variables>(
     {
       query: spec.subscription,
-      variables: spec.variables(loaded?.cursor ?? ''),
+      variables,
       pause: !initial,
     },
     (previous, data) => {
@@ -83,14 +84,19 @@ export function useProjectStream<T extends { id: string }, Data, Variables exten
       return applyChange(newer(initial!, previous), cursor, entityId, apply, limit);
     },
   );
-  const expired = isExpired(stream.error);
+  // urql keeps a subscription's error until the operation that replaced it yields something,
+  // so an error counts only while it belongs to the subscription after the current snapshot:
+  // once a reloaded snapshot has resubscribed, the CURSOR_EXPIRED that caused it is over.
+  const currentKey = createRequest(spec.subscription, variables).key;
+  const streamError = stream.operation === undefined || stream.operation.key === currentKey ? stream.error : undefined;
+  const expired = isExpired(streamError);
   useEffect(() => {
     if (expired) reloadSnapshot({ requestPolicy: 'network-only' });
   }, [expired, reloadSnapshot]);
 
   const state = initial ? newer(initial, stream.data) : undefined;
   const entities = useMemo(() => (state ? [...state.byId.values()] : []), [state]);
-  const error = snapshot.error ?? (expired ? undefined : stream.error);
+  const error = snapshot.error ?? (expired ? undefined : streamError);
   let status: ConnectionStatus;
   if (error) status = 'error';
   else if (!initial || expired) status = 'connecting';
