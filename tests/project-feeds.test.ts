@@ -105,7 +105,7 @@ describe('project feeds', () => {
   });
 
   it('passes over positions the log no longer retains and reports them as lost', async () => {
-    const { append, publish, listen, seqs, filled } = setup({ maxEvents: 2, maxAgeMs: 0 });
+    const { append, publish, listen, seqs, filled } = setup({ maxEvents: 2, maxAgeMs: 0, finishedMs: 0 });
     await listen();
     await append(5);
     await publish(5);

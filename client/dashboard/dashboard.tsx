@@ -104,7 +104,11 @@ function JobCard({ job }: { job: IngestJob }) {
   );
 }
 
+/** Messages a run card shows; the hook holds more, the run may have many more. */
+const MESSAGES_SHOWN = 6;
+
 function RunCard({ run }: { run: AgentRun }) {
+  const hidden = run.messageCount - Math.min(run.messages.length, MESSAGES_SHOWN);
   return (
     <article className="card" data-testid={`run-${run.id}`}>
       <div className="card-head">
@@ -120,8 +124,13 @@ function RunCard({ run }: { run: AgentRun }) {
           ))}
         </ol>
       )}
+      {hidden > 0 && (
+        <p className="note" data-testid="earlier-messages">
+          {hidden} earlier {hidden === 1 ? 'message' : 'messages'}
+        </p>
+      )}
       <ul className="messages">
-        {run.messages.slice(-6).map((message) => (
+        {run.messages.slice(-MESSAGES_SHOWN).map((message) => (
           <li key={message.id} className={`message message-${message.role.toLowerCase()}`}>
             <span className="role">{message.role.toLowerCase()}</span>
             <span className="content">{message.content}</span>
@@ -149,6 +158,13 @@ function WorkflowCard({ run }: { run: WorkflowRun }) {
           </li>
         ))}
       </ol>
+      <div className="meta" data-testid="node-counts">
+        <span>
+          {run.nodeCounts.succeeded + run.nodeCounts.failed + run.nodeCounts.skipped} / {run.nodeCount} nodes done
+        </span>
+        {run.nodeCounts.running > 0 && <span>{run.nodeCounts.running} running</span>}
+        {run.nodeCounts.failed > 0 && <span>{run.nodeCounts.failed} failed</span>}
+      </div>
     </article>
   );
 }

@@ -166,6 +166,47 @@ describe('stream hooks', () => {
     view.unmount();
   });
 
+  it('loads the snapshot again when the log no longer holds what it missed, and merges on from there', async () => {
+    // Servers that keep two events per project: what happens while the hook is away is gone.
+    const env = { PORT: String(await freePort()), REDIS_URL, REDIS_KEY_PREFIX: prefix, EVENT_LOG_MAX_EVENTS: '2' };
+    let shortServing = spawnServer(env);
+    const shortPublisher = spawnServer({ REDIS_URL, REDIS_KEY_PREFIX: prefix, EVENT_LOG_MAX_EVENTS: '2' });
+    servers.push(shortServing, shortPublisher);
+    const [shortUrl, shortPublisherUrl] = await Promise.all([shortServing.listening, shortPublisher.listening]);
+    const projectId = 'hook-expired';
+    const run = (await mutate(shortPublisherUrl, START_RUN, { projectId, agent: 'a' })).startAgentRun;
+    const events = createEventsClient({ url: shortUrl, webSocketImpl: WebSocket, retryDelayMs: 20, maxRetryDelayMs: 200 });
+    const view = render(
+      <EventsProvider value={events}>
+        <Run projectId={projectId} runId={run.id} />
+      </EventsProvider>,
+    );
+    try {
+      await until('status', 'live');
+      await mutate(shortPublisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'seen' });
+      await until('messages', 'seen');
+      shortServing.child.kill('SIGKILL');
+      await shortServing.exited;
+      await mutate(shortPublisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'RUNNING' });
+      for (const content of ['missed-1', 'missed-2', 'missed-3']) {
+        await mutate(shortPublisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'ASSISTANT', content });
+      }
+      shortServing = spawnServer(env);
+      servers.push(shortServing);
+      await shortServing.listening;
+      await until('messages', 'seen|missed-1|missed-2|missed-3');
+      await until('run', 'RUNNING steps=plan:RUNNING');
+      await until('status', 'live');
+      await mutate(shortPublisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'ASSISTANT', content: 'after' });
+      await mutate(shortPublisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'COMPLETED' });
+      await until('messages', 'seen|missed-1|missed-2|missed-3|after');
+      await until('run', 'RUNNING steps=plan:COMPLETED');
+    } finally {
+      view.unmount();
+      events.dispose();
+    }
+  });
+
   it('releases the server-side subscription when the component unmounts', async () => {
     const projectId = 'hook-unmount';
     const channel = `${prefix}events:${projectId}`;

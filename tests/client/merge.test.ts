@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { applyEvent, fromSnapshot, newer } from '../../client/src/merge.js';
+import type { AgentMessageFieldsFragment, AgentStepFieldsFragment, WorkflowNodeFieldsFragment } from '../../client/src/generated/graphql.js';
+import type { AgentRun, AgentRunChange } from '../../client/src/merge-agent-run.js';
+import { insertMessage, mergeAgentRunChange } from '../../client/src/merge-agent-run.js';
+import type { WorkflowRun, WorkflowRunChange } from '../../client/src/merge-workflow-run.js';
+import { mergeWorkflowRunChange } from '../../client/src/merge-workflow-run.js';
+import { applyChange, applyEvent, fromSnapshot, newer, upsertBy } from '../../client/src/merge.js';
 
 const job = (id: string, progress: number) => ({ id, progress });
 
@@ -38,5 +43,154 @@ describe('merging a stream into a view', () => {
     const ahead = applyEvent(snapshot, 'e:6', job('a', 0.6));
     expect(newer(snapshot, ahead)).toBe(ahead);
     expect(newer(snapshot, undefined)).toBe(snapshot);
+  });
+});
+
+const AT = '2026-11-26T00:00:00.000Z';
+const summary = (overrides: Partial<AgentRun> = {}) => ({
+  id: 'run',
+  projectId: 'p',
+  agent: 'a',
+  status: 'RUNNING' as const,
+  output: null,
+  error: null,
+  createdAt: AT,
+  updatedAt: AT,
+  stepCount: 0,
+  messageCount: 0,
+  ...overrides,
+});
+const step = (id: string, status: AgentStepFieldsFragment['status']): AgentStepFieldsFragment => ({
+  id,
+  name: id,
+  status,
+  startedAt: AT,
+  finishedAt: null,
+});
+const message = (index: number): AgentMessageFieldsFragment => ({
+  id: `m${index}`,
+  index,
+  role: 'ASSISTANT',
+  content: `message ${index}`,
+  createdAt: AT,
+});
+const runChange = (run: Partial<AgentRun>, delta: Partial<AgentRunChange> = {}): AgentRunChange => ({
+  run: summary(run),
+  step: null,
+  message: null,
+  ...delta,
+});
+
+describe('merging agent run deltas', () => {
+  it('replaces the summary, upserts steps by id in the order first reported and appends messages by index', () => {
+    let run = mergeAgentRunChange(undefined, runChange({ status: 'PENDING' }));
+    run = mergeAgentRunChange(run, runChange({ stepCount: 1 }, { step: step('plan', 'RUNNING') }));
+    run = mergeAgentRunChange(run, runChange({ stepCount: 2 }, { step: step('search', 'RUNNING') }));
+    run = mergeAgentRunChange(run, runChange({ stepCount: 2, messageCount: 1 }, { message: message(0) }));
+    run = mergeAgentRunChange(run, runChange({ stepCount: 2, messageCount: 1 }, { step: step('plan', 'COMPLETED') }));
+    run = mergeAgentRunChange(run, runChange({ stepCount: 2, messageCount: 1, status: 'COMPLETED', output: 'done' }));
+    expect(run).toEqual({
+      ...summary({ stepCount: 2, messageCount: 1, status: 'COMPLETED', output: 'done' }),
+      steps: [step('plan', 'COMPLETED'), step('search', 'RUNNING')],
+      messages: [message(0)],
+    });
+  });
+
+  it('merges a snapshot that already read later steps and messages into exactly the final run', () => {
+    // The run's fields were read at the cursor (one step, two messages); its collections a
+    // moment later, after the step had completed, a second step had started and a message had
+    // been appended. The stream delivers those three changes again.
+    const snapshot: AgentRun = {
+      ...summary({ stepCount: 1, messageCount: 2 }),
+      steps: [step('plan', 'COMPLETED'), step('answer', 'RUNNING')],
+      messages: [message(0), message(1)],
+    };
+    const changes = [
+      runChange({ stepCount: 1, messageCount: 2 }, { step: step('plan', 'COMPLETED') }),
+      runChange({ stepCount: 2, messageCount: 2 }, { step: step('answer', 'RUNNING') }),
+      runChange({ stepCount: 2, messageCount: 3 }, { message: message(2) }),
+    ];
+    const merged = changes.reduce<AgentRun | undefined>((run, change) => mergeAgentRunChange(run, change), snapshot);
+    expect(merged).toEqual({
+      ...summary({ stepCount: 2, messageCount: 3 }),
+      steps: [step('plan', 'COMPLETED'), step('answer', 'RUNNING')],
+      messages: [message(0), message(1), message(2)],
+    });
+  });
+
+  it('keeps the latest messages only, ordered by index and each once', () => {
+    let messages: AgentMessageFieldsFragment[] = [];
+    for (const index of [0, 1, 2, 3, 2, 4, 3, 5]) messages = insertMessage(messages, message(index), 3);
+    expect(messages.map((entry) => entry.index)).toEqual([3, 4, 5]);
+    expect(insertMessage([message(0), message(2)], message(1), 5).map((entry) => entry.index)).toEqual([0, 1, 2]);
+    expect(insertMessage([message(0)], message(1), 0)).toEqual([]);
+  });
+
+  it('adds a run it does not hold only from an event that shows all of it', () => {
+    expect(mergeAgentRunChange(undefined, runChange({ stepCount: 1 }, { step: step('plan', 'RUNNING') }))).toEqual({
+      ...summary({ stepCount: 1 }),
+      steps: [step('plan', 'RUNNING')],
+      messages: [],
+    });
+    // A step of a run that has another step, or a message of a run with earlier messages.
+    expect(mergeAgentRunChange(undefined, runChange({ stepCount: 2 }, { step: step('plan', 'RUNNING') }))).toBeUndefined();
+    expect(mergeAgentRunChange(undefined, runChange({ messageCount: 4 }, { message: message(3) }))).toBeUndefined();
+    expect(mergeAgentRunChange(undefined, runChange({ status: 'COMPLETED', stepCount: 1 }))).toBeUndefined();
+  });
+});
+
+const counts = { pending: 0, running: 0, succeeded: 0, failed: 0, skipped: 0 };
+const workflow = (overrides: Partial<WorkflowRun> = {}) => ({
+  id: 'flow',
+  projectId: 'p',
+  workflowId: 'etl',
+  status: 'RUNNING' as const,
+  createdAt: AT,
+  updatedAt: AT,
+  nodeCount: 2,
+  nodeCounts: { ...counts, pending: 2 },
+  ...overrides,
+});
+const node = (nodeId: string, status: WorkflowNodeFieldsFragment['status']): WorkflowNodeFieldsFragment => ({
+  nodeId,
+  status,
+  output: null,
+  error: null,
+  updatedAt: AT,
+});
+const flowChange = (run: Partial<WorkflowRun>, delta: Partial<WorkflowRunChange> = {}): WorkflowRunChange => ({
+  run: workflow(run),
+  nodeState: null,
+  nodes: null,
+  ...delta,
+});
+
+describe('merging workflow deltas', () => {
+  it('starts from the nodes of the start event and replaces each changed node by nodeId', () => {
+    let run = mergeWorkflowRunChange(undefined, flowChange({}, { nodes: [node('extract', 'PENDING'), node('load', 'PENDING')] }));
+    run = mergeWorkflowRunChange(run, flowChange({ nodeCounts: { ...counts, pending: 1, running: 1 } }, { nodeState: node('load', 'RUNNING') }));
+    run = mergeWorkflowRunChange(run, flowChange({ status: 'CANCELLED', nodeCounts: { ...counts, pending: 1, running: 1 } }));
+    expect(run).toEqual({
+      ...workflow({ status: 'CANCELLED', nodeCounts: { ...counts, pending: 1, running: 1 } }),
+      nodes: [node('extract', 'PENDING'), node('load', 'RUNNING')],
+    });
+  });
+
+  it('does not add a run it does not hold from one node’s change', () => {
+    expect(mergeWorkflowRunChange(undefined, flowChange({}, { nodeState: node('load', 'RUNNING') }))).toBeUndefined();
+  });
+});
+
+describe('applying a change to a view', () => {
+  it('moves the cursor even when the event names an entity the view cannot hold', () => {
+    const state = fromSnapshot([job('a', 0)], 'e:1');
+    const next = applyChange(state, 'e:2', 'b', () => undefined);
+    expect(next.cursor).toBe('e:2');
+    expect(next.byId).toBe(state.byId);
+    expect(applyChange(next, 'e:2', 'a', () => job('a', 1))).toBe(next);
+  });
+
+  it('upserts by key, keeping the order of first appearance', () => {
+    expect(upsertBy([job('a', 0), job('b', 0)], [job('c', 0), job('a', 1)], 'id')).toEqual([job('a', 1), job('b', 0), job('c', 0)]);
   });
 });

@@ -114,6 +114,7 @@ describe('the dashboard in a real browser', () => {
     ]);
     const flowCard = page.getByTestId(`workflow-${flow.id}`);
     await expect.poll(() => flowCard.locator('.node-status').allTextContents()).toEqual(['succeeded', 'pending']);
+    await expect.poll(() => flowCard.getByTestId('node-counts').locator('span').allTextContents()).toEqual(['1 / 2 nodes done']);
 
     // The server behind the page goes away; work goes on elsewhere.
     await serving.stop();
@@ -131,6 +132,25 @@ describe('the dashboard in a real browser', () => {
       'Written while the server was down',
     ]);
     await expect.poll(() => flowCard.locator('.node-status').allTextContents()).toEqual(['succeeded', 'running']);
+    await expect.poll(() => flowCard.getByTestId('node-counts').locator('span').allTextContents()).toEqual([
+      '1 / 2 nodes done',
+      '1 running',
+    ]);
+
+    // A run longer than its card: the card shows the last six messages and counts the rest.
+    for (const step of ['logs', 'metrics', 'queue', 'locks', 'answer']) {
+      await mutate(publisher.url, APPEND_MESSAGE, { runId: run.id, role: 'TOOL', content: `read ${step}` });
+    }
+    await expect.poll(() => runCard.locator('.message .content').allTextContents()).toEqual([
+      'Written while the server was down',
+      'read logs',
+      'read metrics',
+      'read queue',
+      'read locks',
+      'read answer',
+    ]);
+    expect(await runCard.getByTestId('earlier-messages').textContent()).toBe('2 earlier messages');
+    expect(await runCard.locator('.step').allTextContents()).toEqual(['Plan']);
     expect(await page.locator('[data-testid^="job-"]').count()).toBe(1);
     expect(pageErrors).toEqual([]);
 

@@ -18,7 +18,8 @@ export function useIngestJobStream(projectId: string, jobId?: string): StreamVie
     select: (snapshot) => snapshot.ingestJobs,
     subscription: IngestJobStream,
     variables: (after) => ({ projectId, jobId: jobId ?? null, after: after || null }),
-    eventOf: (data) => ({ cursor: data.ingestJob.cursor, entity: data.ingestJob.job }),
+    // A job's event carries the whole job.
+    changeOf: ({ ingestJob: event }) => ({ cursor: event.cursor, id: event.job.id, apply: () => event.job }),
   });
   return { ...view, jobs: view.entities, job: jobId === undefined ? undefined : view.entities[0] };
 }

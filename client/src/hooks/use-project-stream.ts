@@ -1,11 +1,12 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { useEffect, useMemo } from 'react';
 import type { CombinedError } from 'urql';
-import { useQuery, useSubscription } from 'urql';
+import { createRequest, useQuery, useSubscription } from 'urql';
 import type { ConnectionStatus } from '../connection-status.js';
 import type { ProjectSnapshotQuery as Snapshot } from '../generated/graphql.js';
 import type { EntityState } from '../merge.js';
-import { DEFAULT_ENTITY_LIMIT, applyEvent, fromSnapshot, newer } from '../merge.js';
+import { DEFAULT_MESSAGE_LIMIT } from '../merge-agent-run.js';
+import { DEFAULT_ENTITY_LIMIT, applyChange, fromSnapshot, newer } from '../merge.js';
 import { ProjectSnapshotQuery } from '../operations.js';
 import { useConnectionStatus } from '../provider.js';
 
@@ -16,6 +17,14 @@ export interface StreamView<T> {
   error?: CombinedError;
 }
 
+/** What one stream event does to the view: the entity it names and how it changes it. */
+export interface StreamChange<T> {
+  cursor: string;
+  id: string;
+  /** The entity's new state, or `undefined` when the event cannot tell (see `applyChange`). */
+  apply(current: T | undefined): T | undefined;
+}
+
 interface StreamSpec<T extends { id: string }, Data, Variables> {
   projectId: string;
   /** Narrows the view to one job or run. */
@@ -23,8 +32,11 @@ interface StreamSpec<T extends { id: string }, Data, Variables> {
   select(snapshot: Snapshot['projectSnapshot']): readonly T[];
   subscription: TypedDocumentNode<Data, Variables>;
   variables(after: string): Variables;
-  eventOf(data: Data): { cursor: string; entity: T };
+  changeOf(data: Data): StreamChange<T>;
+  /** Most entities in view. @default 200 */
   limit?: number;
+  /** Messages per agent run the snapshot holds. @default 50 */
+  messageLimit?: number;
 }
 
 const isExpired = (error: CombinedError | undefined) =>
@@ -32,17 +44,19 @@ const isExpired = (error: CombinedError | undefined) =>
 
 /**
  * Snapshot plus stream: loads the project's state with the cursor it reflects, subscribes
- * after that cursor and folds every event into the state. When the server can no longer
- * resume (CURSOR_EXPIRED) the snapshot is loaded again.
+ * after that cursor and folds every event into the state (`spec.changeOf` says how). When
+ * the server can no longer resume (CURSOR_EXPIRED) the snapshot is loaded again.
  */
 export function useProjectStream<T extends { id: string }, Data, Variables extends Record<string, unknown>>(
   spec: StreamSpec<T, Data, Variables>,
 ): StreamView<T> {
-  const { projectId, id, limit = DEFAULT_ENTITY_LIMIT } = spec;
+  const { projectId, id, limit = DEFAULT_ENTITY_LIMIT, messageLimit = DEFAULT_MESSAGE_LIMIT } = spec;
   const connection = useConnectionStatus();
   const [snapshot, reloadSnapshot] = useQuery({
     query: ProjectSnapshotQuery,
-    variables: { projectId },
+    // Every hook asks with the same variables unless told otherwise, so that hooks of one
+    // project share one snapshot request.
+    variables: { projectId, messageLimit },
     requestPolicy: 'network-only',
   });
   const loaded = snapshot.data?.projectSnapshot;
@@ -58,25 +72,31 @@ export function useProjectStream<T extends { id: string }, Data, Variables exten
     // `spec.select` is a fixed projection per hook; only the snapshot, id and limit change.
     [loaded, id, limit],
   );
+  const variables = spec.variables(loaded?.cursor ?? '');
   const [stream] = useSubscription<Data, EntityState<T>, Variables>(
     {
       query: spec.subscription,
-      variables: spec.variables(loaded?.cursor ?? ''),
+      variables,
       pause: !initial,
     },
     (previous, data) => {
-      const { cursor, entity } = spec.eventOf(data);
-      return applyEvent(newer(initial!, previous), cursor, entity, limit);
+      const { cursor, id: entityId, apply } = spec.changeOf(data);
+      return applyChange(newer(initial!, previous), cursor, entityId, apply, limit);
     },
   );
-  const expired = isExpired(stream.error);
+  // urql keeps a subscription's error until the operation that replaced it yields something,
+  // so an error counts only while it belongs to the subscription after the current snapshot:
+  // once a reloaded snapshot has resubscribed, the CURSOR_EXPIRED that caused it is over.
+  const currentKey = createRequest(spec.subscription, variables).key;
+  const streamError = stream.operation === undefined || stream.operation.key === currentKey ? stream.error : undefined;
+  const expired = isExpired(streamError);
   useEffect(() => {
     if (expired) reloadSnapshot({ requestPolicy: 'network-only' });
   }, [expired, reloadSnapshot]);
 
   const state = initial ? newer(initial, stream.data) : undefined;
   const entities = useMemo(() => (state ? [...state.byId.values()] : []), [state]);
-  const error = snapshot.error ?? (expired ? undefined : stream.error);
+  const error = snapshot.error ?? (expired ? undefined : streamError);
   let status: ConnectionStatus;
   if (error) status = 'error';
   else if (!initial || expired) status = 'connecting';

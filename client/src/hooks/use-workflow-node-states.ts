@@ -1,14 +1,15 @@
-import type { WorkflowRunFieldsFragment } from '../generated/graphql.js';
+import type { WorkflowNodeState, WorkflowRun } from '../merge-workflow-run.js';
+import { mergeWorkflowRunChange } from '../merge-workflow-run.js';
 import { WorkflowStream } from '../operations.js';
 import type { StreamView } from './use-project-stream.js';
 import { useProjectStream } from './use-project-stream.js';
 
-export type WorkflowRun = WorkflowRunFieldsFragment;
-export type WorkflowNodeState = WorkflowRun['nodes'][number];
+export type { WorkflowNodeState, WorkflowRun } from '../merge-workflow-run.js';
 
 /**
- * The project's workflow runs (or one run) with the state of each node, kept current live.
- * With a `runId`, `nodes` is that run's node states.
+ * The project's workflow runs (or one run), each with its summary (status, node counts)
+ * and the state of each node, kept current live. With a `runId`, `nodes` is that run's
+ * node states.
  */
 export function useWorkflowNodeStates(
   projectId: string,
@@ -20,7 +21,11 @@ export function useWorkflowNodeStates(
     select: (snapshot) => snapshot.workflowRuns,
     subscription: WorkflowStream,
     variables: (after) => ({ projectId, runId: runId ?? null, after: after || null }),
-    eventOf: (data) => ({ cursor: data.workflowNodeState.cursor, entity: data.workflowNodeState.run }),
+    changeOf: ({ workflowNodeState: event }) => ({
+      cursor: event.cursor,
+      id: event.run.id,
+      apply: (run: WorkflowRun | undefined) => mergeWorkflowRunChange(run, event),
+    }),
   });
   const run = runId === undefined ? undefined : view.entities[0];
   return { ...view, runs: view.entities, run, nodes: run?.nodes ?? [] };
