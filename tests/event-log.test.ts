@@ -125,7 +125,7 @@ describe.each(backends)('entity storage, %s', (_, makeStore) => {
     const run = agentRunRecord('run-collections', 'collections');
     const at = run.createdAt;
     const step = (id: string, index: number, status: 'RUNNING' | 'COMPLETED') => ({ id, index, name: id, status, startedAt: at, finishedAt: null });
-    const message = (index: number) => ({ id: `m${index}`, index, role: 'ASSISTANT' as const, content: `message ${index}`, createdAt: at });
+    const message = (index: number) => ({ id: `m${index}`, index, role: 'ASSISTANT' as const, content: `message ${index}`, status: 'COMPLETE' as const, createdAt: at });
     let version = 0;
     const commit = (put: PutMember[], append: AppendItem[]) =>
       store.commit({ kind: 'agentRun', id: run.id, projectId: run.projectId, expectedVersion: version++, value: run, put, append, events: [] });
@@ -151,7 +151,7 @@ describe.each(backends)('entity storage, %s', (_, makeStore) => {
     const at = running.createdAt;
     await store.commit({
       kind: 'agentRun', id: running.id, projectId, expectedVersion: 0, value: running,
-      append: [{ collection: 'messages', value: { id: 'm0', index: 0, role: 'USER', content: 'hello', createdAt: at } }],
+      append: [{ collection: 'messages', value: { id: 'm0', index: 0, role: 'USER', content: 'hello', status: 'COMPLETE', createdAt: at } }],
       put: [{ collection: 'steps', key: 's', value: { id: 's', index: 0, name: 's', status: 'COMPLETED', startedAt: at, finishedAt: at } }],
       events: [],
     });
@@ -179,7 +179,7 @@ describe('Redis entity storage', () => {
     const keyPrefix = `${prefix}purge:`;
     const store = createRedisStateStore(redis, { prefix: keyPrefix, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: HOUR }, now: clock.now });
     const run = agentRunRecord('run-purged', 'purge', { messageCount: 1 });
-    const message = { id: 'm0', index: 0, role: 'USER' as const, content: 'hi', createdAt: run.createdAt };
+    const message = { id: 'm0', index: 0, role: 'USER' as const, content: 'hi', status: 'COMPLETE' as const, createdAt: run.createdAt };
     await store.commit({ kind: 'agentRun', id: run.id, projectId: 'purge', expectedVersion: 0, value: run, append: [{ collection: 'messages', value: message }], events: [] });
     await store.commit({ kind: 'agentRun', id: run.id, projectId: 'purge', expectedVersion: 1, value: { ...run, status: 'FAILED' }, finished: true, events: [] });
     const entityKey = `${keyPrefix}entity:agentRun:${run.id}`;
@@ -198,7 +198,7 @@ describe('Redis entity storage', () => {
     let run = agentRunRecord('run-size', 'size');
     const sizes: number[] = [];
     for (let index = 0; index < 200; index++) {
-      const message = { id: `m${index}`, index, role: 'ASSISTANT' as const, content: 'x'.repeat(500), createdAt: run.createdAt };
+      const message = { id: `m${index}`, index, role: 'ASSISTANT' as const, content: 'x'.repeat(500), status: 'COMPLETE' as const, createdAt: run.createdAt };
       const next = { ...run, messageCount: index + 1 };
       await store.commit({ kind: 'agentRun', id: run.id, projectId: 'size', expectedVersion: index, value: next, append: [{ collection: 'messages', value: message }], events: [{ type: 'AGENT_MESSAGE_APPENDED', projectId: 'size', occurredAt: run.createdAt, run: next, message }] });
       run = next;

@@ -65,8 +65,9 @@ function fold(events: RunEvent['agentRun'][], messageId: string) {
   let content = '';
   let status = 'STREAMING';
   for (const event of events) {
-    if (event.messageDelta?.messageId === messageId) {
-      const { offset, text } = event.messageDelta;
+    const delta = event.messageDelta;
+    if (delta && delta.messageId === messageId) {
+      const { offset, text } = delta;
       expect(offset).toBeLessThanOrEqual(content.length);
       if (offset + text.length > content.length) content += text.slice(content.length - offset);
     }
@@ -240,14 +241,16 @@ describe.each<Backend>(['memory', 'redis'])('streamed agent messages, %s backend
         const event = result.agentRun;
         reader.cursor = event.cursor;
         reader.events.push(event);
-        if (event.messageDelta?.messageId === message.id) {
-          const { offset, text } = event.messageDelta;
+        const delta = event.messageDelta;
+        if (delta && delta.messageId === message.id) {
+          const { offset, text } = delta;
           expect(offset, `seed ${seed}: a gap before offset ${offset}`).toBeLessThanOrEqual(reader.content.length);
           if (offset + text.length > reader.content.length) reader.content += text.slice(reader.content.length - offset);
         }
-        if (event.type === 'AGENT_MESSAGE_COMPLETED' && event.message?.id === message.id) {
-          reader.content = event.message.content;
-          reader.status = event.message.status;
+        const completed = event.message;
+        if (event.type === 'AGENT_MESSAGE_COMPLETED' && completed && completed.id === message.id) {
+          reader.content = completed.content;
+          reader.status = completed.status;
         }
       }
     };
