@@ -220,4 +220,52 @@ describe('streams survive faults', () => {
       3,
     );
   });
+
+  it('(e) streamed text acknowledged before the server was killed, and not yet sent, survives and goes out after the restart', async () => {
+    const serverPrefix = `${prefix}streamed:`;
+    teardown.push(() => deleteKeys(redis, serverPrefix));
+    const port = await freePort();
+    // A window far longer than the test, so the acknowledged text is stored but not yet sent when the kill comes.
+    const env = { PORT: String(port), REDIS_URL, REDIS_KEY_PREFIX: serverPrefix, LOG_LEVEL: 'info', AGENT_DELTA_WINDOW_MS: '1000' };
+    let server: ServerProcess = spawnServer(env);
+    teardown.push(() => server.child.kill('SIGKILL'));
+    const url = await server.listening;
+    const projectId = 'streamed';
+    const observer = await pool.start(testConfig('redis', serverPrefix));
+    const clientOfObserver = connectWebSocket(observer.url);
+    teardown.push(() => clientOfObserver.dispose());
+    const STREAM = `subscription ($projectId: ID!) {
+      agentRun(projectId: $projectId) { cursor type message { id content status } messageDelta { messageId offset text } }
+    }`;
+    const events = subscribeOverWebSocket<any>(clientOfObserver, STREAM, { projectId });
+    teardown.push(() => events.dispose());
+    await waitFor(() => observer.feeds.subscriberCount(projectId) === 1, { what: 'the observer' });
+
+    const run = (await mutate(url, `mutation { startAgentRun(projectId: "${projectId}", agent: "w") { id } }`)).startAgentRun;
+    const message = (await mutate(url, `mutation ($runId: ID!) { startAgentMessage(runId: $runId, role: ASSISTANT) { id } }`, { runId: run.id }))
+      .startAgentMessage;
+    const APPEND = `mutation ($runId: ID!, $messageId: ID!, $text: String!) { appendAgentMessageContent(runId: $runId, messageId: $messageId, text: $text) { id } }`;
+    await mutate(url, APPEND, { runId: run.id, messageId: message.id, text: 'acknowledged ' });
+    await mutate(url, APPEND, { runId: run.id, messageId: message.id, text: 'before the kill' });
+    server.child.kill('SIGKILL');
+    await server.exited;
+
+    const CONTENT = `query ($id: ID!) { agentRun(id: $id) { messages { content status } } }`;
+    expect((await request(observer.url, CONTENT, { id: run.id })).data!.agentRun.messages).toEqual([
+      { content: 'acknowledged before the kill', status: 'STREAMING' },
+    ]);
+    server = spawnServer(env);
+    const restarted = await server.listening;
+    await mutate(restarted, APPEND, { runId: run.id, messageId: message.id, text: ', and after.' });
+    await mutate(restarted, `mutation ($runId: ID!, $messageId: ID!) { finishAgentMessage(runId: $runId, messageId: $messageId) { id } }`, {
+      runId: run.id,
+      messageId: message.id,
+    });
+    await waitFor(() => events.results.some((result) => result.agentRun.type === 'AGENT_MESSAGE_COMPLETED'), { what: 'the completion' });
+    const received = events.results.map((result) => result.agentRun);
+    const text = received.filter((event) => event.type === 'AGENT_MESSAGE_DELTA').map((event) => event.messageDelta.text).join('');
+    expect(text).toBe('acknowledged before the kill, and after.');
+    expect(received.at(-1)!.message).toEqual({ id: message.id, content: text, status: 'COMPLETE' });
+    expectExactlyOnceInOrder(received.map((event) => cursorSeq(event.cursor)), received.length);
+  });
 });

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { connectWebSocket, mutate, request, subscribeOverSse, subscribeOverWebSocket } from './support/clients.js';
 import type { ProjectEvent } from './support/operations.js';
-import { CREATE_JOB, JOB, JOBS, PROJECT_STREAM, UPDATE_PROGRESS, cursorSeq } from './support/operations.js';
+import { CREATE_JOB, JOB, JOBS, PROJECT_STREAM, START_RUN, UPDATE_PROGRESS, cursorSeq } from './support/operations.js';
 import { channelSubscribers, redisForTests } from './support/redis.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { waitFor } from './support/wait-for.js';
@@ -89,5 +89,52 @@ describe('two instances sharing one Redis', () => {
     );
     const processed = onA.results.slice(1).map((result) => result.projectEvents);
     expect(new Set(processed.map((event) => event.cursor)).size).toBe(100);
+  });
+
+  it('stream one message from a producer whose deltas land on both instances to subscribers on both, batched and exact', async () => {
+    const [a, b] = await Promise.all([
+      pool.start(testConfig('redis', prefix, { agentDeltaWindowMs: 200 })),
+      pool.start(testConfig('redis', prefix, { agentDeltaWindowMs: 200 })),
+    ]);
+    const projectId = 'streamed-across';
+    const STREAM = `subscription ($projectId: ID!) {
+      agentRun(projectId: $projectId) { cursor type message { id content status } messageDelta { messageId offset text } }
+    }`;
+    const streams = [a, b].map((app) => {
+      const client = connectWebSocket(app.url);
+      clients.push(client);
+      return subscribeOverWebSocket<any>(client, STREAM, { projectId });
+    });
+    await waitFor(() => a.feeds.subscriberCount(projectId) === 1 && b.feeds.subscriberCount(projectId) === 1, {
+      what: 'a subscriber on each instance',
+    });
+    const run = (await mutate(a.url, START_RUN, { projectId, agent: 'writer' })).startAgentRun;
+    const message = (
+      await mutate(b.url, `mutation ($runId: ID!) { startAgentMessage(runId: $runId, role: ASSISTANT) { id } }`, { runId: run.id })
+    ).startAgentMessage;
+    const pieces = Array.from({ length: 30 }, (_, index) => `${index}:${'·'.repeat(index % 4)} `);
+    for (const [index, text] of pieces.entries()) {
+      await mutate((index % 2 ? a : b).url, `mutation ($runId: ID!, $messageId: ID!, $text: String!) {
+        appendAgentMessageContent(runId: $runId, messageId: $messageId, text: $text) { id }
+      }`, { runId: run.id, messageId: message.id, text });
+    }
+    await mutate(a.url, `mutation ($runId: ID!, $messageId: ID!) { finishAgentMessage(runId: $runId, messageId: $messageId) { id } }`, {
+      runId: run.id,
+      messageId: message.id,
+    });
+    for (const stream of streams) {
+      await waitFor(() => stream.results.some((result) => result.agentRun.type === 'AGENT_MESSAGE_COMPLETED'), { what: 'the completion' });
+      const events = stream.results.map((result) => result.agentRun);
+      const deltas = events.filter((event) => event.type === 'AGENT_MESSAGE_DELTA');
+      expect(deltas.length).toBeLessThan(pieces.length);
+      let offset = 0;
+      for (const delta of deltas) {
+        expect(delta.messageDelta.offset).toBe(offset);
+        offset += delta.messageDelta.text.length;
+      }
+      expect(deltas.map((event) => event.messageDelta.text).join('')).toBe(pieces.join(''));
+      expect(events.at(-1)!.message).toEqual({ id: message.id, content: pieces.join(''), status: 'COMPLETE' });
+    }
+    expect(streams[0]!.results.map((result) => result.agentRun.cursor)).toEqual(streams[1]!.results.map((result) => result.agentRun.cursor));
   });
 });
