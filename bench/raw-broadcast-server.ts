@@ -18,6 +18,11 @@ const server = createServer((request, response) => {
   request.on('data', (chunk) => (body += chunk));
   request.on('end', () => {
     const { variables } = JSON.parse(body) as { variables: Record<string, string> };
+    if (variables.projectId !== undefined) {
+      // The snapshot query resuming clients start from: nothing to resume here.
+      response.end(JSON.stringify({ data: { projectSnapshot: { cursor: 'raw:0', ingestJobs: [], agentRuns: [], workflowRuns: [] } } }));
+      return;
+    }
     if (variables.p !== undefined) {
       const id = randomUUID();
       projectOfJob.set(id, variables.p);
@@ -27,7 +32,22 @@ const server = createServer((request, response) => {
     const projectId = projectOfJob.get(variables.id!)!;
     const seq = (sequence.get(projectId) ?? 0) + 1;
     sequence.set(projectId, seq);
-    const payload = JSON.stringify({ data: { ingestJob: { cursor: `raw:${seq}`, job: { id: variables.id, message: variables.message } } } });
+    // The same shape and size as the client's IngestJobStream result, so only the work differs.
+    const at = new Date().toISOString();
+    const job = {
+      id: variables.id,
+      projectId,
+      source: 'bench',
+      status: 'RUNNING',
+      progress: Number(variables.progress),
+      message: variables.message,
+      processedItems: null,
+      totalItems: null,
+      error: null,
+      createdAt: at,
+      updatedAt: at,
+    };
+    const payload = JSON.stringify({ data: { ingestJob: { cursor: `raw:${seq}`, type: 'INGEST_JOB_UPDATED', job } } });
     for (const subscriber of subscribers.get(projectId) ?? []) {
       if (subscriber.socket.readyState === WebSocket.OPEN) {
         subscriber.socket.send(`{"id":${JSON.stringify(subscriber.id)},"type":"next","payload":${payload}}`);

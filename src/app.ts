@@ -27,9 +27,11 @@ import { operationMetricsPlugin } from './observability/operation-metrics.js';
 import { createEventsSchema } from './schema.js';
 import { createChangeApplier } from './store/change-applier.js';
 import { CloseCode } from './transport/close-codes.js';
+import { createAudiences } from './transport/audiences.js';
 import { createRequestHandler } from './transport/http.js';
 import { createConnectionLimiter, createRateLimiter } from './transport/limiters.js';
 import { documentLimitPlugins, mutationRateLimitPlugin } from './transport/security-plugins.js';
+import { createSharedSse } from './transport/sse.js';
 import { attachWebSocketTransport } from './transport/websocket.js';
 import { createWorkflowService } from './workflow/workflow-service.js';
 
@@ -54,7 +56,7 @@ export interface App {
   readonly metrics: Metrics;
   /** Connected WebSocket clients. */
   webSocketClientCount(): number;
-  /** Shared WebSocket audiences running. */
+  /** Shared audiences running (their members are WebSocket subscriptions and SSE streams). */
   audienceCount(): number;
   /**
    * Live subscriptions on this instance, over every transport: each shared audience holds
@@ -171,6 +173,27 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
     logging: false,
   });
 
+  const audiences = createAudiences({
+    metrics,
+    outgoingBufferBytes: config.limits.outgoingBufferBytes,
+    maxQueuedEvents: config.limits.maxQueuedEvents,
+    onError: (error) => logger.error({ err: error }, 'shared subscription failed; its members were completed'),
+  });
+  const sharedSse = createSharedSse({
+    yoga,
+    audiences,
+    authenticator,
+    acquireConnection: (viewer) => connections.acquire(viewer.subject),
+    outgoingBufferBytes: config.limits.outgoingBufferBytes,
+    metrics,
+    logger,
+  });
+  /** Ends every SSE stream, private and shared, as the server drains or stops. */
+  const endStreams = () => {
+    services.streams.endAll();
+    sharedSse.endAll();
+  };
+
   let draining = false;
   const httpServer = createServer(
     createRequestHandler({
@@ -178,11 +201,13 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
       metrics,
       logger,
       readiness: { notReadyBecause: () => [...(draining ? ['draining'] : []), ...backend.problems()] },
+      sse: config.fanout === 'shared' ? { graphqlPath: GRAPHQL_PATH, shared: sharedSse } : undefined,
     }),
   );
   const webSocket = attachWebSocketTransport(httpServer, yoga, {
     path: GRAPHQL_PATH,
     fanout: config.fanout,
+    audiences,
     authenticator,
     connections,
     limits: config.limits,
@@ -198,7 +223,7 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
     stopping ??= (async () => {
       await webSocket.dispose();
       services.agent.dispose();
-      services.streams.endAll();
+      endStreams();
       // SSE responses are open requests: end them so the server can close.
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
@@ -236,7 +261,7 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
       const deadline = Date.now() + graceMs / 2;
       while (webSocket.clientCount() > 0 && Date.now() < deadline) await sleep(Math.min(50, graceMs / 2));
       webSocket.closeAll(CloseCode.ServiceRestart, 'Server restarting');
-      services.streams.endAll();
+      endStreams();
       // Requests in flight (mutations) finish; only then is everything else closed.
       await Promise.race([closed, sleep(Math.max(graceMs / 2, 1000))]);
       await stop();
@@ -250,7 +275,7 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
     logger,
     metrics,
     webSocketClientCount: () => webSocket.clientCount(),
-    audienceCount: () => webSocket.audiences.count(),
-    subscriberCount: () => feeds.subscriberCount() - webSocket.audiences.count() + webSocket.audiences.memberCount(),
+    audienceCount: () => audiences.count(),
+    subscriberCount: () => feeds.subscriberCount() - audiences.count() + audiences.memberCount(),
   };
 }

@@ -1,6 +1,7 @@
 import type { AgentService } from './agent/agent-service.js';
 import type { Access, Viewer } from './auth/viewer.js';
-import type { EventStreams } from './events/event-streams.js';
+import type { LogPosition } from './events/event-record.js';
+import type { AudienceSourceTap, EventStreams } from './events/event-streams.js';
 import type { IngestService } from './ingest/ingest-service.js';
 import type { WorkflowService } from './workflow/workflow-service.js';
 
@@ -20,9 +21,8 @@ export interface GraphQLContext {
    * connection slots, or throws RATE_LIMITED; returns its release.
    */
   holdConnection?: () => () => void;
-  /**
-   * The transport counts this stream's deliveries and subscribers itself (a shared WebSocket
-   * audience, whose one stream serves many subscriptions).
-   */
-  countedByTransport?: boolean;
+  /** Set when this execution feeds a shared audience; see `Caller.audienceSource`. */
+  audienceSource?: AudienceSourceTap;
+  /** Set when this execution only replays a resuming member of a shared audience; see `Caller.replayUntil`. */
+  replayUntil?: LogPosition;
 }

@@ -52,7 +52,9 @@ describe('metrics', () => {
     track(subscribeOverSse(app.url, PROJECT_STREAM, { projectId }));
     const cursor = (await request(app.url, `query { events(projectId: "${projectId}") { cursor } }`)).data!.events[0].cursor;
     const resumed = track(subscribeOverWebSocket(wsClient(app), PROJECT_STREAM, { projectId, after: cursor }));
-    await waitFor(() => app.feeds.subscriberCount(projectId) === 3, { what: 'three subscriptions' });
+    await waitFor(() => app.subscriberCount() === 3, { what: 'three subscriptions' });
+    // WebSocket, SSE and the resumed one share one execution.
+    expect(app.feeds.subscriberCount(projectId)).toBe(1);
     for (let step = 1; step <= 4; step++) await mutate(app.url, UPDATE_PROGRESS, { id: job.id, progress: step / 10 });
     await resumed.waitForResults(4);
     const expired = track(subscribeOverWebSocket(wsClient(app), PROJECT_STREAM, { projectId, after: `${cursor}0` }));
@@ -62,7 +64,7 @@ describe('metrics', () => {
 
     expect(await metric(app, 'rte_connections{transport="ws"}')).toBe(3);
     expect(await metric(app, 'rte_connections{transport="sse"}')).toBe(1);
-    expect(await metric(app, 'rte_subscriptions{field="projectEvents"}')).toBe(3);
+    expect(await metric(app, 'rte_subscriptions{field="projectEvents",mode="shared"}')).toBe(3);
     expect(await metric(app, 'rte_events_published_total{type="INGEST_JOB_UPDATED"}')).toBe(4);
     expect(await metric(app, 'rte_events_published_total{type="INGEST_JOB_CREATED"}')).toBe(1);
     // 4 live events to 3 subscribers; the resumed one had nothing to replay yet.
@@ -122,7 +124,7 @@ describe('logs', () => {
     const ws = createClient({ url: webSocketUrl(app.url), webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, connectionParams: { authorization: bearer(token) } });
     const sub = subscribeOverWebSocket(ws, PROJECT_STREAM, { projectId: 'logs' });
     const sse = subscribeOverSse(app.url, PROJECT_STREAM, { projectId: 'logs' }, { authorization: bearer(token) });
-    await waitFor(() => app.feeds.subscriberCount('logs') === 2, { what: 'both connections' });
+    await waitFor(() => app.subscriberCount() === 2, { what: 'both connections' });
     await request(app.url, JOBS, { projectId: 'logs' }, { authorization: bearer(token) });
     sub.dispose();
     await ws.dispose();

@@ -33,7 +33,7 @@ describe('two instances sharing one Redis', () => {
     const onB = subscribeWs(b, projectId);
     const onBSse = subscribeOverSse<ProjectEvent>(b.url, PROJECT_STREAM, { projectId });
     disposers.push(() => onBSse.dispose());
-    await waitFor(() => b.feeds.subscriberCount(projectId) === 2, { what: 'subscribers on instance B' });
+    await waitFor(() => b.subscriberCount() === 2, { what: 'subscribers on instance B' });
 
     const job = (await mutate(a.url, CREATE_JOB, { projectId, source: 'from-a' })).createIngestJob;
     await mutate(b.url, UPDATE_PROGRESS, { id: job.id, progress: 0.4 });

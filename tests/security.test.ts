@@ -305,7 +305,7 @@ describe('resource limits', () => {
     expect(errors[0]).toMatchObject({ message: 'at most 2 operations per connection', extensions: { code: 'RATE_LIMITED' } });
 
     const sse = track(subscribeOverSse(app.url, PROJECT_STREAM, { projectId: 'p' }, auth(token)));
-    await waitFor(() => app.feeds.subscriberCount() === 3, { what: 'the SSE stream' });
+    await waitFor(() => app.subscriberCount() === 3, { what: 'the SSE stream' });
     const tooManySockets = rawSocket(app);
     await tooManySockets.opened;
     tooManySockets.send({ type: 'connection_init', payload: { authorization: bearer(token) } });
@@ -315,7 +315,7 @@ describe('resource limits', () => {
     // Another subject is not affected, and a released slot can be taken again.
     await rawSocket(app).acknowledged(await signToken({ sub: 'someone-else' }));
     sse.dispose();
-    await waitFor(() => app.feeds.subscriberCount() === 2, { what: 'the SSE stream to close' });
+    await waitFor(() => app.subscriberCount() === 2, { what: 'the SSE stream to close' });
     await rawSocket(app).acknowledged(token);
   });
 
@@ -371,7 +371,7 @@ describe('GraphQL over HTTP compliance', () => {
 });
 
 describe('shared fan-out', () => {
-  it('shares an execution only between subscribers with the same operation, variables and rights', async () => {
+  it('shares an execution between subscribers whose rights on the watched project are the same', async () => {
     const app = await secured();
     const admin = auth(await signToken());
     const narrow = await signToken({ sub: 'narrow', projects: ['shared'] });
@@ -381,16 +381,18 @@ describe('shared fan-out', () => {
       track(subscribeOverWebSocket<ProjectEvent>(wsClient(app, token), PROJECT_STREAM, { projectId: 'shared' })),
     );
     await waitFor(() => app.subscriberCount() === 3, { what: 'three subscribers' });
-    // Two users with the same rights share; different rights never do.
-    expect(app.audienceCount()).toBe(2);
+    // Claims about other projects do not change what this stream shows, so they share.
+    expect(app.audienceCount()).toBe(1);
     // Every member counts as a subscription, however many share an audience.
     const gauge = await app.metrics.subscriptions.get();
-    expect(gauge.values.find((sample) => sample.labels.field === 'projectEvents')?.value).toBe(3);
+    expect(gauge.values.filter((sample) => sample.labels.field === 'projectEvents').map((sample) => [sample.labels.mode, sample.value])).toEqual([
+      ['shared', 3],
+    ]);
     const typed = track(
       subscribeOverWebSocket<ProjectEvent>(wsClient(app, narrow), PROJECT_STREAM, { projectId: 'shared', types: ['INGEST_JOB_UPDATED'] }),
     );
     await waitFor(() => app.subscriberCount() === 4, { what: 'the filtered subscriber' });
-    expect(app.audienceCount()).toBe(3);
+    expect(app.audienceCount()).toBe(2);
 
     const job = (await mutate(app.url, CREATE_JOB, { projectId: 'shared', source: 's' }, admin)).createIngestJob;
     await mutate(app.url, UPDATE_PROGRESS, { id: job.id, progress: 0.5 }, admin);
@@ -402,13 +404,70 @@ describe('shared fan-out', () => {
     }
     expect((await typed.waitForResults(1)).map((result) => result.projectEvents.type)).toEqual(['INGEST_JOB_UPDATED']);
 
-    // A resume replays from its own cursor, so it never joins an audience.
+    // A resume replays from its own cursor, then joins the audience of the same operation.
     const cursor = streams[0]!.results[0]!.projectEvents.cursor;
-    const resumed = track(subscribeOverWebSocket<ProjectEvent>(wsClient(app, narrow), PROJECT_STREAM, { projectId: 'shared', after: cursor }));
+    const resumed = track(subscribeOverWebSocket<ProjectEvent>(wsClient(app, wide), PROJECT_STREAM, { projectId: 'shared', after: cursor }));
     expect((await resumed.waitForResults(1)).map((result) => result.projectEvents.type)).toEqual(['INGEST_JOB_UPDATED']);
-    expect(app.audienceCount()).toBe(3);
+    await waitFor(() => app.subscriberCount() === 5, { what: 'the resumed subscriber to join' });
+    expect(app.audienceCount()).toBe(2);
+    await mutate(app.url, UPDATE_PROGRESS, { id: job.id, progress: 0.6 }, admin);
+    expect((await resumed.waitForResults(2)).map((result) => result.projectEvents.job?.progress)).toEqual([0.5, 0.6]);
     // The last member leaving ends its audience and releases the feed.
     for (const stream of [...streams, typed, resumed]) stream.dispose();
     await waitFor(() => app.audienceCount() === 0 && app.feeds.subscriberCount() === 0, { what: 'audiences to end' });
+  });
+
+  it('refuses a caller who cannot read the project, and never hands it an event, over WebSocket and SSE', async () => {
+    const app = await secured();
+    const admin = auth(await signToken());
+    const reader = await signToken({ sub: 'reader', projects: ['guarded'] });
+    const outsider = await signToken({ sub: 'outsider', projects: ['elsewhere'] });
+    const noScope = await signToken({ sub: 'no-scope', projects: ['guarded'], scope: 'events:write' });
+    const member = track(subscribeOverWebSocket<ProjectEvent>(wsClient(app, reader), PROJECT_STREAM, { projectId: 'guarded' }));
+    await waitFor(() => app.subscriberCount() === 1, { what: 'the reader' });
+    const refusals = [
+      track(subscribeOverWebSocket(wsClient(app, outsider), PROJECT_STREAM, { projectId: 'guarded' })),
+      track(subscribeOverSse(app.url, PROJECT_STREAM, { projectId: 'guarded' }, auth(outsider))),
+      track(subscribeOverWebSocket(wsClient(app, noScope), PROJECT_STREAM, { projectId: 'guarded' })),
+      track(subscribeOverSse(app.url, PROJECT_STREAM, { projectId: 'guarded', after: null }, auth(noScope))),
+    ];
+    const messages = [];
+    for (const refused of refusals) {
+      const errors = (await refused.waitForError()) as Array<{ message: string; extensions: { code: string } }>;
+      expect(errors[0]!.extensions.code).toBe('FORBIDDEN');
+      messages.push(errors[0]!.message);
+    }
+    expect(messages).toEqual([
+      'this token does not give access to project "guarded"',
+      'this token does not give access to project "guarded"',
+      'this token lacks the events:read scope',
+      'this token lacks the events:read scope',
+    ]);
+    await mutate(app.url, CREATE_JOB, { projectId: 'guarded', source: 'marker' }, admin);
+    expect((await member.waitForResults(1)).map((result) => result.projectEvents.type)).toEqual(['INGEST_JOB_CREATED']);
+    for (const refused of refusals) expect(refused.results).toEqual([]);
+    expect(app.audienceCount()).toBe(1);
+  });
+
+  it('ends only the member whose token expired; the others in its audience keep receiving', async () => {
+    const app = await secured();
+    const admin = auth(await signToken());
+    const lasting = await signToken({ sub: 'lasting', projects: ['p'] });
+    const shortLived = await signToken({ sub: 'short', projects: ['p', 'q'], expiresIn: 2 });
+    const stays = track(subscribeOverWebSocket<ProjectEvent>(wsClient(app, lasting), PROJECT_STREAM, { projectId: 'p' }));
+    const staysSse = track(subscribeOverSse<ProjectEvent>(app.url, PROJECT_STREAM, { projectId: 'p' }, auth(lasting)));
+    const raw = rawSocket(app);
+    await raw.acknowledged(shortLived);
+    raw.send({ id: 'short', type: 'subscribe', payload: { query: PROJECT_STREAM, variables: { projectId: 'p' } } });
+    const expiringSse = track(subscribeOverSse<ProjectEvent>(app.url, PROJECT_STREAM, { projectId: 'p' }, auth(shortLived)));
+    await waitFor(() => app.subscriberCount() === 4, { what: 'four members' });
+    expect(app.audienceCount()).toBe(1);
+    expect(await raw.closed).toEqual({ code: 4403, reason: 'Token expired' });
+    await waitFor(() => expiringSse.completed, { what: 'the expired SSE stream to end' });
+    await waitFor(() => app.subscriberCount() === 2, { what: 'the expired members to leave' });
+    await mutate(app.url, CREATE_JOB, { projectId: 'p', source: 'after expiry' }, admin);
+    expect((await stays.waitForResults(1))[0]!.projectEvents.type).toBe('INGEST_JOB_CREATED');
+    expect((await staysSse.waitForResults(1))[0]!.projectEvents.type).toBe('INGEST_JOB_CREATED');
+    expect(stays.completed || staysSse.completed).toBe(false);
   });
 });

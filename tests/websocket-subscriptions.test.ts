@@ -1,4 +1,5 @@
 import type { Client } from 'graphql-ws';
+import { MessageType, stringifyMessage } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
@@ -20,6 +21,7 @@ import {
   WORKFLOW_STREAM,
   cursorSeq,
 } from './support/operations.js';
+import { graphqlWsNextFrames } from '../src/transport/frames.js';
 import { channelSubscribers, redisForTests } from './support/redis.js';
 import { EVERY_EVENT_TYPE_IN_ORDER, runEveryEventType } from './support/scenario.js';
 import type { Backend } from './support/servers.js';
@@ -340,5 +342,14 @@ describe('progress conflation', () => {
     const refused = subscribeOverWebSocket(client, COALESCED, { projectId, coalesceMs: 5 });
     const errors = (await refused.waitForError()) as Array<{ extensions: Record<string, unknown> }>;
     expect(errors[0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'coalesceMs' });
+  });
+});
+
+describe('graphql-ws frames of shared results', () => {
+  it('equal the messages graphql-ws itself would write', () => {
+    const payload = { data: { ingestJob: { cursor: 'e:1', job: { message: 'a "quoted"\nline', progress: 0.5 } } } };
+    for (const id of ['1', 'id with "quotes"', '\u2028']) {
+      expect(graphqlWsNextFrames(id)(JSON.stringify(payload))).toBe(stringifyMessage({ id, type: MessageType.Next, payload }));
+    }
   });
 });

@@ -25,10 +25,32 @@ export function canReadProject(viewer: Viewer, projectId: string): boolean {
   return viewer.canRead && onProject(viewer, projectId);
 }
 
+/** Whether the caller may read a project, and if not, why. */
+export type ReadDecision = 'allowed' | 'missing-scope' | 'other-project';
+
+export function readDecision(viewer: Viewer, projectId: string): ReadDecision {
+  if (!viewer.canRead) return 'missing-scope';
+  return onProject(viewer, projectId) ? 'allowed' : 'other-project';
+}
+
+/**
+ * A viewer with no rights but the given decision on one project. A shared audience executes
+ * as this viewer, so its results cannot depend on anything its key does not name.
+ */
+export function viewerDecidedOn(projectId: string, decision: ReadDecision): Viewer {
+  return {
+    subject: 'shared-audience',
+    projects: new Set(decision === 'allowed' ? [projectId] : []),
+    canRead: decision !== 'missing-scope',
+    canWrite: false,
+  };
+}
+
 /** Refuses queries and subscriptions on a project the caller may not read. */
 export function requireRead(viewer: Viewer, projectId: string): void {
-  if (!viewer.canRead) throw new DomainError('FORBIDDEN', 'this token lacks the events:read scope');
-  if (!onProject(viewer, projectId)) throw new DomainError('FORBIDDEN', `this token does not give access to project "${projectId}"`);
+  const decision = readDecision(viewer, projectId);
+  if (decision === 'missing-scope') throw new DomainError('FORBIDDEN', 'this token lacks the events:read scope');
+  if (decision === 'other-project') throw new DomainError('FORBIDDEN', `this token does not give access to project "${projectId}"`);
 }
 
 /** Refuses mutations on a project the caller may not write to. */

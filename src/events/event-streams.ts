@@ -11,12 +11,33 @@ import { decodeCursor } from './event-record.js';
 import type { ProjectFeeds } from './project-feeds.js';
 import { PushIterator } from './push-iterator.js';
 
+/**
+ * What a stream tells the shared audience it feeds: where in the project's log it starts and
+ * which event each of its results comes from. The audience needs both to let a resuming
+ * member replay exactly up to what the audience has delivered.
+ */
+export interface AudienceSourceTap {
+  /** The feed position the stream starts after; called once, before any event. */
+  opened(position: LogPosition): void;
+  /** GraphQL took `event` from the stream: the next result is its execution. */
+  taken(event: EventRecord): void;
+}
+
 /** Who opens a stream, and how to end their connection if they stop reading. */
 export interface Caller {
   viewer: Viewer;
   onSlowConsumer?: () => void;
   holdConnection?: () => () => void;
-  countedByTransport?: boolean;
+  /**
+   * Set when the stream is the source of a shared audience: the transport counts the
+   * audience's members and deliveries itself, and follows the stream's position.
+   */
+  audienceSource?: AudienceSourceTap;
+  /**
+   * Replay only: deliver the retained events after `after` up to this position, then end.
+   * The live part comes from a shared audience that has delivered everything after it.
+   */
+  replayUntil?: LogPosition;
 }
 
 export interface StreamRequest<T extends EventRecord> {
@@ -167,7 +188,7 @@ export function createEventStreams(dependencies: {
         else metrics.slowConsumers.inc({ transport: 'sse' });
       });
       const release = caller.holdConnection?.();
-      const counted = !caller.countedByTransport;
+      const counted = !caller.audienceSource && !caller.replayUntil;
       const deliver = (event: T) => {
         if (counted) metrics.delivered();
         stream.push(event);
@@ -180,7 +201,7 @@ export function createEventStreams(dependencies: {
           caller.viewer.expiresAt === undefined
             ? undefined
             : setTimeout(() => void stream.return(), Math.max(0, caller.viewer.expiresAt - Date.now()));
-        const subscriptions = metrics.subscriptions.labels(request.field);
+        const subscriptions = metrics.subscriptions.labels(request.field, 'private');
         if (counted) subscriptions.inc();
         open.add(stream);
         stream.teardown = () => {
@@ -194,6 +215,7 @@ export function createEventStreams(dependencies: {
         return stream;
       };
       try {
+        if (caller.replayUntil) return await expiring(() => openReplay(caller.replayUntil!));
         return await (cursor ? expiring(() => openResumed(cursor)) : openLive());
       } catch (error) {
         release?.();
@@ -201,10 +223,47 @@ export function createEventStreams(dependencies: {
       }
 
       async function openLive() {
-        const { detach } = await feeds.subscribe(projectId, (event) => {
+        const { position, detach } = await feeds.subscribe(projectId, (event) => {
           if (accepts(event)) push(event);
         });
+        const tap = caller.audienceSource;
+        if (tap) {
+          // Synchronously with attaching: no event can reach the stream before the audience
+          // knows where it starts.
+          tap.opened(position);
+          stream.onTake = (event) => tap.taken(event);
+        }
         return end(detach);
+      }
+
+      /**
+       * The private half of a resume that joins a shared audience: the retained events after
+       * the cursor up to `until`, the last position the audience delivered. The audience
+       * delivers everything after it, so the two meet without a gap or a repeat.
+       */
+      async function openReplay(until: LogPosition) {
+        stream.maxBuffered = Number.POSITIVE_INFINITY;
+        if (!cursor) {
+          stream.end();
+          return end(() => {});
+        }
+        metrics.resumes.inc();
+        if (cursor.epoch === until.epoch && cursor.seq > until.seq) {
+          // Ahead of this audience (the client came from a faster instance): nothing to
+          // replay, but the cursor must still be one the log could have issued.
+          checkResumable(cursor, await store.readLog(projectId, cursor.seq, 0));
+        } else {
+          checkResumable(cursor, { epoch: until.epoch, headSeq: until.seq });
+        }
+        let replayed = 0;
+        await replay(projectId, cursor, until.seq, (event) => {
+          if (!accepts(event)) return;
+          stream.push(event);
+          replayed++;
+        });
+        metrics.replayed(replayed);
+        stream.end();
+        return end(() => {});
       }
 
       async function openResumed(cursor: LogPosition) {

@@ -8,7 +8,15 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
   #head = 0;
   #waiting: ((result: IteratorResult<T>) => void) | undefined;
   #done = false;
+  /** No more values will be pushed; the iteration ends once the buffer is read. */
+  #ending = false;
   #teardown: (() => void) | undefined;
+
+  /**
+   * Called with each value as the consumer takes it: whoever drives the consumer learns which
+   * value its next result comes from (a shared audience tracks its log position this way).
+   */
+  onTake: ((value: T) => void) | undefined;
 
   /**
    * @param maxBuffered values that may wait unread; one more ends the iteration and calls
@@ -26,10 +34,11 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
   }
 
   push(value: T): void {
-    if (this.#done) return;
+    if (this.#done || this.#ending) return;
     const waiting = this.#waiting;
     if (waiting) {
       this.#waiting = undefined;
+      this.onTake?.(value);
       waiting({ value, done: false });
     } else if (this.buffered >= this.maxBuffered) {
       this.#finish();
@@ -52,12 +61,24 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
         this.#buffer = this.#buffer.slice(this.#head);
         this.#head = 0;
       }
+      this.onTake?.(value);
       return Promise.resolve({ value, done: false });
     }
+    if (this.#ending) this.#finish();
     if (this.#done) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => {
       this.#waiting = resolve;
     });
+  }
+
+  /**
+   * Ends the iteration after what was pushed so far: the consumer reads the buffer, then the
+   * iteration is done and the teardown runs.
+   */
+  end(): void {
+    if (this.#done) return;
+    this.#ending = true;
+    if (this.buffered === 0) this.#finish();
   }
 
   return(): Promise<IteratorResult<T>> {

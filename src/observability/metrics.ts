@@ -52,7 +52,8 @@ export function createMetrics() {
     scrape: () => Registry.merge([processMetrics(), registry]).metrics(),
     contentType: registry.contentType,
     connections: new Gauge({ name: 'rte_connections', help: 'Open client connections', labelNames: ['transport'], registers }),
-    subscriptions: new Gauge({ name: 'rte_subscriptions', help: 'Active subscriptions', labelNames: ['field'], registers }),
+    /** `mode`: `shared` for members of a shared audience, `private` for subscriptions executing on their own. */
+    subscriptions: new Gauge({ name: 'rte_subscriptions', help: 'Active subscriptions', labelNames: ['field', 'mode'], registers }),
     eventsPublished: new Counter({ name: 'rte_events_published_total', help: 'Events accepted and published', labelNames: ['type'], registers }),
     deliveryLatency: new Histogram({
       name: 'rte_delivery_latency_seconds',

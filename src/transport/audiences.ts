@@ -1,56 +1,121 @@
 import type { ExecutionResult } from 'graphql';
-import type WebSocket from 'ws';
+import type { LogPosition } from '../events/event-record.js';
+import { decodeCursor } from '../events/event-record.js';
+import type { AudienceSourceTap } from '../events/event-streams.js';
 import { PushIterator } from '../events/push-iterator.js';
 import type { Metrics } from '../observability/metrics.js';
+import { sseNextEvent, stringifyResult } from './frames.js';
 
-/** A subscription on one socket that shares its audience's execution. */
-interface Member {
-  socket: WebSocket;
+/** One result of a shared execution: serialised once, its frames built once per transport. */
+export class SharedPayload {
+  #sseFrame: Buffer | undefined;
+
+  constructor(
+    readonly json: string,
+    /** The log position of the event it was executed from. */
+    readonly position: LogPosition | undefined,
+  ) {}
+
+  /** The GraphQL-over-SSE `next` event, encoded once for every SSE member. */
+  get sseFrame(): Buffer {
+    return (this.#sseFrame ??= Buffer.from(sseNextEvent(this.json)));
+  }
+}
+
+/** A subscription on one connection, as an audience writes to it. */
+export interface AudienceMember {
   /** The subscription field, for the subscriptions gauge. */
-  field: string;
-  /** The start of every frame to this operation, `{"id":…,"type":"next","payload":`, built once. */
-  framePrefix: string;
-  /** What graphql-ws iterates for this operation; it yields nothing and ends with the audience. */
+  readonly field: string;
+  /** Writes one shared result. */
+  send(payload: SharedPayload): void;
+  /** Writes one result of its own (a replayed event); resolves once it was handed to the OS. */
+  sendOwn(resultJson: string): Promise<void>;
+  /** Bytes written and not yet sent. */
+  backlog(): number;
+  isOpen(): boolean;
+  /** It fell more than its budget behind: ends its connection as a slow consumer. */
+  cutOff(): void;
+}
+
+interface Membership {
+  member: AudienceMember;
+  /** What the transport iterates for this subscription; it yields nothing and ends with the membership. */
   handle: PushIterator<never>;
+  /** While the member replays on its own, the audience's results wait here. */
+  waiting?: SharedPayload[];
+  left: boolean;
 }
 
 interface Audience {
-  members: Set<Member>;
+  members: Set<Membership>;
   /** Resolves once the shared source is live, or with the result that refused it. */
   ready: Promise<ExecutionResult | undefined>;
   source?: AsyncIterator<ExecutionResult>;
+  /**
+   * The last log position the audience delivered to its members, or the one it started
+   * after: every later event its filters accept reaches members that are present then.
+   */
+  position?: LogPosition;
+  /** The event GraphQL took from the source last: the one the pending result comes from. */
+  taken?: LogPosition;
+}
+
+/** How a subscription joins: how to start the shared execution, and for a resume, how to replay. */
+export interface JoinRequest {
+  key: string;
+  member: AudienceMember;
+  start(tap: AudienceSourceTap): Promise<AsyncIterable<ExecutionResult> | ExecutionResult>;
+  resume?: { after: string; replay(until: LogPosition): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> };
 }
 
 export interface AudienceOptions {
   metrics: Metrics;
-  /** Bytes a socket may have waiting before it counts as a slow consumer. */
+  /** Bytes a connection may have waiting before it counts as a slow consumer. */
   outgoingBufferBytes: number;
-  onSlowConsumer(socket: WebSocket): void;
+  /** Shared results one member may have waiting while it replays, before it counts as slow. */
+  maxQueuedEvents: number;
   onError(error: unknown): void;
+}
+
+function isAfter(position: LogPosition | undefined, cursor: LogPosition | undefined): boolean {
+  return !position || !cursor || position.epoch !== cursor.epoch || position.seq > cursor.seq;
 }
 
 /**
  * Subscribers with the same operation, variables and rights form an audience: one
- * execution and one serialisation per event, after which each member's socket is written
- * the same payload bytes under its own operation id. Per event and member the work is a
- * string concatenation and a socket write.
+ * execution and one serialisation per event, after which each member's connection is
+ * written the same payload, over WebSocket or SSE. Per event and member the work is a frame
+ * (a string concatenation for WebSocket, nothing for SSE) and a write.
+ *
+ * A member that resumes from a cursor replays the events it missed on its own, up to the
+ * position the audience had delivered when it joined; what the audience delivers meanwhile
+ * waits, and is written after the replay. So the replay and the shared stream meet without a
+ * gap or a repeat, while publishing goes on.
  */
 export function createAudiences(options: AudienceOptions) {
-  const { metrics, outgoingBufferBytes } = options;
+  const { metrics, outgoingBufferBytes, maxQueuedEvents } = options;
   const audiences = new Map<string, Audience>();
 
-  function send(member: Member, payloadJson: string): void {
-    const { socket } = member;
-    if (socket.readyState !== socket.OPEN) return;
-    // Writes are not awaited, so the socket's own buffer is the backlog to bound. A member
-    // past it leaves at once, so nothing more queues up for it while it is being closed.
-    if (socket.bufferedAmount > outgoingBufferBytes) {
-      void member.handle.return();
-      options.onSlowConsumer(socket);
-      return;
-    }
-    socket.send(`${member.framePrefix}${payloadJson}}`);
+  function cutOff(membership: Membership): void {
+    void membership.handle.return();
+    membership.member.cutOff();
+  }
+
+  function deliver(membership: Membership, payload: SharedPayload): void {
+    const { member } = membership;
+    if (!member.isOpen()) return;
+    // Writes are not awaited, so the connection's own buffer is the backlog to bound. A
+    // member past it leaves at once, so nothing more queues up for it while it is closed.
+    if (member.backlog() > outgoingBufferBytes) return cutOff(membership);
+    member.send(payload);
     metrics.delivered();
+  }
+
+  function send(membership: Membership, payload: SharedPayload): void {
+    const { waiting } = membership;
+    if (!waiting) return deliver(membership, payload);
+    if (waiting.length >= maxQueuedEvents) return cutOff(membership);
+    waiting.push(payload);
   }
 
   async function pump(key: string, audience: Audience): Promise<void> {
@@ -58,68 +123,114 @@ export function createAudiences(options: AudienceOptions) {
       for (;;) {
         const next = await audience.source!.next();
         if (next.done) break;
-        const payloadJson = JSON.stringify(next.value);
-        for (const member of audience.members) send(member, payloadJson);
+        // Position and members are read in the same synchronous step as the writes: a member
+        // joining later gets the next result, and replays up to this one.
+        if (audience.taken) audience.position = audience.taken;
+        const payload = new SharedPayload(stringifyResult(next.value), audience.position);
+        for (const membership of audience.members) send(membership, payload);
       }
     } catch (error) {
       options.onError(error);
     } finally {
       if (audiences.get(key) === audience) audiences.delete(key);
-      for (const member of [...audience.members]) void member.handle.return();
+      for (const membership of [...audience.members]) void membership.handle.return();
     }
   }
 
-  function leave(key: string, audience: Audience, member: Member): void {
-    audience.members.delete(member);
-    metrics.subscriptions.dec({ field: member.field });
+  function leave(key: string, audience: Audience, membership: Membership): void {
+    if (membership.left) return;
+    membership.left = true;
+    membership.waiting = undefined;
+    audience.members.delete(membership);
+    metrics.subscriptions.dec({ field: membership.member.field, mode: 'shared' });
     if (audience.members.size > 0) return;
     if (audiences.get(key) === audience) audiences.delete(key);
     void audience.source?.return?.();
   }
 
+  function create(key: string, start: JoinRequest['start']): Audience {
+    const audience: Audience = { members: new Set(), ready: Promise.resolve(undefined) };
+    const tap: AudienceSourceTap = {
+      opened: (position) => void (audience.position = position),
+      taken: (event) => void (audience.taken = { epoch: event.epoch, seq: event.seq }),
+    };
+    audience.ready = (async () => {
+      try {
+        const result = await start(tap);
+        if (!(Symbol.asyncIterator in result)) {
+          audiences.delete(key);
+          return result;
+        }
+        audience.source = result[Symbol.asyncIterator]();
+        void pump(key, audience);
+        return undefined;
+      } catch (error) {
+        audiences.delete(key);
+        throw error;
+      }
+    })();
+    audiences.set(key, audience);
+    return audience;
+  }
+
+  /** Writes the member's private replay, then what the audience delivered meanwhile. */
+  async function replayThenJoin(membership: Membership, resume: NonNullable<JoinRequest['resume']>, until: LogPosition) {
+    const replayed = await resume.replay(until);
+    if (!(Symbol.asyncIterator in replayed)) return replayed;
+    const iterator = replayed[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        if (membership.left || !membership.member.isOpen()) return undefined;
+        const next = await iterator.next();
+        if (next.done) break;
+        // Awaited: a long replay goes at the pace the client reads it.
+        await membership.member.sendOwn(stringifyResult(next.value));
+        metrics.delivered();
+      }
+    } finally {
+      await iterator.return?.();
+    }
+    const waiting = membership.waiting ?? [];
+    membership.waiting = undefined;
+    // A cursor ahead of this audience (from a faster instance) already covers some of them.
+    const cursor = decodeCursor(resume.after);
+    for (const payload of waiting) if (isAfter(payload.position, cursor)) deliver(membership, payload);
+    return undefined;
+  }
+
   return {
     /**
-     * Adds an operation to the audience `key`, starting the audience with `start` when it
-     * is the first. Returns what graphql-ws should iterate for this operation, or the
-     * result that refused the subscription.
+     * Adds a subscription to the audience `key`, starting the audience with `start` when it is
+     * the first. With `resume`, first replays after its cursor on its own. Returns what the
+     * transport should iterate for this subscription, or the result that refused it.
      */
-    async join(
-      { key, socket, id, field }: { key: string; socket: WebSocket; id: string; field: string },
-      start: () => Promise<AsyncIterable<ExecutionResult> | ExecutionResult>,
-    ): Promise<AsyncIterableIterator<never> | ExecutionResult> {
-      let audience = audiences.get(key);
-      if (!audience) {
-        const created: Audience = { members: new Set(), ready: Promise.resolve(undefined) };
-        created.ready = (async () => {
-          try {
-            const result = await start();
-            if (!(Symbol.asyncIterator in result)) {
-              audiences.delete(key);
-              return result;
-            }
-            created.source = result[Symbol.asyncIterator]();
-            void pump(key, created);
-            return undefined;
-          } catch (error) {
-            audiences.delete(key);
-            throw error;
-          }
-        })();
-        audiences.set(key, (audience = created));
-      }
-      const joined = audience;
-      const refused = await joined.ready;
+    async join({ key, member, start, resume }: JoinRequest): Promise<AsyncIterableIterator<never> | ExecutionResult> {
+      const audience = audiences.get(key) ?? create(key, start);
+      const refused = await audience.ready;
       if (refused) return refused;
-      const framePrefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-      const member: Member = { socket, framePrefix, field, handle: new PushIterator<never>() };
-      member.handle.teardown = () => leave(key, joined, member);
-      joined.members.add(member);
-      metrics.subscriptions.inc({ field });
-      return member.handle;
+      const membership: Membership = { member, handle: new PushIterator<never>(), waiting: resume ? [] : undefined, left: false };
+      // Reading the position and joining happen in one synchronous step: everything after it
+      // comes from the audience, everything up to it from the replay.
+      const until = audience.position!;
+      audience.members.add(membership);
+      metrics.subscriptions.inc({ field: member.field, mode: 'shared' });
+      membership.handle.teardown = () => leave(key, audience, membership);
+      if (!resume) return membership.handle;
+      try {
+        const refusedReplay = await replayThenJoin(membership, resume, until);
+        if (refusedReplay) {
+          void membership.handle.return();
+          return refusedReplay;
+        }
+      } catch (error) {
+        void membership.handle.return();
+        throw error;
+      }
+      return membership.handle;
     },
     /** Audiences running. */
     count: () => audiences.size,
-    /** Operations taking part in an audience. */
+    /** Subscriptions taking part in an audience. */
     memberCount: () => {
       let members = 0;
       for (const audience of audiences.values()) members += audience.members.size;
@@ -127,3 +238,5 @@ export function createAudiences(options: AudienceOptions) {
     },
   };
 }
+
+export type Audiences = ReturnType<typeof createAudiences>;

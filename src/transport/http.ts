@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
+import type { SharedSse } from './sse.js';
+import { readBody } from './sse.js';
 
 export interface Readiness {
   /** Why the instance should not get traffic now; empty when ready. */
@@ -23,8 +25,33 @@ export function createRequestHandler(options: {
   readiness: Readiness;
   metrics: Metrics;
   logger: Logger;
+  /** Shared SSE subscriptions, tried before yoga for SSE POSTs to `graphqlPath`. */
+  sse?: { graphqlPath: string; shared: SharedSse };
 }): RequestListener {
-  const { graphql, readiness, metrics, logger } = options;
+  const { graphql, readiness, metrics, logger, sse } = options;
+  async function serveSse(shared: SharedSse, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let body: Buffer;
+    try {
+      body = await readBody(request);
+    } catch {
+      response.destroy();
+      return;
+    }
+    try {
+      if (await shared.serve(request, response, body)) return;
+    } catch (error) {
+      logger.error({ err: error }, 'shared SSE subscription failed to start');
+      if (response.headersSent) {
+        response.destroy();
+        return;
+      }
+    }
+    // Not shareable: yoga serves it, reading the body from where the Node adapter looks
+    // for one that was already read (@whatwg-node/server's normalizeNodeRequest).
+    (request as IncomingMessage & { body?: Buffer }).body = body;
+    graphql(request, response);
+  }
+
   return (request: IncomingMessage, response: ServerResponse) => {
     const path = request.url?.split('?', 1)[0];
     if (request.method === 'GET' && path === '/health') return json(response, 200, { status: 'ok' });
@@ -57,6 +84,10 @@ export function createRequestHandler(options: {
           'connection closed',
         );
       });
+      if (sse && request.method === 'POST' && path === sse.graphqlPath) {
+        void serveSse(sse.shared, request, response);
+        return;
+      }
     }
     graphql(request, response);
   };

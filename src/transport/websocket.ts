@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { DocumentNode, ExecutionArgs, GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
-import { GraphQLError, Kind, getOperationAST } from 'graphql';
+import type { DocumentNode, ExecutionArgs, ExecutionResult } from 'graphql';
+import { GraphQLError, getOperationAST } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
@@ -14,7 +14,9 @@ import type { Limits } from '../config.js';
 import type { GraphQLContext } from '../context.js';
 import { isGraphQLError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import { createAudiences } from './audiences.js';
+import type { AudienceMember, Audiences } from './audiences.js';
+import { graphqlWsNextFrames, withoutHttpHints } from './frames.js';
+import { planShare, sharedExecution } from './shared-subscriptions.js';
 import { CloseCode } from './close-codes.js';
 import type { ConnectionLimiter } from './limiters.js';
 
@@ -34,53 +36,24 @@ function closeSlowConsumer(socket: WebSocket, metrics: Metrics): void {
   socket.once('close', () => clearTimeout(cut));
 }
 
-/** `extensions.http` tells yoga which HTTP status to answer with; over HTTP yoga removes it, here we do. */
-function withoutHttpHints(error: GraphQLFormattedError): GraphQLFormattedError {
-  if (!error.extensions || !('http' in error.extensions)) return error;
-  const { http: _http, ...extensions } = error.extensions;
-  return { ...error, extensions };
-}
-
 interface EnvelopedRoot {
   execute(args: ExecutionArgs): unknown;
   subscribe(args: ExecutionArgs): unknown;
   /** Set when the operation joins a shared audience instead of executing on its own. */
-  audience?: { key: string; socket: WebSocket; id: string; field: string };
+  join?: (args: ExecutionArgs) => Promise<AsyncIterableIterator<never> | ExecutionResult>;
 }
 
-/** Whether the operation resumes from a cursor: replays are per subscriber, never shared. */
-function resumes(operation: OperationDefinitionNode, variables: Record<string, unknown> | null | undefined): boolean {
-  for (const selection of operation.selectionSet.selections) {
-    if (selection.kind !== Kind.FIELD) return true;
-    for (const argument of selection.arguments ?? []) {
-      if (argument.name.value !== 'after' || argument.value.kind === Kind.NULL) continue;
-      if (argument.value.kind !== Kind.VARIABLE || variables?.[argument.value.name.value] != null) return true;
-    }
-  }
-  return false;
-}
-
-function rootField(operation: OperationDefinitionNode): string {
-  const [selection] = operation.selectionSet.selections;
-  return selection?.kind === Kind.FIELD ? selection.name.value : 'unknown';
-}
-
-/** JSON with sorted keys, so equal variables give equal audience keys. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-/** Everything a shared result depends on: the operation, its variables and the caller's rights. */
-function audienceKey(payload: { query: string; operationName?: string | null; variables?: unknown }, viewer: Viewer): string {
-  const projects = viewer.projects === 'all' ? '*' : [...viewer.projects].sort().join(',');
-  return `${viewer.canRead}|${projects}|${payload.operationName ?? ''}|${canonical(payload.variables ?? {})}|${payload.query}`;
+/** A subscription on a socket, as a member of a shared audience. */
+function webSocketMember(socket: WebSocket, id: string, field: string, metrics: Metrics): AudienceMember {
+  const frame = graphqlWsNextFrames(id);
+  return {
+    field,
+    send: (payload) => socket.send(frame(payload.json)),
+    sendOwn: (resultJson) => new Promise((resolve) => socket.send(frame(resultJson), () => resolve())),
+    backlog: () => socket.bufferedAmount,
+    isOpen: () => socket.readyState === socket.OPEN,
+    cutOff: () => closeSlowConsumer(socket, metrics),
+  };
 }
 
 /** What a connection holds once its connection_init was accepted. */
@@ -93,6 +66,8 @@ interface Connection {
 export interface WebSocketTransportOptions {
   path: string;
   fanout: 'shared' | 'per-subscriber';
+  /** Where shared subscriptions join; SSE streams join the same audiences. */
+  audiences: Audiences;
   metrics: Metrics;
   authenticator: Authenticator;
   connections: ConnectionLimiter;
@@ -115,7 +90,7 @@ export function attachWebSocketTransport(
 ): {
   dispose(): Promise<void>;
   clientCount(): number;
-  audiences: { count(): number; memberCount(): number };
+  audiences: Audiences;
   closeAll(code: number, reason: string): void;
 } {
   const { authenticator, connections, limits, logger, metrics } = options;
@@ -129,12 +104,7 @@ export function attachWebSocketTransport(
       : undefined,
   });
   const connectionOf = new WeakMap<object, Connection>();
-  const audiences = createAudiences({
-    metrics,
-    outgoingBufferBytes: limits.outgoingBufferBytes,
-    onSlowConsumer: (socket) => closeSlowConsumer(socket, metrics),
-    onError: (error) => logger.error({ err: error }, 'shared subscription failed; its members were completed'),
-  });
+  const { audiences } = options;
   const subjectOf = new WeakMap<WebSocket, string>();
 
   // One log line when a connection opens and one when it closes, with why.
@@ -158,8 +128,7 @@ export function attachWebSocketTransport(
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => {
         const root = args.rootValue as EnvelopedRoot;
-        if (!root.audience) return root.subscribe(args) as never;
-        return audiences.join(root.audience, async () => (await root.subscribe(args)) as never) as never;
+        return (root.join ? root.join(args) : root.subscribe(args)) as never;
       },
       onConnect: async (context) => {
         const socket = context.extra.socket as WebSocket;
@@ -225,14 +194,10 @@ export function attachWebSocketTransport(
         }
         if (errors.length) return errors;
         const operation = getOperationAST(document, payload.operationName);
-        const shared = options.fanout === 'shared' && operation?.operation === 'subscription' && !resumes(operation, payload.variables);
-        let contextValue: object = await contextFactory();
-        if (shared) {
-          // The audience outlives any one member: it carries no member's expiry or socket.
-          // Expiry and slow consumers are handled per socket instead.
-          const viewer = { ...connection.viewer, expiresAt: undefined };
-          contextValue = { ...contextValue, viewer, onSlowConsumer: undefined, countedByTransport: true } satisfies Partial<GraphQLContext>;
-        }
+        const plan =
+          options.fanout === 'shared' && operation ? planShare(schema, document, operation, payload, connection.viewer) : undefined;
+        const contextValue = (await contextFactory()) as GraphQLContext;
+        const member = plan && webSocketMember(socket, id, plan.field, metrics);
         return {
           schema,
           operationName: payload.operationName,
@@ -242,7 +207,14 @@ export function attachWebSocketTransport(
           rootValue: {
             execute,
             subscribe,
-            audience: shared ? { key: audienceKey(payload, connection.viewer), socket, id, field: rootField(operation) } : undefined,
+            join:
+              plan &&
+              ((args) =>
+                audiences.join({
+                  key: plan.key,
+                  member: member!,
+                  ...sharedExecution(plan, args as ExecutionArgs & { contextValue: GraphQLContext }, subscribe),
+                })),
           } satisfies EnvelopedRoot,
         };
       },
