@@ -147,6 +147,34 @@ export function createAgentService(
     return { ...decision, completeStreams: closing.completeStreams, events: [...closing.events, ...decision.events] };
   }
 
+  /** Appends a message to the run, whole or (STREAMING) to be streamed. */
+  async function addMessage(
+    input: { runId: string; role: MessageRole },
+    access: Access,
+    action: string,
+    body: Pick<AgentMessageRecord, 'content' | 'status'>,
+  ): Promise<AgentMessageRecord> {
+    let message: AgentMessageRecord | undefined;
+    await changes.update(RUN_RULES, input.runId, access, action, (run) => {
+      if (run.messageCount >= limits.maxMessagesPerRun) {
+        throw badUserInput('runId', `agent run "${run.id}" already has the most messages allowed (${limits.maxMessagesPerRun})`);
+      }
+      const at = now().toISOString();
+      const added: AgentMessageRecord = { id: randomUUID(), index: run.messageCount, role: input.role, ...body, createdAt: at };
+      message = added;
+      const next: AgentRunRecord = { ...run, messageCount: run.messageCount + 1, updatedAt: at };
+      return {
+        projectId: run.projectId,
+        value: next,
+        append: [{ collection: 'messages', value: added }],
+        put: [{ collection: 'messageIds', key: added.id, value: { index: added.index } }],
+        openStream: added.status === 'STREAMING' ? { messageId: added.id, message: added } : undefined,
+        events: [{ type: 'AGENT_MESSAGE_APPENDED', projectId: run.projectId, occurredAt: at, run: next, message: added }],
+      };
+    });
+    return message!;
+  }
+
   function refuseAppend(outcome: ContentAppend['outcome'], input: { runId: string; messageId: string }, length?: number): never {
     switch (outcome) {
       case 'run-missing':
@@ -243,61 +271,12 @@ export function createAgentService(
         return { projectId: run.projectId, value: next, put: [{ collection: 'steps', key: stepId, value: step }], events };
       });
     },
-    async appendMessage(input, access) {
+    appendMessage(input, access) {
       const content = requireText('content', input.content, MAX_MESSAGE_LENGTH);
-      let message: AgentMessageRecord | undefined;
-      await changes.update(RUN_RULES, input.runId, access, 'append a message to', (run) => {
-        if (run.messageCount >= limits.maxMessagesPerRun) {
-          throw badUserInput('runId', `agent run "${run.id}" already has the most messages allowed (${limits.maxMessagesPerRun})`);
-        }
-        const at = now().toISOString();
-        const appended: AgentMessageRecord = {
-          id: randomUUID(),
-          index: run.messageCount,
-          role: input.role,
-          content,
-          status: 'COMPLETE',
-          createdAt: at,
-        };
-        message = appended;
-        const next: AgentRunRecord = { ...run, messageCount: run.messageCount + 1, updatedAt: at };
-        return {
-          projectId: run.projectId,
-          value: next,
-          append: [{ collection: 'messages', value: appended }],
-          put: [{ collection: 'messageIds', key: appended.id, value: { index: appended.index } }],
-          events: [{ type: 'AGENT_MESSAGE_APPENDED', projectId: run.projectId, occurredAt: at, run: next, message: appended }],
-        };
-      });
-      return message!;
+      return addMessage(input, access, 'append a message to', { content, status: 'COMPLETE' });
     },
-    async startMessage(input, access) {
-      let message: AgentMessageRecord | undefined;
-      await changes.update(RUN_RULES, input.runId, access, 'start a message in', (run) => {
-        if (run.messageCount >= limits.maxMessagesPerRun) {
-          throw badUserInput('runId', `agent run "${run.id}" already has the most messages allowed (${limits.maxMessagesPerRun})`);
-        }
-        const at = now().toISOString();
-        const started: AgentMessageRecord = {
-          id: randomUUID(),
-          index: run.messageCount,
-          role: input.role,
-          content: '',
-          status: 'STREAMING',
-          createdAt: at,
-        };
-        message = started;
-        const next: AgentRunRecord = { ...run, messageCount: run.messageCount + 1, updatedAt: at };
-        return {
-          projectId: run.projectId,
-          value: next,
-          append: [{ collection: 'messages', value: started }],
-          put: [{ collection: 'messageIds', key: started.id, value: { index: started.index } }],
-          openStream: { messageId: started.id, message: started },
-          events: [{ type: 'AGENT_MESSAGE_APPENDED', projectId: run.projectId, occurredAt: at, run: next, message: started }],
-        };
-      });
-      return message!;
+    startMessage(input, access) {
+      return addMessage(input, access, 'start a message in', { content: '', status: 'STREAMING' });
     },
     async appendContent(input, access) {
       const { runId, messageId, text } = input;
