@@ -7,6 +7,9 @@ import { ingestResolvers } from './ingest/ingest-resolvers.js';
 import { DateTimeScalar } from './scalars.js';
 import { workflowResolvers } from './workflow/workflow-resolvers.js';
 
+// The package root's schema.graphql, the one codegen reads. This module runs from src/ (tsx) or
+// from dist/ (the build, whose rootDir is src), both directly below the root, so one relative
+// path finds the same file from either, and no copy can drift from it.
 const typeDefs = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
 
 /** The executable schema: `schema.graphql` with each domain's resolvers. */

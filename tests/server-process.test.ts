@@ -1,14 +1,17 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Client } from 'graphql-ws';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { CloseCode } from '../src/transport/close-codes.js';
-import { connectWebSocket, mutate, subscribeOverWebSocket } from './support/clients.js';
-import { CREATE_JOB, PROJECT_STREAM } from './support/operations.js';
-import type { NpmStartProcess } from './support/processes.js';
-import { spawnNpmStart, spawnServer } from './support/processes.js';
+import { connectWebSocket, mutate, request, subscribeOverWebSocket } from './support/clients.js';
+import { CREATE_JOB, JOB, PROJECT_STREAM } from './support/operations.js';
+import type { NpmStartProcess, WorkingTreeCopy } from './support/processes.js';
+import { copyWorkingTree, spawnNpmStart, spawnServer } from './support/processes.js';
 import { waitFor } from './support/wait-for.js';
 
 const children = new Set<ChildProcess>();
@@ -77,14 +80,27 @@ describe('the server process', () => {
   });
 });
 
-describe('signals through npm start', () => {
+// npm start on a copy of the working tree, as a fresh clone has it: its build is its own, and
+// nothing a test builds lands in this checkout's dist/ while someone may be running it.
+describe('npm start', () => {
   // Short, so a drain with a client that stays connected ends quickly.
   const DRAIN_GRACE_MS = '1000';
+  // A whole tsc build, on a machine busy with the other test files.
+  const BUILD_TIMEOUT_MS = 90_000;
 
-  async function startWithConnectedClient(env: Record<string, string> = {}) {
-    const npm = spawnNpmStart({ DRAIN_GRACE_MS, ...env });
+  let workingTree: WorkingTreeCopy;
+  beforeAll(() => {
+    workingTree = copyWorkingTree();
+  });
+  afterAll(() => workingTree.dispose());
+
+  function startNpm(env: Record<string, string> = {}) {
+    const npm = spawnNpmStart({ DRAIN_GRACE_MS, ...env }, { cwd: workingTree.dir });
     npmGroups.add(npm);
-    const url = await npm.listening;
+    return npm;
+  }
+
+  function connectUntilClosed(url: string) {
     let onClosed!: (event: CloseEvent) => void;
     const closed = new Promise<CloseEvent>((resolve) => (onClosed = resolve));
     let onConnected!: () => void;
@@ -95,49 +111,95 @@ describe('signals through npm start', () => {
       onNonLazyError: () => {},
     });
     webSocketClients.add(client);
-    await connected;
-    return { npm, closed, serverPid: await npm.serverPid };
+    return { client, connected, closed };
   }
 
-  it('drains when SIGTERM reaches the whole process group, as systemd and most supervisors send it', async () => {
-    const { npm, closed } = await startWithConnectedClient();
-    npm.signalGroup('SIGTERM');
-    expect((await closed).code).toBe(CloseCode.ServiceRestart);
-    expect(await npm.exited).toMatchObject({ code: 0, signal: null });
-    expect(npm.logs.filter((entry) => entry.msg === 'draining: not ready')).toHaveLength(1);
-    expect(npm.logs.some((entry) => entry.msg === 'drained')).toBe(true);
-  });
+  it(
+    'builds a fresh clone, then serves it with node from the compiled JavaScript and drains on SIGTERM',
+    async () => {
+      expect(existsSync(join(workingTree.dir, 'dist'))).toBe(false);
+      const npm = startNpm();
+      const url = await npm.listening;
+      expect(existsSync(join(workingTree.dir, 'dist/main.js'))).toBe(true);
+      // npm's only child is node on the build: no TypeScript loader in production.
+      const serverArgs = readFileSync(`/proc/${await npm.serverPid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      expect(serverArgs.slice(1)).toEqual(['dist/main.js']);
 
-  it('drains when SIGTERM reaches the server process alone', async () => {
-    const { npm, closed, serverPid } = await startWithConnectedClient();
-    process.kill(serverPid, 'SIGTERM');
-    expect((await closed).code).toBe(CloseCode.ServiceRestart);
-    expect(await npm.exited).toMatchObject({ code: 0, signal: null });
-    expect(npm.logs.some((entry) => entry.msg === 'drained')).toBe(true);
-  });
+      const { client, connected, closed } = connectUntilClosed(url);
+      await connected;
+      const events = subscribeOverWebSocket<{ projectEvents: { type: string; job: { id: string } } }>(client, PROJECT_STREAM, { projectId: 'built' });
+      // Another process's subscriber count cannot be read: the stream is live once a probe arrives.
+      await waitFor(
+        async () => events.results.length > 0 || !(await mutate(url, CREATE_JOB, { projectId: 'built', source: 'probe' })),
+        { what: 'a probe event' },
+      );
+      const created = events.results[0]!.projectEvents;
+      expect(created.type).toBe('INGEST_JOB_CREATED');
+      const { data } = await request(url, JOB, { id: created.job.id });
+      expect(data?.ingestJob).toMatchObject({ id: created.job.id, projectId: 'built', source: 'probe', status: 'PENDING' });
 
-  it('drains once when SIGTERM arrives twice', async () => {
-    const { npm, closed, serverPid } = await startWithConnectedClient();
-    process.kill(serverPid, 'SIGTERM');
-    await npm.logged('draining: not ready');
-    process.kill(serverPid, 'SIGTERM');
-    await npm.logged('already draining');
-    expect((await closed).code).toBe(CloseCode.ServiceRestart);
-    expect(await npm.exited).toMatchObject({ code: 0, signal: null });
-    expect(npm.logs.filter((entry) => entry.msg === 'draining: not ready')).toHaveLength(1);
-  });
+      npm.signalGroup('SIGTERM');
+      expect((await closed).code).toBe(CloseCode.ServiceRestart);
+      expect(await npm.exited).toMatchObject({ code: 0, signal: null });
+      expect(npm.logs.some((entry) => entry.msg === 'drained')).toBe(true);
+    },
+    BUILD_TIMEOUT_MS,
+  );
 
-  it('stops at once on SIGINT in the middle of a drain', async () => {
-    // A grace far longer than the test's timeout: the process can only exit in time by not waiting for it.
-    const { npm, closed } = await startWithConnectedClient({ DRAIN_GRACE_MS: '600000' });
-    npm.signalGroup('SIGTERM');
-    await npm.logged('draining: not ready');
-    npm.signalGroup('SIGINT');
-    // Stopping closes WebSockets as going away, not with the drain's 1012.
-    expect((await closed).code).toBe(1001);
-    expect(await npm.exited).toMatchObject({ code: 0, signal: null });
-    expect(npm.logs.some((entry) => entry.msg === 'stopping' && entry.interrupted === 'drain')).toBe(true);
-    expect(npm.logs.some((entry) => entry.msg === 'drained')).toBe(false);
+  describe('signals', () => {
+    // So that no test here waits for a whole build: after the test above, neither this build
+    // nor each start's own finds anything to do.
+    beforeAll(async () => {
+      await promisify(execFile)('npm', ['run', 'build'], { cwd: workingTree.dir });
+    }, BUILD_TIMEOUT_MS);
+
+    async function startWithConnectedClient(env: Record<string, string> = {}) {
+      const npm = startNpm(env);
+      const { connected, closed } = connectUntilClosed(await npm.listening);
+      await connected;
+      return { npm, closed, serverPid: await npm.serverPid };
+    }
+
+    it('drains when SIGTERM reaches the whole process group, as systemd and most supervisors send it', async () => {
+      const { npm, closed } = await startWithConnectedClient();
+      npm.signalGroup('SIGTERM');
+      expect((await closed).code).toBe(CloseCode.ServiceRestart);
+      expect(await npm.exited).toMatchObject({ code: 0, signal: null });
+      expect(npm.logs.filter((entry) => entry.msg === 'draining: not ready')).toHaveLength(1);
+      expect(npm.logs.some((entry) => entry.msg === 'drained')).toBe(true);
+    });
+
+    it('drains when SIGTERM reaches the server process alone', async () => {
+      const { npm, closed, serverPid } = await startWithConnectedClient();
+      process.kill(serverPid, 'SIGTERM');
+      expect((await closed).code).toBe(CloseCode.ServiceRestart);
+      expect(await npm.exited).toMatchObject({ code: 0, signal: null });
+      expect(npm.logs.some((entry) => entry.msg === 'drained')).toBe(true);
+    });
+
+    it('drains once when SIGTERM arrives twice', async () => {
+      const { npm, closed, serverPid } = await startWithConnectedClient();
+      process.kill(serverPid, 'SIGTERM');
+      await npm.logged('draining: not ready');
+      process.kill(serverPid, 'SIGTERM');
+      await npm.logged('already draining');
+      expect((await closed).code).toBe(CloseCode.ServiceRestart);
+      expect(await npm.exited).toMatchObject({ code: 0, signal: null });
+      expect(npm.logs.filter((entry) => entry.msg === 'draining: not ready')).toHaveLength(1);
+    });
+
+    it('stops at once on SIGINT in the middle of a drain', async () => {
+      // A grace far longer than the test's timeout: the process can only exit in time by not waiting for it.
+      const { npm, closed } = await startWithConnectedClient({ DRAIN_GRACE_MS: '600000' });
+      npm.signalGroup('SIGTERM');
+      await npm.logged('draining: not ready');
+      npm.signalGroup('SIGINT');
+      // Stopping closes WebSockets as going away, not with the drain's 1012.
+      expect((await closed).code).toBe(1001);
+      expect(await npm.exited).toMatchObject({ code: 0, signal: null });
+      expect(npm.logs.some((entry) => entry.msg === 'stopping' && entry.interrupted === 'drain')).toBe(true);
+      expect(npm.logs.some((entry) => entry.msg === 'drained')).toBe(false);
+    });
   });
 });
 

@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { waitFor } from './wait-for.js';
@@ -54,10 +55,11 @@ export interface NpmStartProcess extends ServerProcess {
 
 /**
  * `npm start` exactly as an operator or a supervisor runs it, leading its own process group
- * (`detached`), so `signalGroup` reaches npm and the server together.
+ * (`detached`), so `signalGroup` reaches npm and the server together. In `cwd` when given.
  */
-export function spawnNpmStart(env: Record<string, string>): NpmStartProcess {
+export function spawnNpmStart(env: Record<string, string>, { cwd }: { cwd?: string } = {}): NpmStartProcess {
   const child = spawn('npm', ['start'], {
+    cwd,
     env: { ...process.env, PORT: '0', REDIS_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -77,6 +79,34 @@ export function spawnNpmStart(env: Record<string, string>): NpmStartProcess {
       }
     },
   };
+}
+
+export interface WorkingTreeCopy {
+  /** The copy's root, to run npm in. */
+  dir: string;
+  dispose(): void;
+}
+
+/**
+ * This working tree as a fresh clone of it would be after `npm ci`: the files git tracks or
+ * would track, none it ignores (so no `dist/`), in a temporary directory, with this
+ * checkout's installed `node_modules` linked in.
+ */
+export function copyWorkingTree(): WorkingTreeCopy {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'rte-working-tree-'));
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
+    .split('\0')
+    .filter(Boolean);
+  for (const file of files) {
+    // node_modules is a symlink in some checkouts, which `node_modules/` does not ignore;
+    // a tracked file deleted from the tree is not in a clone of it either.
+    if (file === 'node_modules' || !existsSync(join(root, file))) continue;
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    copyFileSync(join(root, file), join(dir, file));
+  }
+  symlinkSync(realpathSync(join(root, 'node_modules')), join(dir, 'node_modules'));
+  return { dir, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 function watchServer(child: ChildProcess): ServerProcess {
