@@ -72,6 +72,7 @@ const message = (index: number): AgentMessageFieldsFragment => ({
   index,
   role: 'ASSISTANT',
   content: `message ${index}`,
+  status: 'COMPLETE',
   createdAt: AT,
 });
 const runChange = (run: Partial<AgentRun>, delta: Partial<AgentRunChange> = {}): AgentRunChange => ({
