@@ -23,6 +23,11 @@ export interface StreamChange<T> {
   id: string;
   /** The entity's new state, or `undefined` when the event cannot tell (see `applyChange`). */
   apply(current: T | undefined): T | undefined;
+  /**
+   * Whether the event shows that the view missed an earlier change to the entity (a
+   * streamed message's text past the end of what it holds): the snapshot is then loaded again.
+   */
+  missed?(current: T | undefined): boolean;
 }
 
 interface StreamSpec<T extends { id: string }, Data, Variables> {
@@ -45,7 +50,8 @@ const isExpired = (error: CombinedError | undefined) =>
 /**
  * Snapshot plus stream: loads the project's state with the cursor it reflects, subscribes
  * after that cursor and folds every event into the state (`spec.changeOf` says how). When
- * the server can no longer resume (CURSOR_EXPIRED) the snapshot is loaded again.
+ * the server can no longer resume (CURSOR_EXPIRED), or an event shows the view missed a
+ * change (`StreamChange.missed`), the snapshot is loaded again.
  */
 export function useProjectStream<T extends { id: string }, Data, Variables extends Record<string, unknown>>(
   spec: StreamSpec<T, Data, Variables>,
@@ -80,8 +86,8 @@ export function useProjectStream<T extends { id: string }, Data, Variables exten
       pause: !initial,
     },
     (previous, data) => {
-      const { cursor, id: entityId, apply } = spec.changeOf(data);
-      return applyChange(newer(initial!, previous), cursor, entityId, apply, limit);
+      const { cursor, id: entityId, apply, missed } = spec.changeOf(data);
+      return applyChange(newer(initial!, previous), cursor, entityId, apply, limit, missed);
     },
   );
   // urql keeps a subscription's error until the operation that replaced it yields something,
@@ -95,6 +101,12 @@ export function useProjectStream<T extends { id: string }, Data, Variables exten
   }, [expired, reloadSnapshot]);
 
   const state = initial ? newer(initial, stream.data) : undefined;
+  // Once per stale view: the snapshot that answers replaces it (`newer`), so a view that goes
+  // stale again later (another missed change) has a new `staleAt` and reloads again.
+  const staleAt = state?.staleAt;
+  useEffect(() => {
+    if (staleAt !== undefined) reloadSnapshot({ requestPolicy: 'network-only' });
+  }, [staleAt, reloadSnapshot]);
   const entities = useMemo(() => (state ? [...state.byId.values()] : []), [state]);
   const error = snapshot.error ?? (expired ? undefined : streamError);
   let status: ConnectionStatus;
