@@ -186,6 +186,68 @@ describe('stream hooks', () => {
     view.unmount();
   });
 
+  it('useAgentRunStream loads the snapshot again when a delta went missing, and never shows text with a hole', async () => {
+    const projectId = 'hook-missed-delta';
+    const run = (await mutate(publisherUrl, START_RUN, { projectId, agent: 'writer' })).startAgentRun;
+    // A frame lost between server and hook, which the protocol cannot notice: the socket drops
+    // the next AGENT_MESSAGE_DELTA it receives once asked to.
+    let dropNextDelta = false;
+    let dropped = 0;
+    class LossyWebSocket extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        const handler = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage')!;
+        Object.defineProperty(this, 'onmessage', {
+          get: () => handler.get!.call(this),
+          set: (listener: ((event: WebSocket.MessageEvent) => void) | null) =>
+            handler.set!.call(this, listener && ((event: WebSocket.MessageEvent) => {
+              if (dropNextDelta && String(event.data).includes('"AGENT_MESSAGE_DELTA"')) {
+                dropNextDelta = false;
+                dropped++;
+                return;
+              }
+              listener(event);
+            })),
+        });
+      }
+    }
+    let snapshotLoads = 0;
+    const countingFetch: typeof fetch = (input, init) => {
+      if (typeof init?.body === 'string' && init.body.includes('query ProjectSnapshot')) snapshotLoads++;
+      return fetch(input, init);
+    };
+    const events = createEventsClient({ url, webSocketImpl: LossyWebSocket, fetch: countingFetch, retryDelayMs: 20, maxRetryDelayMs: 200 });
+    const shown: string[] = [];
+    const view = render(
+      <EventsProvider value={events}>
+        <StreamedMessage projectId={projectId} runId={run.id} index={0} shown={shown} />
+      </EventsProvider>,
+    );
+    try {
+      await until('status', 'live');
+      const message = (await mutate(publisherUrl, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+      const append = (text: string) => mutate(publisherUrl, APPEND_CONTENT, { runId: run.id, messageId: message.id, text });
+      await append('one');
+      await until('message', 'STREAMING:one');
+      dropNextDelta = true;
+      await append(' two');
+      await waitFor(() => dropped === 1, { what: 'the delta " two" to be dropped' });
+      expect(text('message')).toBe('STREAMING:one');
+      // The next delta starts past the text held: the hook does not apply it, and reloads.
+      await append(' three');
+      await until('message', 'STREAMING:one two three');
+      expect(snapshotLoads).toBe(2);
+      await append(' four');
+      await mutate(publisherUrl, FINISH_MESSAGE, { runId: run.id, messageId: message.id });
+      await until('message', 'COMPLETE:one two three four');
+      expect(shown).toEqual(['', 'one', 'one two three', 'one two three four']);
+      expect(snapshotLoads).toBe(2);
+    } finally {
+      view.unmount();
+      events.dispose();
+    }
+  });
+
   it('useWorkflowNodeStates shows each node’s state', async () => {
     const projectId = 'hook-workflow';
     const flow = (await mutate(publisherUrl, START_WORKFLOW, { projectId, workflowId: 'w', nodeIds: ['a', 'b'] })).startWorkflowRun;
