@@ -1,8 +1,9 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { useEffect, useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { CombinedError } from 'urql';
 import { createRequest, useQuery, useSubscription } from 'urql';
 import type { ConnectionStatus } from '../connection-status.js';
+import { isAfter } from '../cursor.js';
 import type { ProjectSnapshotQuery as Snapshot } from '../generated/graphql.js';
 import type { EntityState } from '../merge.js';
 import { DEFAULT_MESSAGE_LIMIT } from '../merge-agent-run.js';
@@ -79,11 +80,18 @@ export function useProjectStream<T extends { id: string }, Data, Variables exten
     [loaded, id, limit],
   );
   const variables = spec.variables(loaded?.cursor ?? '');
+  // While a stale view waits for a snapshot read at or after the event that made it stale,
+  // the subscription is paused. A snapshot replaces a stale view even when the stream had
+  // gone past the snapshot's cursor (`newer`); events of the old subscription applied after
+  // it would skip the ones between, so none may arrive: the next subscription replays them.
+  const [reloadingFor, setReloadingFor] = useState<string>();
+  const reloading =
+    reloadingFor !== undefined && initial !== undefined && initial.cursor !== reloadingFor && !isAfter(initial.cursor!, reloadingFor);
   const [stream] = useSubscription<Data, EntityState<T>, Variables>(
     {
       query: spec.subscription,
       variables,
-      pause: !initial,
+      pause: !initial || reloading,
     },
     (previous, data) => {
       const { cursor, id: entityId, apply, missed } = spec.changeOf(data);
@@ -105,13 +113,15 @@ export function useProjectStream<T extends { id: string }, Data, Variables exten
   // stale again later (another missed change) has a new `staleAt` and reloads again.
   const staleAt = state?.staleAt;
   useEffect(() => {
-    if (staleAt !== undefined) reloadSnapshot({ requestPolicy: 'network-only' });
+    if (staleAt === undefined) return;
+    setReloadingFor(staleAt);
+    reloadSnapshot({ requestPolicy: 'network-only' });
   }, [staleAt, reloadSnapshot]);
   const entities = useMemo(() => (state ? [...state.byId.values()] : []), [state]);
   const error = snapshot.error ?? (expired ? undefined : streamError);
   let status: ConnectionStatus;
   if (error) status = 'error';
-  else if (!initial || expired) status = 'connecting';
+  else if (!initial || expired || reloading) status = 'connecting';
   else status = connection;
   return { entities, status, error };
 }
