@@ -1,7 +1,8 @@
 /**
  * Drives realistic work against a running server so its streams have something to show:
- * ingest jobs that report progress, agent runs that step and talk, workflows whose nodes
- * run one after another. Stops on Ctrl-C, or after SIMULATE_DURATION_MS.
+ * ingest jobs that report progress, agent runs that step and talk (assistant answers are
+ * streamed token by token, as a model writes them), workflows whose nodes run one after
+ * another. Stops on Ctrl-C, or after SIMULATE_DURATION_MS.
  *
  *   npm run simulate                       # http://127.0.0.1:4000/graphql, project "demo"
  *   npm run simulate -- http://host:4000/graphql my-project
@@ -32,6 +33,22 @@ async function call<T = any>(query: string, variables: Record<string, unknown>):
 
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 const pause = (factor = 1) => sleep(tickMs * factor * (0.5 + Math.random()), undefined, { signal: stop.signal });
+/**
+ * Between two tokens of a streamed answer: 20-80 ms at the default tick, about a model's
+ * pace; a shorter tick (a test's) shortens it in proportion.
+ */
+const tokenPause = () => sleep(((20 + Math.random() * 60) * Math.min(tickMs, 400)) / 400, undefined, { signal: stop.signal });
+
+/** What the simulated assistant answers, one of them per streamed message. */
+const ANSWERS = [
+  'The order sync slowed down at 09:14 because a long-running transaction held a lock on the orders table. Once it committed, throughput recovered within two minutes.',
+  'Yesterday three ingests failed: two timed out reading s3://raw/events and one was rejected for a malformed header. Retrying the timeouts should be enough; the header needs a fix upstream.',
+  'The PR looks good overall. Two suggestions: close the Redis client in the error path, and add a test for an empty batch — right now it would divide by zero.',
+  'I found 3 matching incidents in the last week. All of them started after a deploy and ended when the cache warmed up, so this looks like a cold-start effect rather than a regression.',
+];
+
+/** Splits text the way a model's tokens come: words with their leading space, and punctuation. */
+const tokensOf = (text: string) => text.match(/\s*[\w'’-]+|\s*[^\w\s]/g) ?? [text];
 
 async function ingestJob(): Promise<void> {
   const totalItems = 50 + Math.floor(Math.random() * 450);
@@ -82,6 +99,26 @@ async function agentRun(): Promise<void> {
       }`,
       { runId: run.id, role, content },
     );
+  /** An assistant answer written as it is generated: started empty, a token at a time, finished. */
+  const stream = async (text: string) => {
+    const { startAgentMessage: message } = await call(
+      `mutation ($runId: ID!, $role: MessageRole!) { startAgentMessage(runId: $runId, role: $role) { id } }`,
+      { runId: run.id, role: 'ASSISTANT' },
+    );
+    for (const token of tokensOf(text)) {
+      await tokenPause();
+      await call(
+        `mutation ($runId: ID!, $messageId: ID!, $text: String!) {
+          appendAgentMessageContent(runId: $runId, messageId: $messageId, text: $text) { id }
+        }`,
+        { runId: run.id, messageId: message.id, text: token },
+      );
+    }
+    await call(`mutation ($runId: ID!, $messageId: ID!) { finishAgentMessage(runId: $runId, messageId: $messageId) { id } }`, {
+      runId: run.id,
+      messageId: message.id,
+    });
+  };
   await say('USER', pick(['Summarise yesterday’s failed ingests', 'Why did order sync slow down?', 'Review PR #42']));
   for (const [stepId, name] of [
     ['plan', 'Plan'],
@@ -91,7 +128,8 @@ async function agentRun(): Promise<void> {
     await pause();
     await step(stepId, name, 'RUNNING');
     await pause();
-    await say(stepId === 'search' ? 'TOOL' : 'ASSISTANT', `${name}: ${pick(['looking at logs', 'found 3 matches', 'drafting'])}`);
+    if (stepId === 'answer') await stream(pick(ANSWERS));
+    else await say(stepId === 'search' ? 'TOOL' : 'ASSISTANT', `${name}: ${pick(['looking at logs', 'found 3 matches', 'drafting'])}`);
     await step(stepId, name, 'COMPLETED');
   }
   await call(`mutation ($runId: ID!, $output: String) { completeAgentRun(runId: $runId, output: $output) { id } }`, {

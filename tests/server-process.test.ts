@@ -275,7 +275,7 @@ describe('loadConfig', () => {
 });
 
 describe('npm run simulate', () => {
-  it('drives jobs, agent runs and workflows that a subscriber sees live', async () => {
+  it('drives jobs, agent runs (with streamed answers) and workflows that a subscriber sees live', async () => {
     const server = startServer({});
     const url = await server.listening;
     const client = connectWebSocket(url);
@@ -292,7 +292,15 @@ describe('npm run simulate', () => {
     children.add(simulator);
     const seen = () => new Set(events.results.map((result) => result.projectEvents.type));
     await waitFor(
-      () => ['INGEST_JOB_UPDATED', 'AGENT_MESSAGE_APPENDED', 'AGENT_STEP_UPDATED', 'WORKFLOW_NODE_STATE_UPDATED'].every((type) => seen().has(type)),
+      () =>
+        [
+          'INGEST_JOB_UPDATED',
+          'AGENT_MESSAGE_APPENDED',
+          'AGENT_STEP_UPDATED',
+          'AGENT_MESSAGE_DELTA',
+          'AGENT_MESSAGE_COMPLETED',
+          'WORKFLOW_NODE_STATE_UPDATED',
+        ].every((type) => seen().has(type)),
       { timeoutMs: 15_000, what: 'every kind of simulated work' },
     );
     simulator.kill('SIGINT');

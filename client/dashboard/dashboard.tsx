@@ -131,9 +131,17 @@ function RunCard({ run }: { run: AgentRun }) {
       )}
       <ul className="messages">
         {run.messages.slice(-MESSAGES_SHOWN).map((message) => (
-          <li key={message.id} className={`message message-${message.role.toLowerCase()}`}>
+          <li
+            key={message.id}
+            className={`message message-${message.role.toLowerCase()}`}
+            data-testid={`message-${message.index}`}
+            data-status={message.status.toLowerCase()}
+          >
             <span className="role">{message.role.toLowerCase()}</span>
-            <span className="content">{message.content}</span>
+            <span className="content">
+              {message.content}
+              {message.status === 'STREAMING' && <span className="caret" data-testid="caret" aria-hidden="true" />}
+            </span>
           </li>
         ))}
       </ul>

@@ -8,6 +8,13 @@ import { isAfter } from './cursor.js';
 export interface EntityState<T extends { id: string }> {
   cursor: string | undefined;
   byId: ReadonlyMap<string, T>;
+  /**
+   * Set when an event showed that the view missed a change events cannot rebuild (a
+   * streamed message's delta starting past the end of the text held): the cursor of that
+   * event. The entities stay right as far as they go, and later events still apply; a
+   * snapshot at or after this cursor replaces the view (see `newer`).
+   */
+  staleAt?: string;
 }
 
 /** The most entities a view keeps; the oldest are dropped first. @default 200 */
@@ -33,6 +40,8 @@ export function fromSnapshot<T extends { id: string }>(
  * Applies one event to the entity it names: `change` gets the entity as the view holds it
  * (or `undefined`) and returns its new state, or `undefined` when the event alone cannot
  * tell the view what the entity is (a delta for an entity the view does not hold).
+ * `missed`, when given, tells from the entity as held whether the event shows that the view
+ * missed an earlier change to it; the view is then marked `staleAt` this event.
  *
  * @remarks
  * An event at or before the view's cursor is one the view already reflects (a snapshot that
@@ -45,13 +54,19 @@ export function applyChange<T extends { id: string }>(
   id: string,
   change: (current: T | undefined) => T | undefined,
   limit = DEFAULT_ENTITY_LIMIT,
+  missed?: (current: T | undefined) => boolean,
 ): EntityState<T> {
   if (!isAfter(cursor, state.cursor)) return state;
-  const next = change(state.byId.get(id));
-  if (next === undefined) return { cursor, byId: state.byId };
-  const byId = new Map(state.byId);
-  byId.set(id, next);
-  return { cursor, byId: bounded(byId, limit) };
+  const current = state.byId.get(id);
+  const staleAt = state.staleAt ?? (missed?.(current) ? cursor : undefined);
+  const next = change(current);
+  let byId = state.byId;
+  if (next !== undefined) {
+    const changed = new Map(state.byId);
+    changed.set(id, next);
+    byId = bounded(changed, limit);
+  }
+  return staleAt === undefined ? { cursor, byId } : { cursor, byId, staleAt };
 }
 
 /** Applies one event carrying an entity's whole new state (an ingest job's events do). */
@@ -64,9 +79,15 @@ export function applyEvent<T extends { id: string }>(
   return applyChange(state, cursor, entity.id, () => entity, limit);
 }
 
-/** Whichever of two views of the same stream is further along. */
+/**
+ * Whichever of two views of the same stream is further along: `b` (the streamed one) unless
+ * `a` (a snapshot) is later, or `b` is stale and `a` was read at or after the event that made
+ * it so (a snapshot loaded to replace it).
+ */
 export function newer<T extends { id: string }>(a: EntityState<T>, b: EntityState<T> | undefined): EntityState<T> {
-  return b && b.cursor !== undefined && !isAfter(a.cursor ?? '', b.cursor) ? b : a;
+  if (!b || b.cursor === undefined) return a;
+  if (b.staleAt !== undefined && a.cursor !== undefined && !isAfter(b.staleAt, a.cursor)) return a;
+  return !isAfter(a.cursor ?? '', b.cursor) ? b : a;
 }
 
 /**

@@ -41,6 +41,7 @@ export const AgentMessageFields = graphql(`
     index
     role
     content
+    status
     createdAt
   }
 `);
@@ -188,6 +189,11 @@ export const AgentRunStream = graphql(`
       }
       message {
         ...AgentMessageFields
+      }
+      messageDelta {
+        messageId
+        offset
+        text
       }
     }
   }

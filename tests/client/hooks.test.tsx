@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
 import { cleanup, render, screen } from '@testing-library/react';
+import { useEffect } from 'react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createEventsClient } from '../../client/src/events-client.js';
@@ -9,9 +10,12 @@ import { useWorkflowNodeStates } from '../../client/src/hooks/use-workflow-node-
 import { EventsProvider } from '../../client/src/provider.js';
 import { mutate } from '../support/clients.js';
 import {
+  APPEND_CONTENT,
   APPEND_MESSAGE,
   COMPLETE_JOB,
   CREATE_JOB,
+  FINISH_MESSAGE,
+  START_MESSAGE,
   START_RUN,
   START_WORKFLOW,
   UPDATE_NODE,
@@ -83,6 +87,22 @@ function Run({ projectId, runId }: { projectId: string; runId: string }) {
   );
 }
 
+/** One message of a run as `status:content`, and every distinct text the hook showed for it. */
+function StreamedMessage({ projectId, runId, index, shown }: { projectId: string; runId: string; index: number; shown: string[] }) {
+  const { run, status } = useAgentRunStream(projectId, runId);
+  const message = run?.messages.find((entry) => entry.index === index);
+  useEffect(() => {
+    if (message && shown.at(-1) !== message.content) shown.push(message.content);
+  });
+  return (
+    <div>
+      <span data-testid="status">{status}</span>
+      <span data-testid="message">{message ? `${message.status}:${message.content}` : '-'}</span>
+      <span data-testid="steps">{run?.steps.map((step) => `${step.id}:${step.status}`).join(',')}</span>
+    </div>
+  );
+}
+
 function Nodes({ projectId, runId }: { projectId: string; runId: string }) {
   const { nodes, status } = useWorkflowNodeStates(projectId, runId);
   return (
@@ -133,6 +153,108 @@ describe('stream hooks', () => {
     await until('messages', 'one|two|three');
     await until('run', 'RUNNING steps=plan:COMPLETED');
     view.unmount();
+  });
+
+  it('useAgentRunStream shows a streamed message growing delta by delta until it is COMPLETE', async () => {
+    const projectId = 'hook-streamed';
+    const run = (await mutate(publisherUrl, START_RUN, { projectId, agent: 'writer' })).startAgentRun;
+    await mutate(publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'Why did order sync slow down?' });
+    const shown: string[] = [];
+    const view = mount(<StreamedMessage projectId={projectId} runId={run.id} index={1} shown={shown} />);
+    await until('status', 'live');
+    const message = (await mutate(publisherUrl, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+    await until('message', 'STREAMING:');
+    // One token at a time, each shown before the next is written: every length appears.
+    let whole = '';
+    for (const text of ['The', ' ingest', ' queue', ' backed', ' up']) {
+      await mutate(publisherUrl, APPEND_CONTENT, { runId: run.id, messageId: message.id, text });
+      whole += text;
+      await until('message', `STREAMING:${whole}`);
+    }
+    // Then faster than the batching window: several tokens arrive as one delta.
+    for (const text of [' at', ' 09:14', ' —', ' a', ' lock', ' on', ' orders', ' 🙂.']) {
+      await mutate(publisherUrl, APPEND_CONTENT, { runId: run.id, messageId: message.id, text });
+      whole += text;
+    }
+    await mutate(publisherUrl, FINISH_MESSAGE, { runId: run.id, messageId: message.id });
+    await until('message', `COMPLETE:${whole}`);
+    expect(shown.slice(0, 6)).toEqual(['', 'The', 'The ingest', 'The ingest queue', 'The ingest queue backed', 'The ingest queue backed up']);
+    // Only ever longer, and always the start of the whole text.
+    shown.forEach((content, position) => {
+      expect(whole.startsWith(content)).toBe(true);
+      if (position > 0) expect(content.length).toBeGreaterThan(shown[position - 1]!.length);
+    });
+    view.unmount();
+  });
+
+  it('useAgentRunStream loads the snapshot again when a delta went missing, and never shows text with a hole', async () => {
+    const projectId = 'hook-missed-delta';
+    const run = (await mutate(publisherUrl, START_RUN, { projectId, agent: 'writer' })).startAgentRun;
+    // A frame lost between server and hook, which the protocol cannot notice: the socket drops
+    // the next AGENT_MESSAGE_DELTA it receives once asked to.
+    let dropNextDelta = false;
+    let dropped = 0;
+    class LossyWebSocket extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        const handler = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage')!;
+        Object.defineProperty(this, 'onmessage', {
+          get: () => handler.get!.call(this),
+          set: (listener: ((event: WebSocket.MessageEvent) => void) | null) =>
+            handler.set!.call(this, listener && ((event: WebSocket.MessageEvent) => {
+              if (dropNextDelta && String(event.data).includes('"AGENT_MESSAGE_DELTA"')) {
+                dropNextDelta = false;
+                dropped++;
+                return;
+              }
+              listener(event);
+            })),
+        });
+      }
+    }
+    let snapshotLoads = 0;
+    const countingFetch: typeof fetch = (input, init) => {
+      if (typeof init?.body === 'string' && init.body.includes('query ProjectSnapshot')) snapshotLoads++;
+      return fetch(input, init);
+    };
+    const events = createEventsClient({ url, webSocketImpl: LossyWebSocket, fetch: countingFetch, retryDelayMs: 20, maxRetryDelayMs: 200 });
+    const shown: string[] = [];
+    const view = render(
+      <EventsProvider value={events}>
+        <StreamedMessage projectId={projectId} runId={run.id} index={0} shown={shown} />
+      </EventsProvider>,
+    );
+    try {
+      await until('status', 'live');
+      const message = (await mutate(publisherUrl, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+      const append = (text: string) => mutate(publisherUrl, APPEND_CONTENT, { runId: run.id, messageId: message.id, text });
+      await append('one');
+      await until('message', 'STREAMING:one');
+      dropNextDelta = true;
+      await append(' two');
+      await waitFor(() => dropped === 1, { what: 'the delta " two" to be dropped' });
+      expect(text('message')).toBe('STREAMING:one');
+      // The next delta starts past the text held: the hook does not apply it, and reloads.
+      // Changes go on meanwhile; each must arrive once, from the snapshot or after it.
+      await append(' three');
+      await mutate(publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'RUNNING' });
+      await append(' four');
+      await mutate(publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'COMPLETED' });
+      await mutate(publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'answer', name: 'Answer', status: 'RUNNING' });
+      await append(' five');
+      await until('message', 'STREAMING:one two three four five');
+      await until('steps', 'plan:COMPLETED,answer:RUNNING');
+      await mutate(publisherUrl, FINISH_MESSAGE, { runId: run.id, messageId: message.id });
+      await until('message', 'COMPLETE:one two three four five');
+      expect(shown.slice(0, 2)).toEqual(['', 'one']);
+      expect(shown[2]).toMatch(/^one two three/);
+      expect(shown.every((content) => 'one two three four five'.startsWith(content))).toBe(true);
+      expect(snapshotLoads).toBe(2);
+      await until('status', 'live');
+    } finally {
+      view.unmount();
+      events.dispose();
+    }
   });
 
   it('useWorkflowNodeStates shows each node’s state', async () => {

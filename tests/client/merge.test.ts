@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentMessageFieldsFragment, AgentStepFieldsFragment, WorkflowNodeFieldsFragment } from '../../client/src/generated/graphql.js';
 import type { AgentRun, AgentRunChange } from '../../client/src/merge-agent-run.js';
-import { insertMessage, mergeAgentRunChange } from '../../client/src/merge-agent-run.js';
+import { extendContent, insertMessage, mergeAgentRunChange, missesDelta } from '../../client/src/merge-agent-run.js';
 import type { WorkflowRun, WorkflowRunChange } from '../../client/src/merge-workflow-run.js';
 import { mergeWorkflowRunChange } from '../../client/src/merge-workflow-run.js';
 import { applyChange, applyEvent, fromSnapshot, newer, upsertBy } from '../../client/src/merge.js';
@@ -72,12 +72,14 @@ const message = (index: number): AgentMessageFieldsFragment => ({
   index,
   role: 'ASSISTANT',
   content: `message ${index}`,
+  status: 'COMPLETE',
   createdAt: AT,
 });
 const runChange = (run: Partial<AgentRun>, delta: Partial<AgentRunChange> = {}): AgentRunChange => ({
   run: summary(run),
   step: null,
   message: null,
+  messageDelta: null,
   ...delta,
 });
 
@@ -136,6 +138,94 @@ describe('merging agent run deltas', () => {
     expect(mergeAgentRunChange(undefined, runChange({ stepCount: 2 }, { step: step('plan', 'RUNNING') }))).toBeUndefined();
     expect(mergeAgentRunChange(undefined, runChange({ messageCount: 4 }, { message: message(3) }))).toBeUndefined();
     expect(mergeAgentRunChange(undefined, runChange({ status: 'COMPLETED', stepCount: 1 }))).toBeUndefined();
+  });
+});
+
+const streamed = (index: number, content: string, status: 'STREAMING' | 'COMPLETE' = 'STREAMING'): AgentMessageFieldsFragment => ({
+  ...message(index),
+  content,
+  status,
+});
+const delta = (index: number, offset: number, text: string) => ({ messageId: `m${index}`, offset, text });
+/** A run holding `messages`, the only ones it has. */
+const holding = (...messages: AgentMessageFieldsFragment[]): AgentRun => ({
+  ...summary({ messageCount: messages.length }),
+  steps: [],
+  messages,
+});
+const deltaOf = (index: number, offset: number, text: string, messageCount = index + 1) =>
+  runChange({ messageCount }, { messageDelta: delta(index, offset, text) });
+
+describe('merging streamed messages', () => {
+  it('grows a message by its deltas, each piece of text once, until its completion replaces it', () => {
+    let run = mergeAgentRunChange(holding(), runChange({ messageCount: 1 }, { message: streamed(0, '') }));
+    const seen: string[] = [];
+    for (const change of [deltaOf(0, 0, 'Hel'), deltaOf(0, 3, 'lo'), deltaOf(0, 0, 'Hel'), deltaOf(0, 3, 'lo, wo'), deltaOf(0, 9, 'rld')]) {
+      run = mergeAgentRunChange(run, change);
+      seen.push(run!.messages[0]!.content);
+    }
+    expect(seen).toEqual(['Hel', 'Hello', 'Hello', 'Hello, wo', 'Hello, world']);
+    expect(run!.messages[0]!.status).toBe('STREAMING');
+    run = mergeAgentRunChange(run, runChange({ messageCount: 1 }, { message: streamed(0, 'Hello, world!', 'COMPLETE') }));
+    expect(run!.messages).toEqual([streamed(0, 'Hello, world!', 'COMPLETE')]);
+  });
+
+  it('extends text by UTF-16 offset: a delta inside the text adds nothing, one overlapping its end adds the tail', () => {
+    const held = 'wörld 🙂';
+    expect(held.length).toBe(8);
+    expect(extendContent(held, { offset: 0, text: 'wö' })).toBe(held);
+    expect(extendContent(held, { offset: 6, text: '🙂' })).toBe(held);
+    expect(extendContent(held, { offset: 6, text: '🙂!' })).toBe('wörld 🙂!');
+    expect(extendContent(held, { offset: 8, text: ' é' })).toBe('wörld 🙂 é');
+    expect(extendContent(held, { offset: 9, text: 'x' })).toBeUndefined();
+    expect(extendContent('', { offset: 0, text: '' })).toBe('');
+  });
+
+  it('keeps text a snapshot read ahead of its cursor when the start and deltas it holds arrive again', () => {
+    // The snapshot's cursor was before the message started; its messages were read after some
+    // of the message's text was stored, including text whose delta had not gone out yet.
+    let run: AgentRun | undefined = holding(message(0), streamed(1, 'The answer is'));
+    const held = run.messages;
+    run = mergeAgentRunChange(run, runChange({ messageCount: 2 }, { message: streamed(1, '') }));
+    run = mergeAgentRunChange(run, deltaOf(1, 0, 'The answer'));
+    expect(run!.messages).toBe(held);
+    run = mergeAgentRunChange(run, deltaOf(1, 10, ' is 42'));
+    expect(run!.messages).toEqual([message(0), streamed(1, 'The answer is 42')]);
+  });
+
+  it('ignores a delta for a message it does not hold (older than its window) or holds complete', () => {
+    const run = holding(message(3), streamed(4, 'done', 'COMPLETE'));
+    expect(mergeAgentRunChange(run, deltaOf(1, 0, 'old text', 5))!.messages).toBe(run.messages);
+    expect(mergeAgentRunChange(run, deltaOf(4, 4, ' and more', 5))!.messages).toBe(run.messages);
+    expect(missesDelta(run, deltaOf(4, 40, 'far', 5))).toBe(false);
+    // A delta is never the event that shows a whole run the view does not hold.
+    expect(mergeAgentRunChange(undefined, deltaOf(0, 0, 'text'))).toBeUndefined();
+  });
+
+  it('does not apply a delta past the end of the text held: it marks the view stale until a snapshot after it', () => {
+    const run = holding(streamed(0, 'Hello'));
+    // The whole text will be 'Hello, my world!'; the view misses the delta 'my ' at 7.
+    const gap = deltaOf(0, 10, 'world');
+    expect(missesDelta(run, gap)).toBe(true);
+    expect(missesDelta(run, deltaOf(0, 5, ', '))).toBe(false);
+    expect(mergeAgentRunChange(run, gap)!.messages).toBe(run.messages);
+
+    const apply = (state: ReturnType<typeof fromSnapshot<AgentRun>>, cursor: string, change: typeof gap) =>
+      applyChange(state, cursor, 'run', (held) => mergeAgentRunChange(held, change), undefined, (held) => missesDelta(held, change));
+    const snapshot = fromSnapshot([run], 'e:4');
+    let view = apply(snapshot, 'e:5', deltaOf(0, 5, ', '));
+    expect(view.staleAt).toBeUndefined();
+    view = apply(view, 'e:7', gap);
+    view = apply(view, 'e:8', deltaOf(0, 15, '!'));
+    // The text stays right as far as it goes; the first event that showed the gap is kept.
+    expect(view.byId.get('run')!.messages).toEqual([streamed(0, 'Hello, ')]);
+    expect(view.staleAt).toBe('e:7');
+    expect(view.cursor).toBe('e:8');
+    // The snapshot it started from does not replace it; one read at or after e:7 does.
+    expect(newer(snapshot, view)).toBe(view);
+    const reloaded = fromSnapshot([holding(streamed(0, 'Hello, my world!'))], 'e:7');
+    expect(newer(reloaded, view)).toBe(reloaded);
+    expect(apply(reloaded, 'e:8', deltaOf(0, 15, '!')).byId.get('run')!.messages).toEqual([streamed(0, 'Hello, my world!')]);
   });
 });
 

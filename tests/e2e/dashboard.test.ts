@@ -10,8 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { mutate } from '../support/clients.js';
 import {
+  APPEND_CONTENT,
   APPEND_MESSAGE,
   CREATE_JOB,
+  FINISH_MESSAGE,
+  START_MESSAGE,
   START_RUN,
   START_WORKFLOW,
   UPDATE_NODE,
@@ -156,6 +159,68 @@ describe('the dashboard in a real browser', () => {
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true, animations: 'disabled' });
+    await page.close();
+  }, 60_000);
+
+  it('shows a streamed message growing behind a blinking caret, and the caret gone once it is complete', async () => {
+    const serving = await pool.start(testConfig('redis', prefix));
+    const publisher = await pool.start(testConfig('redis', prefix, { agentDeltaWindowMs: 20 }));
+    const projectId = 'e2e-streamed';
+    const run = (await mutate(publisher.url, START_RUN, { projectId, agent: 'support-triage' })).startAgentRun;
+    await mutate(publisher.url, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'Why did order sync slow down?' });
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${staticUrl}/?project=${projectId}&api=${encodeURIComponent(serving.url)}`);
+    await expect.poll(() => connection(page).textContent(), { timeout: 10_000 }).toBe('Live');
+    const runCard = page.getByTestId(`run-${run.id}`);
+    await runCard.waitFor();
+
+    const message = (await mutate(publisher.url, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+    const streamed = runCard.getByTestId('message-1');
+    const content = streamed.locator('.content');
+    await expect.poll(() => streamed.getAttribute('data-status')).toBe('streaming');
+    const caret = streamed.getByTestId('caret');
+    await caret.waitFor();
+    expect(await caret.evaluate((element) => getComputedStyle(element).animationName)).toBe('blink');
+    // Every length the text takes in the DOM, as the page renders it.
+    await content.evaluate((element) => {
+      const lengths: number[] = [];
+      (window as unknown as { lengths: number[] }).lengths = lengths;
+      new MutationObserver(() => lengths.push(element.textContent!.length)).observe(element, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
+
+    const tokens = ['The', ' ingest', ' queue', ' backed', ' up', ' at', ' 09:14:', ' a', ' lock', ' on', ' orders', ' held', ' it.'];
+    let whole = '';
+    const append = async (text: string) => {
+      await mutate(publisher.url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text });
+      whole += text;
+    };
+    // The first tokens one at a time, each seen before the next is written.
+    for (const text of tokens.slice(0, 4)) {
+      await append(text);
+      await expect.poll(() => content.textContent()).toBe(whole);
+      expect(await caret.isVisible()).toBe(true);
+    }
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-streaming.png'), fullPage: true, animations: 'disabled' });
+    for (const text of tokens.slice(4)) await append(text);
+    await mutate(publisher.url, FINISH_MESSAGE, { runId: run.id, messageId: message.id });
+
+    await expect.poll(() => streamed.getAttribute('data-status')).toBe('complete');
+    expect(await caret.count()).toBe(0);
+    expect(await content.textContent()).toBe(whole);
+    const lengths = await page.evaluate(() => (window as unknown as { lengths: number[] }).lengths);
+    const intermediate = new Set(lengths.filter((length) => length > 0 && length < whole.length));
+    expect(intermediate.size).toBeGreaterThanOrEqual(2);
+    // Only ever longer.
+    expect(lengths).toEqual([...lengths].sort((a, b) => a - b));
+    expect(pageErrors).toEqual([]);
     await page.close();
   }, 60_000);
 });

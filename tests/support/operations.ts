@@ -29,6 +29,16 @@ export const UPDATE_STEP = `mutation ($runId: ID!, $stepId: ID!, $name: String!,
 export const APPEND_MESSAGE = `mutation ($runId: ID!, $role: MessageRole!, $content: String!) {
   appendAgentMessage(runId: $runId, role: $role, content: $content) { id index role content status createdAt }
 }`;
+export const START_MESSAGE = `mutation ($runId: ID!, $role: MessageRole!) {
+  startAgentMessage(runId: $runId, role: $role) { id index role content status }
+}`;
+/** Text for a streaming message; the answer does not select `content`, which costs the whole text. */
+export const APPEND_CONTENT = `mutation ($runId: ID!, $messageId: ID!, $text: String!) {
+  appendAgentMessageContent(runId: $runId, messageId: $messageId, text: $text) { id index status }
+}`;
+export const FINISH_MESSAGE = `mutation ($runId: ID!, $messageId: ID!) {
+  finishAgentMessage(runId: $runId, messageId: $messageId) { id index content status }
+}`;
 export const COMPLETE_RUN = `mutation ($runId: ID!, $output: String) { completeAgentRun(runId: $runId, output: $output) { ${CHANGED_RUN_FIELDS} } }`;
 export const FAIL_RUN = `mutation ($runId: ID!, $error: String!) { failAgentRun(runId: $runId, error: $error) { ${CHANGED_RUN_FIELDS} } }`;
 export const RUN = `query ($id: ID!) { agentRun(id: $id) { ${RUN_FIELDS} } }`;

@@ -1,5 +1,5 @@
 import type { AgentRun } from '../merge-agent-run.js';
-import { DEFAULT_MESSAGE_LIMIT, mergeAgentRunChange } from '../merge-agent-run.js';
+import { DEFAULT_MESSAGE_LIMIT, mergeAgentRunChange, missesDelta } from '../merge-agent-run.js';
 import { AgentRunStream } from '../operations.js';
 import type { StreamView } from './use-project-stream.js';
 import { useProjectStream } from './use-project-stream.js';
@@ -18,6 +18,12 @@ export interface AgentRunStreamOptions {
  * The project's agent runs (or one run), each with its summary, its steps in the order
  * they were first reported and its latest messages in the order they were appended, kept
  * current live. Events carry only what changed; they are merged into the snapshot's runs.
+ *
+ * @remarks
+ * A streamed message is held with `status: 'STREAMING'` and the text so far as `content`,
+ * which grows with each delta until the message turns `'COMPLETE'` with its whole text. A
+ * delta that starts past the end of the text held (one was missed) is not applied; the
+ * snapshot is loaded again instead, so the text shown is never wrong, only briefly behind.
  */
 export function useAgentRunStream(
   projectId: string,
@@ -36,6 +42,7 @@ export function useAgentRunStream(
       cursor: event.cursor,
       id: event.run.id,
       apply: (run: AgentRun | undefined) => mergeAgentRunChange(run, event, messageLimit),
+      missed: (run: AgentRun | undefined) => missesDelta(run, event),
     }),
   });
   return { ...view, runs: view.entities, run: runId === undefined ? undefined : view.entities[0] };

@@ -1,8 +1,9 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { useEffect, useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { CombinedError } from 'urql';
 import { createRequest, useQuery, useSubscription } from 'urql';
 import type { ConnectionStatus } from '../connection-status.js';
+import { isAfter } from '../cursor.js';
 import type { ProjectSnapshotQuery as Snapshot } from '../generated/graphql.js';
 import type { EntityState } from '../merge.js';
 import { DEFAULT_MESSAGE_LIMIT } from '../merge-agent-run.js';
@@ -23,6 +24,11 @@ export interface StreamChange<T> {
   id: string;
   /** The entity's new state, or `undefined` when the event cannot tell (see `applyChange`). */
   apply(current: T | undefined): T | undefined;
+  /**
+   * Whether the event shows that the view missed an earlier change to the entity (a
+   * streamed message's text past the end of what it holds): the snapshot is then loaded again.
+   */
+  missed?(current: T | undefined): boolean;
 }
 
 interface StreamSpec<T extends { id: string }, Data, Variables> {
@@ -45,7 +51,8 @@ const isExpired = (error: CombinedError | undefined) =>
 /**
  * Snapshot plus stream: loads the project's state with the cursor it reflects, subscribes
  * after that cursor and folds every event into the state (`spec.changeOf` says how). When
- * the server can no longer resume (CURSOR_EXPIRED) the snapshot is loaded again.
+ * the server can no longer resume (CURSOR_EXPIRED), or an event shows the view missed a
+ * change (`StreamChange.missed`), the snapshot is loaded again.
  */
 export function useProjectStream<T extends { id: string }, Data, Variables extends Record<string, unknown>>(
   spec: StreamSpec<T, Data, Variables>,
@@ -73,15 +80,22 @@ export function useProjectStream<T extends { id: string }, Data, Variables exten
     [loaded, id, limit],
   );
   const variables = spec.variables(loaded?.cursor ?? '');
+  // While a stale view waits for a snapshot read at or after the event that made it stale,
+  // the subscription is paused. A snapshot replaces a stale view even when the stream had
+  // gone past the snapshot's cursor (`newer`); events of the old subscription applied after
+  // it would skip the ones between, so none may arrive: the next subscription replays them.
+  const [reloadingFor, setReloadingFor] = useState<string>();
+  const reloading =
+    reloadingFor !== undefined && initial !== undefined && initial.cursor !== reloadingFor && !isAfter(initial.cursor!, reloadingFor);
   const [stream] = useSubscription<Data, EntityState<T>, Variables>(
     {
       query: spec.subscription,
       variables,
-      pause: !initial,
+      pause: !initial || reloading,
     },
     (previous, data) => {
-      const { cursor, id: entityId, apply } = spec.changeOf(data);
-      return applyChange(newer(initial!, previous), cursor, entityId, apply, limit);
+      const { cursor, id: entityId, apply, missed } = spec.changeOf(data);
+      return applyChange(newer(initial!, previous), cursor, entityId, apply, limit, missed);
     },
   );
   // urql keeps a subscription's error until the operation that replaced it yields something,
@@ -95,11 +109,19 @@ export function useProjectStream<T extends { id: string }, Data, Variables exten
   }, [expired, reloadSnapshot]);
 
   const state = initial ? newer(initial, stream.data) : undefined;
+  // Once per stale view: the snapshot that answers replaces it (`newer`), so a view that goes
+  // stale again later (another missed change) has a new `staleAt` and reloads again.
+  const staleAt = state?.staleAt;
+  useEffect(() => {
+    if (staleAt === undefined) return;
+    setReloadingFor(staleAt);
+    reloadSnapshot({ requestPolicy: 'network-only' });
+  }, [staleAt, reloadSnapshot]);
   const entities = useMemo(() => (state ? [...state.byId.values()] : []), [state]);
   const error = snapshot.error ?? (expired ? undefined : streamError);
   let status: ConnectionStatus;
   if (error) status = 'error';
-  else if (!initial || expired) status = 'connecting';
+  else if (!initial || expired || reloading) status = 'connecting';
   else status = connection;
   return { entities, status, error };
 }
