@@ -1,11 +1,5 @@
-import type { ConnectionStatus } from '../src/connection-status.js';
-import type { AgentRun } from '../src/hooks/use-agent-run-stream.js';
-import { useAgentRunStream } from '../src/hooks/use-agent-run-stream.js';
-import type { IngestJob } from '../src/hooks/use-ingest-job-stream.js';
-import { useIngestJobStream } from '../src/hooks/use-ingest-job-stream.js';
-import type { WorkflowRun } from '../src/hooks/use-workflow-node-states.js';
-import { useWorkflowNodeStates } from '../src/hooks/use-workflow-node-states.js';
-import { useConnectionStatus } from '../src/provider.js';
+import type { AgentRun, ConnectionStatus, IngestJob, WorkflowRun } from '@realtime-events/client';
+import { useAgentRunStream, useConnectionStatus, useIngestJobStream, useWorkflowNodeStates } from '@realtime-events/client';
 
 const STATUS_LABEL: Record<ConnectionStatus, string> = {
   connecting: 'Connecting',

@@ -1,7 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { createEventsClient } from '../src/events-client.js';
-import { EventsProvider } from '../src/provider.js';
+import { EventsProvider, createEventsClient } from '@realtime-events/client';
 import { Dashboard } from './dashboard.js';
 import './styles.css';
 

@@ -1,5 +1,5 @@
-import type { Exchange } from '@urql/core';
-import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
+import type { Exchange } from 'urql';
+import { Client, fetchExchange, subscriptionExchange } from 'urql';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
 import type { StatusStore } from './connection-status.js';

@@ -10,4 +10,5 @@ export type { WorkflowNodeState, WorkflowRun } from './hooks/use-workflow-node-s
 export { useWorkflowNodeStates } from './hooks/use-workflow-node-states.js';
 export { subscribeResumable } from './resumable-subscription.js';
 export { DEFAULT_MESSAGE_LIMIT } from './merge-agent-run.js';
-export { AgentRunMessagesQuery } from './operations.js';
+export * from './operations.js';
+export type { EntityState } from './merge.js';
