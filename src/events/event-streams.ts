@@ -144,7 +144,8 @@ export function createEventStreams(dependencies: {
   metrics: Metrics;
 }): EventStreams {
   const { feeds, store, maxQueuedEvents, metrics } = dependencies;
-  const open = new Set<{ return(): Promise<unknown> }>();
+  /** Streams handed out and not yet ended, so a drain can end them. */
+  const running = new Set<{ return(): Promise<unknown> }>();
 
   /** Counts CURSOR_EXPIRED refusals on their way out. */
   async function expiring<R>(work: () => Promise<R>): Promise<R> {
@@ -195,7 +196,8 @@ export function createEventStreams(dependencies: {
       };
       const coalescing = request.coalesce && createCoalescer(request.coalesce, deliver);
       const push = coalescing ? coalescing.push : deliver;
-      const end = (detach: () => void) => {
+      /** Hands the stream out: from now on it ends with its token, and ending it detaches it. */
+      const handOut = (detach: () => void) => {
         // A stream lives no longer than the token that opened it; the client reconnects with a fresh one.
         const expiry =
           caller.viewer.expiresAt === undefined
@@ -203,10 +205,10 @@ export function createEventStreams(dependencies: {
             : setTimeout(() => void stream.return(), Math.max(0, caller.viewer.expiresAt - Date.now()));
         const subscriptions = metrics.subscriptions.labels(request.field, 'private');
         if (counted) subscriptions.inc();
-        open.add(stream);
+        running.add(stream);
         stream.teardown = () => {
           coalescing?.dispose();
-          open.delete(stream);
+          running.delete(stream);
           if (counted) subscriptions.dec();
           clearTimeout(expiry);
           release?.();
@@ -233,7 +235,7 @@ export function createEventStreams(dependencies: {
           tap.opened(position);
           stream.onTake = (event) => tap.taken(event);
         }
-        return end(detach);
+        return handOut(detach);
       }
 
       /**
@@ -245,7 +247,7 @@ export function createEventStreams(dependencies: {
         stream.maxBuffered = Number.POSITIVE_INFINITY;
         if (!cursor) {
           stream.end();
-          return end(() => {});
+          return handOut(() => {});
         }
         metrics.resumes.inc();
         if (cursor.epoch === until.epoch && cursor.seq > until.seq) {
@@ -263,7 +265,7 @@ export function createEventStreams(dependencies: {
         });
         metrics.replayed(replayed);
         stream.end();
-        return end(() => {});
+        return handOut(() => {});
       }
 
       async function openResumed(cursor: LogPosition) {
@@ -293,7 +295,7 @@ export function createEventStreams(dependencies: {
         stream.maxBuffered = replayed + maxQueuedEvents;
         for (const event of held) if (accepts(event)) push(event);
         held = undefined;
-        return end(detach);
+        return handOut(detach);
       }
     },
 
@@ -326,7 +328,7 @@ export function createEventStreams(dependencies: {
     },
 
     endAll() {
-      for (const stream of [...open]) void stream.return();
+      for (const stream of [...running]) void stream.return();
     },
   };
 }

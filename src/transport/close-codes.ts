@@ -1,14 +1,20 @@
+import { CloseCode as ProtocolCloseCode } from 'graphql-ws';
+
+/** The named codes of an enum object, without TypeScript's reverse (number → name) entries. */
+function namedCodes<T extends Record<string, string | number>>(codes: T): { readonly [K in keyof T as T[K] extends number ? K : never]: T[K] } {
+  return Object.fromEntries(Object.entries(codes).filter(([, code]) => typeof code === 'number')) as never;
+}
+
 /**
- * WebSocket close codes this server uses besides graphql-ws' own (4400 bad message, 4401
+ * Every WebSocket close code this server sends: graphql-ws' own (4400 bad message, 4401
  * unauthorized before ack, 4403 forbidden, 4406 subprotocol, 4408 init timeout, 4409
- * duplicate id, 4429 repeated init) and RFC 6455's (1001 going away, 1009 frame too big,
-1012 service restart).
+ * duplicate id, 4429 repeated init), extended by RFC 6455's service restart and this
+ * server's own codes.
  */
 export const CloseCode = {
+  ...namedCodes(ProtocolCloseCode),
   /** The server is restarting or draining; reconnect (elsewhere) and resume. */
   ServiceRestart: 1012,
-  /** The token was refused, or expired while the connection was open. */
-  Forbidden: 4403,
   /** The connection fell more than its outgoing budget behind; reconnect and resume. */
   SlowConsumer: 4413,
   /** The token's subject already holds the maximum number of connections. */
