@@ -1,11 +1,11 @@
 import type { Exchange } from 'urql';
-import { Client, fetchExchange, subscriptionExchange } from 'urql';
+import { Client, fetchExchange } from 'urql';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
 import type { StatusStore } from './connection-status.js';
 import { createStatusStore } from './connection-status.js';
 import type { SubscribingClient } from './resumable-subscription.js';
-import { subscribeResumable } from './resumable-subscription.js';
+import { resumableExchange } from './resumable-exchange.js';
 
 export interface EventsClientOptions {
   /** The GraphQL endpoint, `http(s)://host/graphql`; the WebSocket URL is derived from it. */
@@ -100,23 +100,7 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
   }
 
   const baseFetch = options.fetch ?? fetch;
-  const exchanges: Exchange[] = [
-    fetchExchange,
-    subscriptionExchange({
-      forwardSubscription: (request) => ({
-        subscribe: (sink) => {
-          const subscription = subscribeResumable(
-            subscriber,
-            { query: request.query!, variables: request.variables as Record<string, unknown> | undefined },
-            // urql's sink types results as graphql-js' ExecutionResult; what arrives is the
-            // formatted result off the wire, which urql reads the same way.
-            sink as never,
-          );
-          return { unsubscribe: () => subscription.dispose() };
-        },
-      }),
-    }),
-  ];
+  const exchanges: Exchange[] = [fetchExchange, resumableExchange(subscriber)];
   const client = new Client({
     url,
     exchanges,

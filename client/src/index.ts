@@ -9,6 +9,8 @@ export { useAgentRunStream } from './hooks/use-agent-run-stream.js';
 export type { WorkflowNodeState, WorkflowRun } from './hooks/use-workflow-node-states.js';
 export { useWorkflowNodeStates } from './hooks/use-workflow-node-states.js';
 export { subscribeResumable } from './resumable-subscription.js';
+export type { ResumableRequest, ResumableSubscription, SubscribingClient } from './resumable-subscription.js';
+export { resumableExchange } from './resumable-exchange.js';
 export { DEFAULT_MESSAGE_LIMIT } from './merge-agent-run.js';
 export * from './operations.js';
 export type { EntityState } from './merge.js';
