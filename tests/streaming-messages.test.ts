@@ -3,7 +3,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import type { RecordedSubscription } from './support/clients.js';
 import { connectWebSocket, mutate, request, subscribeOverWebSocket } from './support/clients.js';
-import { APPEND_MESSAGE, COMPLETE_RUN, FAIL_RUN, START_RUN, cursorSeq } from './support/operations.js';
+import {
+  APPEND_CONTENT,
+  APPEND_MESSAGE,
+  COMPLETE_RUN,
+  FAIL_RUN,
+  FINISH_MESSAGE,
+  START_MESSAGE,
+  START_RUN,
+  cursorSeq,
+} from './support/operations.js';
 import { redisForTests } from './support/redis.js';
 import type { Backend } from './support/servers.js';
 import { createAppPool, testConfig } from './support/servers.js';
@@ -19,15 +28,6 @@ afterEach(async () => {
   await pool.stopAll();
 });
 
-export const START_MESSAGE = `mutation ($runId: ID!, $role: MessageRole!) {
-  startAgentMessage(runId: $runId, role: $role) { id index role content status }
-}`;
-export const APPEND_CONTENT = `mutation ($runId: ID!, $messageId: ID!, $text: String!) {
-  appendAgentMessageContent(runId: $runId, messageId: $messageId, text: $text) { id index status }
-}`;
-export const FINISH_MESSAGE = `mutation ($runId: ID!, $messageId: ID!) {
-  finishAgentMessage(runId: $runId, messageId: $messageId) { id index content status }
-}`;
 const MESSAGES = `query ($id: ID!) { agentRun(id: $id) { messageCount messages(first: 100) { id index content status } } }`;
 const RUN_STREAM = `subscription ($projectId: ID!, $runId: ID, $after: String) {
   agentRun(projectId: $projectId, runId: $runId, after: $after) {

@@ -29,6 +29,15 @@ export const UPDATE_STEP = `mutation ($runId: ID!, $stepId: ID!, $name: String!,
 export const APPEND_MESSAGE = `mutation ($runId: ID!, $role: MessageRole!, $content: String!) {
   appendAgentMessage(runId: $runId, role: $role, content: $content) { id index role content status createdAt }
 }`;
+export const START_MESSAGE = `mutation ($runId: ID!, $role: MessageRole!) {
+  startAgentMessage(runId: $runId, role: $role) { id index role content status }
+}`;
+export const APPEND_CONTENT = `mutation ($runId: ID!, $messageId: ID!, $text: String!) {
+  appendAgentMessageContent(runId: $runId, messageId: $messageId, text: $text) { id index status }
+}`;
+export const FINISH_MESSAGE = `mutation ($runId: ID!, $messageId: ID!) {
+  finishAgentMessage(runId: $runId, messageId: $messageId) { id index content status }
+}`;
 export const COMPLETE_RUN = `mutation ($runId: ID!, $output: String) { completeAgentRun(runId: $runId, output: $output) { ${CHANGED_RUN_FIELDS} } }`;
 export const FAIL_RUN = `mutation ($runId: ID!, $error: String!) { failAgentRun(runId: $runId, error: $error) { ${CHANGED_RUN_FIELDS} } }`;
 export const RUN = `query ($id: ID!) { agentRun(id: $id) { ${RUN_FIELDS} } }`;
@@ -82,6 +91,22 @@ export type ProjectEvent = {
     nodeState?: { nodeId: string; status: string } | null;
   };
 };
+
+/**
+ * Retained events with every field of every event type, written out by hand: what a plain
+ * stream message must hold. `run` is aliased per type, as the two types differ.
+ */
+export const EVENTS_WITH_EVERY_FIELD = `query ($projectId: ID!) {
+  events(projectId: $projectId, limit: 1000) {
+    cursor type projectId occurredAt
+    ... on IngestJobEvent { job { ${JOB_FIELDS} } }
+    ... on AgentRunEvent {
+      agentRun: run { ${RUN_SUMMARY_FIELDS} } step { ${STEP_FIELDS} } message { id index role content status createdAt }
+      messageDelta { messageId offset text }
+    }
+    ... on WorkflowEvent { workflowRun: run { ${WORKFLOW_SUMMARY_FIELDS} } nodeState { ${NODE_FIELDS} } nodes { ${NODE_FIELDS} } }
+  }
+}`;
 
 /** Position part of a cursor, for asserting order in tests (clients treat cursors as opaque). */
 export function cursorSeq(cursor: string): number {
