@@ -414,9 +414,10 @@ describe('plain streams with authentication', () => {
     const logged = lines.join('');
     for (const secret of [token, badToken, token.split('.')[2]!, badToken.split('.')[2]!]) expect(logged).not.toContain(secret);
     const opened = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'connection opened');
-    expect(opened.map((entry) => [entry.transport, entry.url])).toEqual([
-      ['ws-plain', '/api/stream/projects/private-project?access_token=REDACTED'],
+    // The two open concurrently; their lines come in either order.
+    expect(opened.map((entry) => [entry.transport, entry.url]).sort()).toEqual([
       ['sse-plain', '/api/stream/projects/private-project?types=ingest.job.created&access_token=REDACTED'],
+      ['ws-plain', '/api/stream/projects/private-project?access_token=REDACTED'],
     ]);
     const refused = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'stream refused');
     expect(refused.map((entry) => [entry.transport, entry.status, entry.url])).toEqual([
