@@ -138,9 +138,23 @@ export function parsePlainStreamRequest(request: IncomingMessage, { lastEventId 
   return { route, after, authorization };
 }
 
-/** The request's path and query with any `access_token` value replaced, for logs. */
+/**
+ * The request's path and query as sent, with the value of every parameter that reads as
+ * `access_token` (however its name is percent-encoded) replaced, for logs.
+ */
 export function redactedUrl(rawUrl: string | undefined): string {
-  const url = new URL(rawUrl ?? '/', 'http://localhost');
-  if (url.searchParams.has('access_token')) url.searchParams.set('access_token', 'REDACTED');
-  return `${url.pathname}${url.search}`.slice(0, 500);
+  const [path = '', query] = (rawUrl ?? '').split(/\?(.*)/s, 2);
+  if (query === undefined) return path.slice(0, 500);
+  const pairs = query.split('&').map((pair) => {
+    const name = pair.split('=', 1)[0]!;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(name.replaceAll('+', ' '));
+    } catch {
+      decoded = name;
+    }
+    return decoded === 'access_token' ? `${name}=REDACTED` : pair;
+  });
+  // Also where it is not a parameter of its own (`?x=1?access_token=…`): a token sent by mistake is still a token.
+  return `${path}?${pairs.join('&')}`.replace(/(access(?:_|%5f)token(?:=|%3d))[^&#]*/gi, '$1REDACTED').slice(0, 500);
 }
