@@ -9,6 +9,7 @@ import { DOTTED_EVENT_NAMES, dottedEventName, eventTypeOfDottedName } from '../s
 import { EVENT_TYPES } from '../src/events/event-record.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createEventsSchema } from '../src/schema.js';
+import { redactedUrl } from '../src/transport/plain-routes.js';
 import { connectWebSocket, mutate, request, subscribeOverWebSocket } from './support/clients.js';
 import type { PlainMessage, PlainSseStream, PlainWebSocketStream } from './support/plain-clients.js';
 import { openPlainSse, openPlainWebSocket, parseSse, plainStreamUrl } from './support/plain-clients.js';
@@ -111,6 +112,26 @@ describe('dotted event names', () => {
     for (const type of EVENT_TYPES) expect(eventTypeOfDottedName(dottedEventName(type))).toBe(type);
     expect(new Set(DOTTED_EVENT_NAMES).size).toBe(EVENT_TYPES.length);
     expect(eventTypeOfDottedName('INGEST_JOB_CREATED')).toBeUndefined();
+  });
+});
+
+describe('URLs in logs', () => {
+  it('keep what was sent except access_token values, however the name is encoded', () => {
+    expect(
+      [
+        '/api/stream/projects/p?types=a,b&access_token=aaa.bbb.ccc',
+        '/api/stream/projects/p?access%5Ftoken=aaa.bbb.ccc&after=e:1',
+        '/api/stream/projects/p?%61ccess_token=aaa.bbb.ccc',
+        '/api/stream/projects/p?after=e:1?access_token=aaa.bbb.ccc',
+        '/api/stream/projects/p',
+      ].map(redactedUrl),
+    ).toEqual([
+      '/api/stream/projects/p?types=a,b&access_token=REDACTED',
+      '/api/stream/projects/p?access%5Ftoken=REDACTED&after=e:1',
+      '/api/stream/projects/p?%61ccess_token=REDACTED',
+      '/api/stream/projects/p?after=e:1?access_token=REDACTED',
+      '/api/stream/projects/p',
+    ]);
   });
 });
 

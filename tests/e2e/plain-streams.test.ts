@@ -9,7 +9,7 @@ import { mutate } from '../support/clients.js';
 import { APPEND_MESSAGE, CREATE_JOB, START_RUN, UPDATE_PROGRESS, cursorSeq } from '../support/operations.js';
 import type { PlainMessage } from '../support/plain-clients.js';
 import type { ServerProcess } from '../support/processes.js';
-import { freePort, spawnServer } from '../support/processes.js';
+import { freePort, scrapeMetric, spawnServer } from '../support/processes.js';
 import { REDIS_URL, redisForTests } from '../support/redis.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -89,13 +89,6 @@ afterAll(async () => {
 
 type Received = { ws: PlainMessage[]; sse: Array<PlainMessage & { lastEventId: string }>; wsCloses: number[]; sseErrors: number; sseOpens: number };
 
-/** Scrapes one sample of the server's metrics: the explicit readiness of a process we cannot ask directly. */
-async function metric(url: string, sample: string): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', url))).text();
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
-  return line ? Number(line.split(' ')[1]) : 0;
-}
-
 describe('plain streams in a real browser', () => {
   it('native WebSocket and EventSource from another origin receive events and ride through a server restart, losing and repeating nothing', async () => {
     // The page's origin is the only one allowed: the browser sends it on both transports.
@@ -116,7 +109,7 @@ describe('plain streams in a real browser', () => {
     await page.goto(`${staticUrl}/?api=${encodeURIComponent(api)}&project=${projectId}&types=${types}`);
     const received = () => page.evaluate(() => (window as unknown as { received: Received }).received);
     const shared = 'rte_subscriptions{field="projectEvents",mode="shared"}';
-    await waitFor(async () => (await metric(servingUrl, shared)) === 2, { what: 'both browser streams', timeoutMs: 10_000 });
+    await waitFor(async () => (await scrapeMetric(servingUrl, shared)) === 2, { what: 'both browser streams', timeoutMs: 10_000 });
 
     await mutate(publisherUrl, UPDATE_PROGRESS, { id: job.id, progress: 0.25 });
     const run = (await mutate(publisherUrl, START_RUN, { projectId, agent: 'browser' })).startAgentRun;
@@ -132,7 +125,7 @@ describe('plain streams in a real browser', () => {
     serving = spawnServer(env);
     servers.push(serving);
     await serving.listening;
-    await waitFor(async () => (await metric(servingUrl, shared)) === 2, { what: 'both browser streams back', timeoutMs: 15_000 });
+    await waitFor(async () => (await scrapeMetric(servingUrl, shared)) === 2, { what: 'both browser streams back', timeoutMs: 15_000 });
     await mutate(publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'ASSISTANT', content: 'after the restart' });
     await mutate(publisherUrl, UPDATE_PROGRESS, { id: job.id, progress: 1, message: 'marker' });
 
