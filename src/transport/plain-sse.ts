@@ -107,7 +107,7 @@ export function createPlainSse(options: PlainSseOptions): PlainSse {
         metrics.slowConsumers.inc({ transport: TRANSPORT });
       },
     };
-    const heartbeat = setInterval(() => response.write(':\n\n'), options.heartbeatMs);
+    const heartbeat = setInterval(() => member.isOpen() && response.write(':\n\n'), options.heartbeatMs);
     let ending: string | undefined;
     const end = (last?: string) => {
       ending ??= last ?? '';
