@@ -532,6 +532,7 @@ describe('plain streams share GraphQL’s limits', () => {
     let pings = 0;
     answering.socket.on('ping', () => pings++);
     expect((await silent.closed).code).toBe(1006);
+    await waitFor(() => app.plainWebSocketCount() === 1, { what: 'the server to let the silent socket go' });
     await waitFor(() => pings >= 3 && parseSse(idle.text).comments >= 3, { what: 'three pings and three comment lines' });
     expect(answering.socket.readyState).toBe(answering.socket.OPEN);
     expect(idle.ended).toBe(false);
