@@ -8,6 +8,8 @@
  *     subject and project list, all including the watched project),
  *   - sse: as `after`, over GraphQL over SSE (graphql-sse, distinct connections),
  *   - per-subscriber: plain, with FANOUT=per-subscriber (every subscriber executes every event),
+ *   - plain-ws: plain, with bare WebSockets on /api/stream/projects/{projectId} (no GraphQL
+ *     client; every field of each event, as plain JSON),
  *   - ceiling: a raw `ws` broadcast of a pre-serialised frame of the same size, no GraphQL.
  * N subscribers over P projects; publishing goes through HTTP mutations.
  * Prints deliveries/s at saturation, publish→receive latency at a fixed rate, server CPU per
@@ -19,6 +21,7 @@
  *   BENCH_ONLY=after,sse,ceiling npm run bench
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { print } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
@@ -78,7 +81,8 @@ interface Scenario {
   id: string;
   name: string;
   start(): Promise<ServerProcess>;
-  transport: 'ws' | 'sse';
+  /** `ws-plain`: a bare WebSocket on the plain stream of the project. */
+  transport: 'ws' | 'sse' | 'ws-plain';
   /** Subscribe after a `projectSnapshot` cursor, as the client hooks do. */
   afterSnapshot: boolean;
   /** A token per subscriber, and one for the publishers. */
@@ -157,6 +161,17 @@ async function measure(scenario: Scenario, server: ServerProcess): Promise<Resul
             error: () => {},
             complete: () => {},
           };
+          if (scenario.transport === 'ws-plain') {
+            const path = `/api/stream/projects/${projectId}${after ? `?after=${after}` : ''}`;
+            const socket = new WebSocket(new URL(path, wsUrl));
+            if (token) throw new Error('plain streams are measured without authentication');
+            clients.push({ dispose: () => socket.terminate() });
+            socket.on('message', (data) => sink.next({ data: { ingestJob: JSON.parse(String(data)) } }));
+            socket.on('close', () => void (subscriber.disconnected = true));
+            await once(socket, 'open');
+            if (slow) sockets.set(subscriber, socket);
+            return;
+          }
           if (scenario.transport === 'sse') {
             const client = createSseClient({
               url: server.url,
@@ -277,6 +292,7 @@ async function main() {
       afterSnapshot: false,
       auth: false,
     },
+    { id: 'plain-ws', name: 'plain ws (no GraphQL)', start: () => startServerProcess(shared), transport: 'ws-plain', afterSnapshot: false, auth: false },
     { id: 'ceiling', name: 'raw ws (ceiling)', start: () => startServerProcess({}, 'bench/raw-broadcast-server.ts'), transport: 'ws', afterSnapshot: false, auth: false },
   ];
   const results: Result[] = [];

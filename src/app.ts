@@ -31,8 +31,12 @@ import { createAudiences } from './transport/audiences.js';
 import { createRequestHandler } from './transport/http.js';
 import { createConnectionLimiter, createRateLimiter } from './transport/limiters.js';
 import { documentLimitPlugins, mutationRateLimitPlugin } from './transport/security-plugins.js';
+import { createPlainSse } from './transport/plain-sse.js';
+import { createPlainStreams } from './transport/plain-streams.js';
+import { createPlainWebSocketTransport } from './transport/plain-websocket.js';
 import { createSharedSse } from './transport/sse.js';
-import { attachWebSocketTransport } from './transport/websocket.js';
+import { routeUpgrades } from './transport/upgrades.js';
+import { createWebSocketTransport } from './transport/websocket.js';
 import { createWorkflowService } from './workflow/workflow-service.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -54,9 +58,14 @@ export interface App {
   readonly feeds: ProjectFeeds;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Connected WebSocket clients. */
+  /** Connected GraphQL WebSocket clients. */
   webSocketClientCount(): number;
-  /** Shared audiences running (their members are WebSocket subscriptions and SSE streams). */
+  /** Connected plain WebSocket streams (`/api/stream/…`). */
+  plainWebSocketCount(): number;
+  /**
+   * Shared audiences running (their members are WebSocket subscriptions, SSE streams and
+   * plain streams).
+   */
   audienceCount(): number;
   /**
    * Live subscriptions on this instance, over every transport: each shared audience holds
@@ -66,8 +75,9 @@ export interface App {
 }
 
 /**
- * The whole server: HTTP (queries, mutations, SSE, GraphiQL, health, metrics) and WebSocket
- * on one port, over the in-process or the Redis backend.
+ * The whole server: HTTP (queries, mutations, SSE, GraphiQL, health, metrics), WebSocket, and
+ * plain streams for clients without GraphQL at `/api/stream`, on one port, over the
+ * in-process or the Redis backend.
  */
 export function createApp(config: Config, logger: Logger = createLogger(config.logLevel)): App {
   const metrics = createMetrics();
@@ -145,8 +155,9 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
     }
   }
 
+  const schema = createEventsSchema();
   const yoga = createYoga<object, GraphQLContext>({
-    schema: createEventsSchema(),
+    schema,
     graphqlEndpoint: GRAPHQL_PATH,
     context: async (initial): Promise<GraphQLContext> => {
       // WebSocket connections authenticated once in connection_init and pass their viewer in.
@@ -188,10 +199,20 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
     metrics,
     logger,
   });
-  /** Ends every SSE stream, private and shared, as the server drains or stops. */
+  const plainStreams = createPlainStreams({
+    schema,
+    yoga,
+    audiences,
+    authenticator,
+    connections,
+    allowedOrigins: config.allowedOrigins,
+  });
+  const plainSse = createPlainSse({ streams: plainStreams, heartbeatMs: config.streamHeartbeatMs, metrics, logger });
+  /** Ends every SSE stream, private, shared and plain, as the server drains or stops. */
   const endStreams = () => {
     services.streams.endAll();
     sharedSse.endAll();
+    plainSse.endAll();
   };
 
   let draining = false;
@@ -202,9 +223,10 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
       logger,
       readiness: { notReadyBecause: () => [...(draining ? ['draining'] : []), ...backend.problems()] },
       sse: config.fanout === 'shared' ? { graphqlPath: GRAPHQL_PATH, shared: sharedSse } : undefined,
+      plain: plainSse,
     }),
   );
-  const webSocket = attachWebSocketTransport(httpServer, yoga, {
+  const webSocket = createWebSocketTransport(yoga, {
     path: GRAPHQL_PATH,
     fanout: config.fanout,
     audiences,
@@ -215,13 +237,23 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
     logger,
     metrics,
   });
+  const plainWebSocket = createPlainWebSocketTransport({
+    streams: plainStreams,
+    maxPayloadBytes: config.limits.maxPayloadBytes,
+    heartbeatMs: config.streamHeartbeatMs,
+    metrics,
+    logger,
+  });
+  const stopRoutingUpgrades = routeUpgrades(httpServer, [webSocket, plainWebSocket]);
+  const webSocketCount = () => webSocket.clientCount() + plainWebSocket.clientCount();
 
   let url = '';
   let stopping: Promise<void> | undefined;
 
   function stop(): Promise<void> {
     stopping ??= (async () => {
-      await webSocket.dispose();
+      stopRoutingUpgrades();
+      await Promise.all([webSocket.dispose(), plainWebSocket.dispose()]);
       services.agent.dispose();
       endStreams();
       // SSE responses are open requests: end them so the server can close.
@@ -259,8 +291,9 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
       logger.info('draining: refusing new connections');
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       const deadline = Date.now() + graceMs / 2;
-      while (webSocket.clientCount() > 0 && Date.now() < deadline) await sleep(Math.min(50, graceMs / 2));
+      while (webSocketCount() > 0 && Date.now() < deadline) await sleep(Math.min(50, graceMs / 2));
       webSocket.closeAll(CloseCode.ServiceRestart, 'Server restarting');
+      plainWebSocket.closeAll(CloseCode.ServiceRestart, 'Server restarting');
       endStreams();
       // Requests in flight (mutations) finish; only then is everything else closed.
       await Promise.race([closed, sleep(Math.max(graceMs / 2, 1000))]);
@@ -275,6 +308,7 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
     logger,
     metrics,
     webSocketClientCount: () => webSocket.clientCount(),
+    plainWebSocketCount: () => plainWebSocket.clientCount(),
     audienceCount: () => audiences.count(),
     subscriberCount: () => feeds.subscriberCount() - audiences.count() + audiences.memberCount(),
   };

@@ -35,6 +35,13 @@ export interface Config {
   /** On SIGTERM, how long open connections keep being served before they are closed. @default 5000 */
   drainGraceMs: number;
   /**
+   * How often plain streams (`/api/stream`) ping their WebSockets (a socket that did not
+   * answer the previous ping is cut) and send an idle SSE stream a comment line. Not read from
+   * the environment: tests shorten it.
+   * @default 15000
+   */
+  streamHeartbeatMs: number;
+  /**
    * `shared`: WebSocket subscribers with the same operation, variables and rights share one
    * execution per event. `per-subscriber`: each executes on its own (for comparison).
    * @default "shared"
@@ -173,6 +180,7 @@ export function loadConfig(env: Environment = process.env): Config {
     auth,
     allowedOrigins: origins?.length ? origins : undefined,
     drainGraceMs: integer(env, 'DRAIN_GRACE_MS', 5000, 0, 600_000),
+    streamHeartbeatMs: 15_000,
     fanout: fanout(env),
     limits: {
       maxPayloadBytes: integer(env, 'WS_MAX_PAYLOAD_BYTES', 65_536, 1024, 16_777_216),

@@ -91,22 +91,32 @@ export function decodeCursor(cursor: string): LogPosition | undefined {
   return { epoch: match[1]!, seq: Number(match[2]) };
 }
 
-const EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
-  'INGEST_JOB_CREATED',
-  'INGEST_JOB_UPDATED',
-  'INGEST_JOB_COMPLETED',
-  'INGEST_JOB_FAILED',
-  'AGENT_RUN_CREATED',
-  'AGENT_RUN_UPDATED',
-  'AGENT_RUN_COMPLETED',
-  'AGENT_RUN_FAILED',
-  'AGENT_STEP_UPDATED',
-  'AGENT_MESSAGE_APPENDED',
-  'AGENT_MESSAGE_DELTA',
-  'AGENT_MESSAGE_COMPLETED',
-  'WORKFLOW_NODE_STATE_UPDATED',
-  'WORKFLOW_RUN_UPDATED',
-]);
+/**
+ * Every event type, in the schema's order. Written as an object keyed by `EventType` so that a
+ * type added to the schema fails the type check until it is listed here too.
+ */
+const EVENT_TYPE_KEYS = {
+  INGEST_JOB_CREATED: true,
+  INGEST_JOB_UPDATED: true,
+  INGEST_JOB_COMPLETED: true,
+  INGEST_JOB_FAILED: true,
+  AGENT_RUN_CREATED: true,
+  AGENT_RUN_UPDATED: true,
+  AGENT_RUN_COMPLETED: true,
+  AGENT_RUN_FAILED: true,
+  AGENT_STEP_UPDATED: true,
+  AGENT_MESSAGE_APPENDED: true,
+  AGENT_MESSAGE_DELTA: true,
+  AGENT_MESSAGE_COMPLETED: true,
+  WORKFLOW_NODE_STATE_UPDATED: true,
+  WORKFLOW_RUN_UPDATED: true,
+} as const satisfies Record<EventType, true>;
+
+export const EVENT_TYPES: readonly EventType[] = Object.keys(EVENT_TYPE_KEYS) as EventType[];
+
+export function isEventType(value: string): value is EventType {
+  return Object.hasOwn(EVENT_TYPE_KEYS, value);
+}
 
 /**
  * Checks a message that arrived from Redis before the core trusts it. Only the envelope is
@@ -120,7 +130,7 @@ export function parseEventRecord(message: unknown): EventRecord {
     throw new TypeError(`event.seq: expected a positive integer, got ${String(record.seq)}`);
   }
   if (typeof record.epoch !== 'string') throw new TypeError('event.epoch: expected a string');
-  if (typeof record.type !== 'string' || !EVENT_TYPES.has(record.type)) {
+  if (typeof record.type !== 'string' || !isEventType(record.type)) {
     throw new TypeError(`event.type: unknown type ${String(record.type)}`);
   }
   if (typeof record.occurredAt !== 'string') throw new TypeError('event.occurredAt: expected a string');

@@ -9,18 +9,35 @@ import { sseNextEvent, stringifyResult } from './frames.js';
 /** One result of a shared execution: serialised once, its frames built once per transport. */
 export class SharedPayload {
   #sseFrame: Buffer | undefined;
+  #jsonBytes: Buffer | undefined;
 
   constructor(
     readonly json: string,
     /** The log position of the event it was executed from. */
     readonly position: LogPosition | undefined,
+    /** The SSE event carrying `json`. @default GraphQL over SSE's `next` event */
+    private readonly sseEvent: (json: string) => string = sseNextEvent,
   ) {}
 
-  /** The GraphQL-over-SSE `next` event, encoded once for every SSE member. */
+  /** `json` as UTF-8, encoded once for every member that writes it as it is (a text frame). */
+  get jsonBytes(): Buffer {
+    return (this.#jsonBytes ??= Buffer.from(this.json));
+  }
+
+  /** The SSE event, encoded once for every SSE member. */
   get sseFrame(): Buffer {
-    return (this.#sseFrame ??= Buffer.from(sseNextEvent(this.json)));
+    return (this.#sseFrame ??= Buffer.from(this.sseEvent(this.json)));
   }
 }
+
+/**
+ * How an audience writes its results: once per result, for every member. Members of one
+ * audience are written the same payload, so the encoding is part of the audience's key.
+ */
+export type ResultEncoding = (result: ExecutionResult, position: LogPosition | undefined) => SharedPayload;
+
+/** GraphQL results, as graphql-ws and GraphQL over SSE carry them. */
+export const graphqlResults: ResultEncoding = (result, position) => new SharedPayload(stringifyResult(result), position);
 
 /** A subscription on one connection, as an audience writes to it. */
 export interface AudienceMember {
@@ -29,7 +46,7 @@ export interface AudienceMember {
   /** Writes one shared result. */
   send(payload: SharedPayload): void;
   /** Writes one result of its own (a replayed event); resolves once it was handed to the OS. */
-  sendOwn(resultJson: string): Promise<void>;
+  sendOwn(payload: SharedPayload): Promise<void>;
   /** Bytes written and not yet sent. */
   backlog(): number;
   isOpen(): boolean;
@@ -48,6 +65,7 @@ interface Membership {
 
 interface Audience {
   members: Set<Membership>;
+  encode: ResultEncoding;
   /** Resolves once the shared source is live, or with the result that refused it. */
   ready: Promise<ExecutionResult | undefined>;
   source?: AsyncIterator<ExecutionResult>;
@@ -64,6 +82,8 @@ interface Audience {
 export interface JoinRequest {
   key: string;
   member: AudienceMember;
+  /** How the audience writes results; the key must tell encodings apart. @default graphqlResults */
+  encode?: ResultEncoding;
   start(tap: AudienceSourceTap): Promise<AsyncIterable<ExecutionResult> | ExecutionResult>;
   resume?: { after: string; replay(until: LogPosition): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> };
 }
@@ -126,7 +146,7 @@ export function createAudiences(options: AudienceOptions) {
         // Position and members are read in the same synchronous step as the writes: a member
         // joining later gets the next result, and replays up to this one.
         if (audience.taken) audience.position = audience.taken;
-        const payload = new SharedPayload(stringifyResult(next.value), audience.position);
+        const payload = audience.encode(next.value, audience.position);
         for (const membership of audience.members) send(membership, payload);
       }
     } catch (error) {
@@ -148,8 +168,8 @@ export function createAudiences(options: AudienceOptions) {
     void audience.source?.return?.();
   }
 
-  function create(key: string, start: JoinRequest['start']): Audience {
-    const audience: Audience = { members: new Set(), ready: Promise.resolve(undefined) };
+  function create(key: string, start: JoinRequest['start'], encode: ResultEncoding): Audience {
+    const audience: Audience = { members: new Set(), encode, ready: Promise.resolve(undefined) };
     const tap: AudienceSourceTap = {
       opened: (position) => void (audience.position = position),
       taken: (event) => void (audience.taken = { epoch: event.epoch, seq: event.seq }),
@@ -174,7 +194,12 @@ export function createAudiences(options: AudienceOptions) {
   }
 
   /** Writes the member's private replay, then what the audience delivered meanwhile. */
-  async function replayThenJoin(membership: Membership, resume: NonNullable<JoinRequest['resume']>, until: LogPosition) {
+  async function replayThenJoin(
+    membership: Membership,
+    resume: NonNullable<JoinRequest['resume']>,
+    until: LogPosition,
+    encode: ResultEncoding,
+  ) {
     const replayed = await resume.replay(until);
     if (!(Symbol.asyncIterator in replayed)) return replayed;
     const iterator = replayed[Symbol.asyncIterator]();
@@ -184,7 +209,7 @@ export function createAudiences(options: AudienceOptions) {
         const next = await iterator.next();
         if (next.done) break;
         // Awaited: a long replay goes at the pace the client reads it.
-        await membership.member.sendOwn(stringifyResult(next.value));
+        await membership.member.sendOwn(encode(next.value, undefined));
         metrics.delivered();
       }
     } finally {
@@ -204,8 +229,8 @@ export function createAudiences(options: AudienceOptions) {
      * the first. With `resume`, first replays after its cursor on its own. Returns what the
      * transport should iterate for this subscription, or the result that refused it.
      */
-    async join({ key, member, start, resume }: JoinRequest): Promise<AsyncIterableIterator<never> | ExecutionResult> {
-      const audience = audiences.get(key) ?? create(key, start);
+    async join({ key, member, start, resume, encode = graphqlResults }: JoinRequest): Promise<AsyncIterableIterator<never> | ExecutionResult> {
+      const audience = audiences.get(key) ?? create(key, start, encode);
       const refused = await audience.ready;
       if (refused) return refused;
       const membership: Membership = { member, handle: new PushIterator<never>(), waiting: resume ? [] : undefined, left: false };
@@ -217,7 +242,7 @@ export function createAudiences(options: AudienceOptions) {
       membership.handle.teardown = () => leave(key, audience, membership);
       if (!resume) return membership.handle;
       try {
-        const refusedReplay = await replayThenJoin(membership, resume, until);
+        const refusedReplay = await replayThenJoin(membership, resume, until, audience.encode);
         if (refusedReplay) {
           void membership.handle.return();
           return refusedReplay;

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
+import type { PlainSse } from './plain-sse.js';
+import { isPlainStreamPath } from './plain-routes.js';
 import type { SharedSse } from './sse.js';
 import { readBody } from './sse.js';
 
@@ -17,8 +19,8 @@ function json(response: ServerResponse, status: number, body: unknown): void {
 
 /**
  * The HTTP front: `/health` (the process answers), `/ready` (send it traffic), `/metrics`
- * (Prometheus), and everything else to GraphQL. SSE streams are connections of their own and
- * get an id, an open line and a close line in the log.
+ * (Prometheus), plain streams under `/api/stream`, and everything else to GraphQL. SSE
+ * streams are connections of their own and get an id, an open line and a close line in the log.
  */
 export function createRequestHandler(options: {
   graphql: RequestListener;
@@ -27,8 +29,10 @@ export function createRequestHandler(options: {
   logger: Logger;
   /** Shared SSE subscriptions, tried before yoga for SSE POSTs to `graphqlPath`. */
   sse?: { graphqlPath: string; shared: SharedSse };
+  /** Plain SSE streams, for every request under `/api/stream` (they log their own connections). */
+  plain?: PlainSse;
 }): RequestListener {
-  const { graphql, readiness, metrics, logger, sse } = options;
+  const { graphql, readiness, metrics, logger, sse, plain } = options;
   async function serveSse(shared: SharedSse, request: IncomingMessage, response: ServerResponse): Promise<void> {
     let body: Buffer;
     try {
@@ -72,6 +76,7 @@ export function createRequestHandler(options: {
       );
       return;
     }
+    if (plain && path !== undefined && isPlainStreamPath(path)) return plain.serve(request, response);
     if (request.headers.accept?.includes('text/event-stream')) {
       const connectionId = (request.headers['x-request-id'] as string | undefined)?.slice(0, 64) ?? randomUUID();
       const opened = Date.now();

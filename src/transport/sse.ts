@@ -90,7 +90,7 @@ export function createSharedSse(options: SharedSseOptions): SharedSse {
       const member: AudienceMember = {
         field: plan.field,
         send: (shared) => response.write(shared.sseFrame),
-        sendOwn: (resultJson) => new Promise((resolve) => response.write(sseNextEvent(resultJson), () => resolve())),
+        sendOwn: (payload) => new Promise((resolve) => response.write(payload.sseFrame, () => resolve())),
         backlog: () => response.writableLength,
         isOpen: () => !response.destroyed && !response.writableEnded,
         cutOff: () => {

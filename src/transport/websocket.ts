@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
 import type { DocumentNode, ExecutionArgs, ExecutionResult } from 'graphql';
 import { GraphQLError, getOperationAST } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -19,6 +18,7 @@ import { graphqlWsNextFrames, withoutHttpHints } from './frames.js';
 import { planShare, sharedExecution } from './shared-subscriptions.js';
 import { CloseCode } from './close-codes.js';
 import type { ConnectionLimiter } from './limiters.js';
+import type { UpgradeRoute } from './upgrades.js';
 
 /** How long a slow consumer's close handshake may take before its connection is cut. */
 const SLOW_CLOSE_GRACE_MS = 2000;
@@ -27,10 +27,11 @@ const SLOW_CLOSE_GRACE_MS = 2000;
  * The close frame queues behind everything the client has not read, so a client that has
  * stopped reading may never receive it: the TCP connection is cut if the handshake does not
  * finish within the grace period. A client that reads again sees 4413.
+ * @param transport the metrics label @default "ws"
  */
-function closeSlowConsumer(socket: WebSocket, metrics: Metrics): void {
+export function closeSlowConsumer(socket: WebSocket, metrics: Metrics, transport = 'ws'): void {
   if (socket.readyState !== socket.OPEN) return;
-  metrics.slowConsumers.inc({ transport: 'ws' });
+  metrics.slowConsumers.inc({ transport });
   socket.close(CloseCode.SlowConsumer, 'Slow consumer');
   const cut = setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS);
   socket.once('close', () => clearTimeout(cut));
@@ -49,7 +50,7 @@ function webSocketMember(socket: WebSocket, id: string, field: string, metrics: 
   return {
     field,
     send: (payload) => socket.send(frame(payload.json)),
-    sendOwn: (resultJson) => new Promise((resolve) => socket.send(frame(resultJson), () => resolve())),
+    sendOwn: (payload) => new Promise((resolve) => socket.send(frame(payload.json), () => resolve())),
     backlog: () => socket.bufferedAmount,
     isOpen: () => socket.readyState === socket.OPEN,
     cutOff: () => closeSlowConsumer(socket, metrics),
@@ -79,15 +80,15 @@ export interface WebSocketTransportOptions {
 /**
  * GraphQL over WebSocket (`graphql-transport-ws`) on `path`, executed through yoga's
  * envelop so that error masking, document limits and every other yoga plugin apply as they
- * do over HTTP. Authentication happens once, in connection_init.
+ * do over HTTP. Authentication happens once, in connection_init. The HTTP server hands it
+ * the upgrades to `path` (see `routeUpgrades`).
  *
- * @returns the teardown: closes every socket (1001 Going away) and the server
+ * @returns the route for upgrades, and the teardown: closes every socket (1001 Going away) and the server
  */
-export function attachWebSocketTransport(
-  httpServer: Server,
+export function createWebSocketTransport(
   yoga: YogaServerInstance<object, GraphQLContext>,
   options: WebSocketTransportOptions,
-): {
+): UpgradeRoute & {
   dispose(): Promise<void>;
   clientCount(): number;
   audiences: Audiences;
@@ -96,8 +97,7 @@ export function attachWebSocketTransport(
   const { authenticator, connections, limits, logger, metrics } = options;
   const allowed = options.allowedOrigins ? new Set(options.allowedOrigins) : undefined;
   const webSocketServer = new WebSocketServer({
-    server: httpServer,
-    path: options.path,
+    noServer: true,
     maxPayload: limits.maxPayloadBytes,
     verifyClient: allowed
       ? (info, accept) => (allowed.has(info.origin) ? accept(true) : accept(false, 403, 'Origin not allowed'))
@@ -229,6 +229,10 @@ export function attachWebSocketTransport(
     webSocketServer,
   );
   return {
+    matches: (path) => path === options.path,
+    handleUpgrade(request, socket, head) {
+      webSocketServer.handleUpgrade(request, socket, head, (client) => webSocketServer.emit('connection', client, request));
+    },
     async dispose() {
       await graphqlWs.dispose();
       await new Promise<void>((resolve) => webSocketServer.close(() => resolve()));

@@ -4,10 +4,10 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
+import { launchChromium } from '../support/browser.js';
 import { mutate } from '../support/clients.js';
 import {
   APPEND_CONTENT,
@@ -25,8 +25,6 @@ import { freePort } from '../support/processes.js';
 import { createRedis, deleteKeys, uniquePrefix } from '../support/redis.js';
 import { createAppPool, testConfig } from '../support/servers.js';
 
-/** Debian's chromium; `.ci/run` installs it when missing. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-results');
 
 const prefix = uniquePrefix('e2e');
@@ -53,18 +51,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => staticServer.listen(0, '127.0.0.1', resolve));
   staticUrl = `http://127.0.0.1:${(staticServer.address() as { port: number }).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

@@ -93,6 +93,22 @@ export type ProjectEvent = {
   };
 };
 
+/**
+ * Retained events with every field of every event type, written out by hand: what a plain
+ * stream message must hold. `run` is aliased per type, as the two types differ.
+ */
+export const EVENTS_WITH_EVERY_FIELD = `query ($projectId: ID!) {
+  events(projectId: $projectId, limit: 1000) {
+    cursor type projectId occurredAt
+    ... on IngestJobEvent { job { ${JOB_FIELDS} } }
+    ... on AgentRunEvent {
+      agentRun: run { ${RUN_SUMMARY_FIELDS} } step { ${STEP_FIELDS} } message { id index role content status createdAt }
+      messageDelta { messageId offset text }
+    }
+    ... on WorkflowEvent { workflowRun: run { ${WORKFLOW_SUMMARY_FIELDS} } nodeState { ${NODE_FIELDS} } nodes { ${NODE_FIELDS} } }
+  }
+}`;
+
 /** Position part of a cursor, for asserting order in tests (clients treat cursors as opaque). */
 export function cursorSeq(cursor: string): number {
   return Number(cursor.split(':')[1]);

@@ -19,6 +19,16 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * One sample of a server's `/metrics`, 0 when absent: the explicit readiness of a server
+ * process the test cannot ask directly (how many subscriptions it holds).
+ */
+export async function scrapeMetric(graphqlUrl: string, sample: string): Promise<number> {
+  const text = await (await fetch(new URL('/metrics', graphqlUrl))).text();
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
+  return line ? Number(line.slice(sample.length + 1)) : 0;
+}
+
 type LogEntry = { level: number; msg: string; [key: string]: unknown };
 
 export interface ServerProcess {
