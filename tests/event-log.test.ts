@@ -8,7 +8,7 @@ import type { AgentRunRecord, AppendItem, PutMember, Retention, StateStore } fro
 import { VersionConflictError } from '../src/store/state-store.js';
 import { deleteKeys, redisForTests } from './support/redis.js';
 
-const { prefix, redis } = redisForTests('log');
+const { prefix, redis, cluster } = redisForTests('log');
 
 /** A clock the test moves by hand, so retention by age needs no waiting. */
 function manualClock(start = Date.UTC(2026, 0, 1)) {
@@ -21,7 +21,13 @@ let stores = 0;
 const backends: Array<[string, MakeStore]> = [
   ['in-process', (retention, now) => createMemoryStateStore(retention, now)],
   ['Redis', (retention, now) => createRedisStateStore(redis, { prefix: `${prefix}${stores++}:`, retention, now })],
+  ['Redis Cluster', (retention, now) => createRedisStateStore(cluster, { prefix: `${prefix}${stores++}:`, retention, now })],
 ];
+/** Redis setups whose keys the tests look at directly. */
+const redisSetups = [
+  ['Redis', () => redis],
+  ['Redis Cluster', () => cluster],
+] as const;
 
 async function createJob(store: StateStore, projectId: string, source = 's'): Promise<IngestJobEventRecord> {
   const at = new Date().toISOString();
@@ -177,10 +183,12 @@ describe.each(backends)('entity storage, %s', (_, makeStore) => {
   });
 });
 
-describe('Redis entity storage', () => {
+describe.each(redisSetups)('%s entity storage', (setup, client) => {
+  const redis = client();
+  const setupPrefix = `${prefix}${setup.replace(' ', '-')}:`;
   it('leaves no key of a removed entity behind, and gives Redis a TTL as a backstop', async () => {
     const clock = manualClock(Date.now());
-    const keyPrefix = `${prefix}purge:`;
+    const keyPrefix = `${setupPrefix}purge:`;
     const store = createRedisStateStore(redis, { prefix: keyPrefix, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: HOUR }, now: clock.now });
     const run = agentRunRecord('purge', { messageCount: 1 });
     const message = { id: 'm0', index: 0, role: 'USER' as const, content: 'hi', status: 'COMPLETE' as const, createdAt: run.createdAt };
@@ -199,7 +207,7 @@ describe('Redis entity storage', () => {
   });
 
   it('keeps a run\'s stored summary the same size however many messages it has', async () => {
-    const store = createRedisStateStore(redis, { prefix: `${prefix}size:`, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 } });
+    const store = createRedisStateStore(redis, { prefix: `${setupPrefix}size:`, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 } });
     let run = agentRunRecord('size');
     const sizes: number[] = [];
     for (let index = 0; index < 200; index++) {
@@ -207,7 +215,7 @@ describe('Redis entity storage', () => {
       const next = { ...run, messageCount: index + 1 };
       await store.commit({ kind: 'agentRun', id: run.id, projectId: 'size', expectedVersion: index, value: next, append: [{ collection: 'messages', value: message }], events: [{ type: 'AGENT_MESSAGE_APPENDED', projectId: 'size', occurredAt: run.createdAt, run: next, message }] });
       run = next;
-      if (index === 9 || index === 199) sizes.push(await redis.hstrlen(createRedisKeys(`${prefix}size:`).entity('agentRun', run.id), 'd'));
+      if (index === 9 || index === 199) sizes.push(await redis.hstrlen(createRedisKeys(`${setupPrefix}size:`).entity('agentRun', run.id), 'd'));
     }
     expect(sizes[1]! - sizes[0]!).toBeLessThanOrEqual(2);
     const page = await store.readLog('size', 199, 1);
@@ -215,11 +223,13 @@ describe('Redis entity storage', () => {
   });
 });
 
-describe('Redis event log', () => {
+describe.each(redisSetups)('%s event log', (setup, client) => {
+  const redis = client();
+  const setupPrefix = `${prefix}${setup.replace(' ', '-')}:`;
   it('starts a new epoch when the project head is lost, so old cursors are recognisable', async () => {
-    const store = createRedisStateStore(redis, { prefix: `${prefix}loss:`, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 } });
+    const store = createRedisStateStore(redis, { prefix: `${setupPrefix}loss:`, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 } });
     const before = await createJob(store, 'lossy');
-    await deleteKeys(redis, `${prefix}loss:`);
+    await deleteKeys(redis, `${setupPrefix}loss:`);
     const after = await createJob(store, 'lossy');
     expect(after.seq).toBe(1);
     expect(after.epoch).not.toBe(before.epoch);

@@ -5,7 +5,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Cluster } from 'ioredis';
 import { Redis } from 'ioredis';
+import { projectSlotTag } from '../../src/store/entity-ids.js';
 import { freePort } from './processes.js';
 import { waitFor } from './wait-for.js';
 
@@ -149,4 +151,38 @@ export async function startRedisCluster({
     waitUntilHealthy,
     dispose,
   };
+}
+
+/**
+ * The master (`host:port`) that owns the slot of each project, as the cluster reports it
+ * now. A project's keys and its sharded channel all live in the slot of its tag.
+ */
+export async function shardsOfProjects(cluster: Cluster, projectIds: readonly string[]): Promise<Map<string, string>> {
+  const ranges = await cluster.cluster('SLOTS');
+  const owner = (slot: number) => {
+    const [, , master] = ranges.find(([from, to]) => slot >= from && slot <= to)!;
+    return `${master![0]}:${master![1]}`;
+  };
+  const shards = new Map<string, string>();
+  for (const projectId of projectIds) {
+    const slot = Number(await cluster.cluster('KEYSLOT', `{${projectSlotTag(projectId)}}`));
+    shards.set(projectId, owner(slot));
+  }
+  return shards;
+}
+
+/** `perShard` project ids on each master of the cluster, named `<label>-<n>`. */
+export async function projectsOnEveryShard(cluster: Cluster, label: string, perShard: number): Promise<Map<string, string>> {
+  const masters = (await cluster.cluster('SHARDS')) as unknown[];
+  const chosen = new Map<string, string>();
+  const perMaster = new Map<string, number>();
+  for (let index = 0; chosen.size < masters.length * perShard; index++) {
+    if (index > 10_000) throw new Error(`could not place ${perShard} projects on each of ${masters.length} shards`);
+    const projectId = `${label}-${index}`;
+    const shard = (await shardsOfProjects(cluster, [projectId])).get(projectId)!;
+    if ((perMaster.get(shard) ?? 0) >= perShard) continue;
+    perMaster.set(shard, (perMaster.get(shard) ?? 0) + 1);
+    chosen.set(projectId, shard);
+  }
+  return chosen;
 }
