@@ -23,15 +23,29 @@ import { COLLECTIONS_OF, FLUSH_GRACE_MS, VersionConflictError } from './state-st
  * a missing head means the project is new or Redis lost its data, and either way a new
  * epoch starts and any surviving log entries are dropped with the positions they had.
  *
+ * On a cluster the head also names the node that wrote it (`n`). Replication is
+ * asynchronous: a replica promoted in a failover may lack the last events its old master
+ * acknowledged, and its head would hand their positions out again to different events, a
+ * gap no cursor could reveal. So a head written by another node starts a new epoch too.
+ *
  * Log entries are stream entries with id `<seq>-0` and fields `t` (append time, ms) and
  * `e` (event JSON). Age trimming walks from the oldest entry, a bounded batch at a time.
  */
 const LUA_HELPERS = `
+local fence_by_node = false
 local function ensure_epoch(head, log, new_epoch)
   local epoch = redis.call('HGET', head, 'epoch')
+  local node = ''
+  if fence_by_node then
+    node = redis.call('CLUSTER', 'MYID')
+    if epoch and redis.call('HGET', head, 'n') ~= node then
+      redis.call('DEL', head)
+      epoch = nil
+    end
+  end
   if not epoch then
     epoch = new_epoch
-    redis.call('HSET', head, 'epoch', epoch)
+    redis.call('HSET', head, 'epoch', epoch, 'n', node)
     redis.call('DEL', log)
   end
   return epoch
@@ -356,12 +370,14 @@ export function createRedisStateStore(
   const { prefix, retention, now = Date.now } = options;
   const redis = client as ScriptedRedis;
   if (!redis.commitChange) {
-    redis.defineCommand('commitChange', { lua: COMMIT_SCRIPT });
-    redis.defineCommand('readLog', { numberOfKeys: 2, lua: READ_LOG_SCRIPT });
+    // Only a cluster node knows CLUSTER MYID; one Redis has no failover of its own to fence.
+    const lua = (script: string) => (redis.isCluster ? script.replace('local fence_by_node = false', 'local fence_by_node = true') : script);
+    redis.defineCommand('commitChange', { lua: lua(COMMIT_SCRIPT) });
+    redis.defineCommand('readLog', { numberOfKeys: 2, lua: lua(READ_LOG_SCRIPT) });
     redis.defineCommand('readList', { numberOfKeys: 2, lua: LIST_SCRIPT });
-    redis.defineCommand('readSnapshot', { numberOfKeys: 3 + SNAPSHOT_KINDS.length, lua: SNAPSHOT_SCRIPT });
+    redis.defineCommand('readSnapshot', { numberOfKeys: 3 + SNAPSHOT_KINDS.length, lua: lua(SNAPSHOT_SCRIPT) });
     redis.defineCommand('appendContent', { numberOfKeys: 5, lua: APPEND_CONTENT_SCRIPT });
-    redis.defineCommand('flushContent', { numberOfKeys: 6, lua: FLUSH_CONTENT_SCRIPT });
+    redis.defineCommand('flushContent', { numberOfKeys: 6, lua: lua(FLUSH_CONTENT_SCRIPT) });
     redis.defineCommand('readStreams', { numberOfKeys: 1, lua: READ_STREAMS_SCRIPT });
   }
 
