@@ -44,7 +44,14 @@ export async function startRedisCluster({
   masters = 3,
   replicasPerMaster = 0,
   nodeTimeoutMs = 1000,
-}: { masters?: number; replicasPerMaster?: number; nodeTimeoutMs?: number } = {}): Promise<RedisClusterProcesses> {
+  extraArgs = [],
+}: {
+  masters?: number;
+  replicasPerMaster?: number;
+  nodeTimeoutMs?: number;
+  /** More `redis-server` arguments for every node. */
+  extraArgs?: string[];
+} = {}): Promise<RedisClusterProcesses> {
   const root = mkdtempSync(join(tmpdir(), 'rte-cluster-'));
   const children = new Map<number, ChildProcess>();
   const connections = new Map<number, Redis>();
@@ -122,6 +129,9 @@ export async function startRedisCluster({
           '--dir', dir,
           '--save', '',
           '--appendonly', 'no',
+          // A replica's first sync starts at once instead of waiting for more replicas.
+          '--repl-diskless-sync-delay', '0',
+          ...extraArgs,
         ],
         { stdio: 'ignore' },
       );
