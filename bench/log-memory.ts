@@ -7,6 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { newEntityId } from '../src/store/entity-ids.js';
+import { createRedisKeys } from '../src/store/redis-keys.js';
 import { createRedisStateStore } from '../src/store/redis-state-store.js';
 import { deleteKeys } from '../tests/support/redis.js';
 
@@ -18,7 +20,7 @@ async function measure(label: string, count: number, message: (index: number) =>
   const projectId = `memory-${label}`;
   const at = new Date().toISOString();
   let job = {
-    id: `job-${label}`,
+    id: newEntityId(projectId),
     projectId,
     source: 's3://raw-events/2026/11/23/orders.ndjson',
     status: 'RUNNING' as const,
@@ -42,7 +44,7 @@ async function measure(label: string, count: number, message: (index: number) =>
     });
     job = next;
   }
-  const bytes = Number(await redis.memory('USAGE', `${prefix}project:${projectId}:log`, 'SAMPLES', 0));
+  const bytes = Number(await redis.memory('USAGE', createRedisKeys(prefix).log(projectId), 'SAMPLES', 0));
   console.log(`${label.padEnd(28)} ${(bytes / 1024).toFixed(0).padStart(6)} KiB per ${count} events, ${(bytes / count).toFixed(0)} bytes each`);
 }
 

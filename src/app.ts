@@ -17,7 +17,6 @@ import type { EventRecord } from './events/event-record.js';
 import { createEventStreams } from './events/event-streams.js';
 import type { ProjectFeeds } from './events/project-feeds.js';
 import { createProjectFeeds } from './events/project-feeds.js';
-import { projectChannel } from './events/pubsub.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import { createMaskError } from './mask-error.js';
 import { createLogger } from './observability/logger.js';
@@ -82,7 +81,7 @@ export interface App {
 export function createApp(config: Config, logger: Logger = createLogger(config.logLevel)): App {
   const metrics = createMetrics();
   const backend = createBackend(config, logger, metrics);
-  const channelFor = (projectId: string) => projectChannel(config.redisKeyPrefix, projectId);
+  const { channelFor } = backend;
 
   const publish = async (events: EventRecord[]) => {
     for (const event of events) {

@@ -1,18 +1,20 @@
-import { Redis } from 'ioredis';
-import type { RedisOptions } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { PubSub } from './events/pubsub.js';
-import { createMemoryPubSub, createRedisPubSub } from './events/pubsub.js';
+import { createMemoryPubSub, createRedisPubSub, createShardedRedisPubSub, projectChannel } from './events/pubsub.js';
 import type { Metrics } from './observability/metrics.js';
 import { createMemoryStateStore } from './store/memory-state-store.js';
 import { createRedisStateStore } from './store/redis-state-store.js';
 import type { StateStore } from './store/state-store.js';
 
-/** Where state, logs and fan-out live: this process, or Redis. Owns its Redis clients. */
+/** Where state, logs and fan-out live: this process, Redis, or a Redis Cluster. Owns its Redis clients. */
 export interface Backend {
   store: StateStore;
   pubsub: PubSub;
+  /** The PubSub channel of a project's events. */
+  channelFor(projectId: string): string;
   /** Called when the PubSub connection is back after a loss; messages may have been missed. */
   onReconnect(listener: () => void): void;
   /** Why the backend cannot serve now; empty when it can. */
@@ -34,11 +36,22 @@ function createRedisClient(config: Config, extra: RedisOptions = {}): Redis {
   return url ? new Redis(url, { ...options, ...extra }) : new Redis({ ...options, ...extra });
 }
 
+function createClusterClient(nodes: NonNullable<Config['redisClusterNodes']>, options: ClusterOptions): Cluster {
+  return new Cluster(nodes, {
+    lazyConnect: true,
+    ...options,
+    redisOptions: { connectionName: 'realtime-events', ...options.redisOptions },
+  });
+}
+
 export function createBackend(config: Config, logger: Logger, metrics: Metrics): Backend {
-  if (!config.redisUrl && !config.redisSentinels) {
+  const sharded = config.redisClusterNodes !== undefined;
+  const channelFor = (projectId: string) => projectChannel(config.redisKeyPrefix, projectId, sharded);
+  if (!config.redisUrl && !config.redisSentinels && !config.redisClusterNodes) {
     return {
       store: createMemoryStateStore(config.retention),
       pubsub: createMemoryPubSub(),
+      channelFor,
       onReconnect: () => {},
       problems: () => [],
       connect: async () => {},
@@ -46,9 +59,16 @@ export function createBackend(config: Config, logger: Logger, metrics: Metrics):
     };
   }
   // Commands fail at once while Redis is unreachable instead of queueing: a mutation is
-  // then refused with SERVICE_UNAVAILABLE rather than left hanging or half-done.
-  const commands = createRedisClient(config, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-  const subscriber = createRedisClient(config);
+  // then refused with SERVICE_UNAVAILABLE rather than left hanging or half-done. On a
+  // cluster that holds per shard: a shard without a master refuses, the others serve.
+  const commands = config.redisClusterNodes
+    ? createClusterClient(config.redisClusterNodes, { enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 0 } })
+    : createRedisClient(config, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  // On a cluster: one subscriber connection per master, each holding the sharded channels
+  // of the slots that master owns.
+  const subscriber = config.redisClusterNodes
+    ? createClusterClient(config.redisClusterNodes, { shardedSubscribers: true })
+    : createRedisClient(config);
   const clients = [
     ['commands', commands],
     ['subscriber', subscriber],
@@ -60,14 +80,31 @@ export function createBackend(config: Config, logger: Logger, metrics: Metrics):
     client.on('ready', () => up.set(1));
     client.on('close', () => up.set(0));
   }
+  const onUnsubscribeError = (error: unknown) =>
+    logger.warn({ err: (error as Error).message }, 'redis unsubscribe failed; the connection was lost and its subscriptions with it');
   return {
     store: createRedisStateStore(commands, { prefix: config.redisKeyPrefix, retention: config.retention }),
-    pubsub: createRedisPubSub({
-      publisher: commands,
-      subscriber,
-      onError: (error) => logger.warn({ err: (error as Error).message }, 'redis unsubscribe failed; the connection was lost and its subscriptions with it'),
-    }),
+    pubsub:
+      commands instanceof Cluster && subscriber instanceof Cluster
+        ? createShardedRedisPubSub({ publisher: commands, subscriber, onError: onUnsubscribeError })
+        : createRedisPubSub({ publisher: commands as Redis, subscriber: subscriber as Redis, onError: onUnsubscribeError }),
+    channelFor,
     onReconnect(listener) {
+      if (subscriber instanceof Cluster) {
+        // A shard's sharded subscriber is replaced when its master changes (failover, slot
+        // moves) and resubscribes without saying which channels were down: every feed then
+        // reads what it may have missed. An event published before the SSUBSCRIBE is back in
+        // effect is found by the next event's gap check or the feed's idle check.
+        let connectedBefore = false;
+        subscriber.on('subscribersReady', () => {
+          if (!connectedBefore) {
+            connectedBefore = true;
+            return;
+          }
+          listener();
+        });
+        return;
+      }
       let connectedBefore = false;
       subscriber.on('ready', () => {
         if (!connectedBefore) {

@@ -11,6 +11,8 @@ export interface Config {
   /** Redis through Sentinel instead of `redisUrl`: the sentinels and the monitored master's name. */
   redisSentinels?: Array<{ host: string; port: number }>;
   redisSentinelName?: string;
+  /** Redis Cluster instead of `redisUrl` or Sentinel: some of its nodes, from which it finds the rest. */
+  redisClusterNodes?: Array<{ host: string; port: number }>;
   /** Prefix of every Redis key and channel this server touches. @default "rte:" */
   redisKeyPrefix: string;
   /** `NODE_ENV=production`. */
@@ -142,12 +144,11 @@ export function loadConfig(env: Environment = process.env): Config {
       'NODE_ENV=production needs authentication: set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL',
     );
   }
-  const sentinels = env.REDIS_SENTINELS?.split(',').map((entry) => {
-    const match = /^\s*([^\s:]+):(\d{1,5})\s*$/.exec(entry);
-    if (!match) throw new ConfigError(`REDIS_SENTINELS must list host:port pairs, got "${entry}"`);
-    return { host: match[1]!, port: Number(match[2]) };
-  });
+  const sentinels = hostPorts(env, 'REDIS_SENTINELS');
   if (sentinels && redisUrl) throw new ConfigError('set REDIS_URL or REDIS_SENTINELS, not both');
+  const clusterNodes = hostPorts(env, 'REDIS_CLUSTER_NODES');
+  if (clusterNodes && redisUrl) throw new ConfigError('set REDIS_CLUSTER_NODES or REDIS_URL, not both');
+  if (clusterNodes && sentinels) throw new ConfigError('set REDIS_CLUSTER_NODES or REDIS_SENTINELS, not both');
   if (sentinels && !env.REDIS_SENTINEL_NAME) throw new ConfigError('REDIS_SENTINELS needs REDIS_SENTINEL_NAME, the monitored master');
   const origins = env.WS_ALLOWED_ORIGINS?.split(',').map((origin) => origin.trim()).filter(Boolean);
   for (const origin of origins ?? []) {
@@ -161,6 +162,7 @@ export function loadConfig(env: Environment = process.env): Config {
     redisUrl,
     redisSentinels: sentinels,
     redisSentinelName: sentinels ? env.REDIS_SENTINEL_NAME : undefined,
+    redisClusterNodes: clusterNodes,
     redisKeyPrefix,
     production,
     graphiql: boolean(env, 'GRAPHIQL', !production),
@@ -197,6 +199,19 @@ export function loadConfig(env: Environment = process.env): Config {
       maxCost: integer(env, 'MAX_QUERY_COST', 5000, 1, 1_000_000),
     },
   };
+}
+
+/** `host:port,host:port`; unset or empty gives undefined. */
+function hostPorts(env: Environment, name: string): Array<{ host: string; port: number }> | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return raw.split(',').map((entry) => {
+    const match = /^\s*([^\s:]+):(\d{1,5})\s*$/.exec(entry);
+    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+      throw new ConfigError(`${name} must list host:port pairs, got "${entry}"`);
+    }
+    return { host: match[1]!, port: Number(match[2]) };
+  });
 }
 
 function loadAuth(env: Environment): AuthConfig | undefined {

@@ -25,8 +25,7 @@ import {
   WORKFLOWS,
 } from './support/operations.js';
 import { redisForTests } from './support/redis.js';
-import type { Backend } from './support/servers.js';
-import { createAppPool, testConfig } from './support/servers.js';
+import { BACKENDS, createAppPool, testConfig } from './support/servers.js';
 import { waitFor } from './support/wait-for.js';
 
 const { prefix } = redisForTests('rules');
@@ -45,7 +44,7 @@ async function expectError(app: App, query: string, variables: Record<string, un
   return result.errors![0]!.message;
 }
 
-describe.each<Backend>(['memory', 'redis'])('domain rules, %s backend', (backend) => {
+describe.each(BACKENDS)('domain rules, %s backend', (backend) => {
   const start = () => pool.start(testConfig(backend, prefix));
 
   it('stores what mutations accept and answers queries from it, oldest first', async () => {

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { IngestJobEventRecord } from '../src/events/event-record.js';
 import { createMemoryStateStore } from '../src/store/memory-state-store.js';
+import { newEntityId } from '../src/store/entity-ids.js';
+import { createRedisKeys } from '../src/store/redis-keys.js';
 import { createRedisStateStore } from '../src/store/redis-state-store.js';
 import type { AgentRunRecord, AppendItem, PutMember, Retention, StateStore } from '../src/store/state-store.js';
 import { VersionConflictError } from '../src/store/state-store.js';
 import { deleteKeys, redisForTests } from './support/redis.js';
 
-const { prefix, redis } = redisForTests('log');
+const { prefix, redis, cluster } = redisForTests('log');
 
 /** A clock the test moves by hand, so retention by age needs no waiting. */
 function manualClock(start = Date.UTC(2026, 0, 1)) {
@@ -19,12 +21,17 @@ let stores = 0;
 const backends: Array<[string, MakeStore]> = [
   ['in-process', (retention, now) => createMemoryStateStore(retention, now)],
   ['Redis', (retention, now) => createRedisStateStore(redis, { prefix: `${prefix}${stores++}:`, retention, now })],
+  ['Redis Cluster', (retention, now) => createRedisStateStore(cluster, { prefix: `${prefix}${stores++}:`, retention, now })],
 ];
+/** Redis setups whose keys the tests look at directly. */
+const redisSetups = [
+  ['Redis', () => redis],
+  ['Redis Cluster', () => cluster],
+] as const;
 
-let jobs = 0;
 async function createJob(store: StateStore, projectId: string, source = 's'): Promise<IngestJobEventRecord> {
   const at = new Date().toISOString();
-  const id = `job-${++jobs}`;
+  const id = newEntityId(projectId);
   const job = { id, projectId, source, status: 'PENDING' as const, progress: 0, createdAt: at, updatedAt: at };
   const [event] = await store.commit({
     kind: 'ingestJob',
@@ -114,15 +121,15 @@ describe.each(backends)('event log, %s', (_, makeStore) => {
 
 const HOUR = 3_600_000;
 
-function agentRunRecord(id: string, projectId: string, changes: Partial<AgentRunRecord> = {}): AgentRunRecord {
+function agentRunRecord(projectId: string, changes: Partial<AgentRunRecord> = {}): AgentRunRecord {
   const at = new Date().toISOString();
-  return { id, projectId, agent: 'a', status: 'RUNNING', output: null, error: null, createdAt: at, updatedAt: at, stepCount: 0, messageCount: 0, ...changes };
+  return { id: newEntityId(projectId), projectId, agent: 'a', status: 'RUNNING', output: null, error: null, createdAt: at, updatedAt: at, stepCount: 0, messageCount: 0, ...changes };
 }
 
 describe.each(backends)('entity storage, %s', (_, makeStore) => {
   it('writes steps member by member and messages item by item, and reads them back in order', async () => {
     const store = makeStore({ maxEvents: 0, maxAgeMs: 0, finishedMs: 0 }, Date.now);
-    const run = agentRunRecord('run-collections', 'collections');
+    const run = agentRunRecord('collections');
     const at = run.createdAt;
     const step = (id: string, index: number, status: 'RUNNING' | 'COMPLETED') => ({ id, index, name: id, status, startedAt: at, finishedAt: null });
     const message = (index: number) => ({ id: `m${index}`, index, role: 'ASSISTANT' as const, content: `message ${index}`, status: 'COMPLETE' as const, createdAt: at });
@@ -147,16 +154,19 @@ describe.each(backends)('entity storage, %s', (_, makeStore) => {
     const clock = manualClock(Date.now());
     const store = makeStore({ maxEvents: 0, maxAgeMs: 0, finishedMs: HOUR }, clock.now);
     const projectId = 'finishing';
-    const running = agentRunRecord('run-finished', projectId, { messageCount: 1 });
+    const running = agentRunRecord(projectId, { messageCount: 1 });
     const at = running.createdAt;
     await store.commit({
       kind: 'agentRun', id: running.id, projectId, expectedVersion: 0, value: running,
       append: [{ collection: 'messages', value: { id: 'm0', index: 0, role: 'USER', content: 'hello', status: 'COMPLETE', createdAt: at } }],
       put: [{ collection: 'steps', key: 's', value: { id: 's', index: 0, name: 's', status: 'COMPLETED', startedAt: at, finishedAt: at } }],
-      events: [],
+      events: [{ type: 'AGENT_RUN_CREATED', projectId, occurredAt: at, run: running }],
     });
-    const live = agentRunRecord('run-live', projectId);
-    await store.commit({ kind: 'agentRun', id: live.id, projectId, expectedVersion: 0, value: live, events: [] });
+    const live = agentRunRecord(projectId);
+    await store.commit({
+      kind: 'agentRun', id: live.id, projectId, expectedVersion: 0, value: live,
+      events: [{ type: 'AGENT_RUN_CREATED', projectId, occurredAt: at, run: live }],
+    });
     await store.commit({ kind: 'agentRun', id: running.id, projectId, expectedVersion: 1, value: { ...running, status: 'COMPLETED' }, finished: true, events: [] });
 
     clock.advance(HOUR - 1);
@@ -173,36 +183,39 @@ describe.each(backends)('entity storage, %s', (_, makeStore) => {
   });
 });
 
-describe('Redis entity storage', () => {
+describe.each(redisSetups)('%s entity storage', (setup, client) => {
+  const redis = client();
+  const setupPrefix = `${prefix}${setup.replace(' ', '-')}:`;
   it('leaves no key of a removed entity behind, and gives Redis a TTL as a backstop', async () => {
     const clock = manualClock(Date.now());
-    const keyPrefix = `${prefix}purge:`;
+    const keyPrefix = `${setupPrefix}purge:`;
     const store = createRedisStateStore(redis, { prefix: keyPrefix, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: HOUR }, now: clock.now });
-    const run = agentRunRecord('run-purged', 'purge', { messageCount: 1 });
+    const run = agentRunRecord('purge', { messageCount: 1 });
     const message = { id: 'm0', index: 0, role: 'USER' as const, content: 'hi', status: 'COMPLETE' as const, createdAt: run.createdAt };
     await store.commit({ kind: 'agentRun', id: run.id, projectId: 'purge', expectedVersion: 0, value: run, append: [{ collection: 'messages', value: message }], events: [] });
     await store.commit({ kind: 'agentRun', id: run.id, projectId: 'purge', expectedVersion: 1, value: { ...run, status: 'FAILED' }, finished: true, events: [] });
-    const entityKey = `${keyPrefix}entity:agentRun:${run.id}`;
+    const keys = createRedisKeys(keyPrefix);
+    const entityKey = keys.entity('agentRun', run.id);
     expect(await redis.pttl(entityKey)).toBeGreaterThan(HOUR - 60_000);
     expect(await redis.pttl(`${entityKey}:messages`)).toBeGreaterThan(HOUR - 60_000);
 
     clock.advance(HOUR);
     expect(await store.list('agentRun', 'purge')).toEqual([]);
     expect(await redis.exists(entityKey, `${entityKey}:messages`)).toBe(0);
-    expect(await redis.zcard(`${keyPrefix}project:purge:agentRun`)).toBe(0);
-    expect(await redis.zcard(`${keyPrefix}project:purge:finished`)).toBe(0);
+    expect(await redis.zcard(keys.index('agentRun', 'purge'))).toBe(0);
+    expect(await redis.zcard(keys.finished('purge'))).toBe(0);
   });
 
   it('keeps a run\'s stored summary the same size however many messages it has', async () => {
-    const store = createRedisStateStore(redis, { prefix: `${prefix}size:`, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 } });
-    let run = agentRunRecord('run-size', 'size');
+    const store = createRedisStateStore(redis, { prefix: `${setupPrefix}size:`, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 } });
+    let run = agentRunRecord('size');
     const sizes: number[] = [];
     for (let index = 0; index < 200; index++) {
       const message = { id: `m${index}`, index, role: 'ASSISTANT' as const, content: 'x'.repeat(500), status: 'COMPLETE' as const, createdAt: run.createdAt };
       const next = { ...run, messageCount: index + 1 };
       await store.commit({ kind: 'agentRun', id: run.id, projectId: 'size', expectedVersion: index, value: next, append: [{ collection: 'messages', value: message }], events: [{ type: 'AGENT_MESSAGE_APPENDED', projectId: 'size', occurredAt: run.createdAt, run: next, message }] });
       run = next;
-      if (index === 9 || index === 199) sizes.push(await redis.hstrlen(`${prefix}size:entity:agentRun:${run.id}`, 'd'));
+      if (index === 9 || index === 199) sizes.push(await redis.hstrlen(createRedisKeys(`${setupPrefix}size:`).entity('agentRun', run.id), 'd'));
     }
     expect(sizes[1]! - sizes[0]!).toBeLessThanOrEqual(2);
     const page = await store.readLog('size', 199, 1);
@@ -210,11 +223,13 @@ describe('Redis entity storage', () => {
   });
 });
 
-describe('Redis event log', () => {
+describe.each(redisSetups)('%s event log', (setup, client) => {
+  const redis = client();
+  const setupPrefix = `${prefix}${setup.replace(' ', '-')}:`;
   it('starts a new epoch when the project head is lost, so old cursors are recognisable', async () => {
-    const store = createRedisStateStore(redis, { prefix: `${prefix}loss:`, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 } });
+    const store = createRedisStateStore(redis, { prefix: `${setupPrefix}loss:`, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 } });
     const before = await createJob(store, 'lossy');
-    await deleteKeys(redis, `${prefix}loss:`);
+    await deleteKeys(redis, `${setupPrefix}loss:`);
     const after = await createJob(store, 'lossy');
     expect(after.seq).toBe(1);
     expect(after.epoch).not.toBe(before.epoch);

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../src/events/event-record.js';
 import type { PubSub } from '../src/events/pubsub.js';
-import { createMemoryPubSub, createRedisPubSub, projectChannel } from '../src/events/pubsub.js';
-import { Redis } from 'ioredis';
-import { REDIS_URL, channelSubscribers, createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
+import { createMemoryPubSub, createRedisPubSub, createShardedRedisPubSub, projectChannel } from '../src/events/pubsub.js';
+import { Cluster, Redis } from 'ioredis';
+import { REDIS_URL, channelSubscribers, clusterNodes, createCluster, createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
 import { waitFor } from './support/wait-for.js';
 
 function event(projectId: string, seq: number): EventRecord {
@@ -28,12 +28,16 @@ function event(projectId: string, seq: number): EventRecord {
 
 interface Setup {
   pubsub: PubSub;
+  /** The channel of a project's events on this backend. */
+  channel(projectId: string): string;
   /** A publisher that is not the subscriber's own connection, as another instance would be. */
   publish(channel: string, message: EventRecord): Promise<void>;
 }
 
 const prefix = uniquePrefix('pubsub');
-const clients: Redis[] = [];
+const clients: Array<Redis | Cluster> = [];
+/** A subscriber as the server makes it: one sharded subscriber connection per master. */
+const shardedSubscriber = () => new Cluster(clusterNodes(), { shardedSubscribers: true });
 afterAll(async () => {
   const cleaner = createRedis();
   await deleteKeys(cleaner, prefix);
@@ -45,7 +49,7 @@ const backends: Array<[string, () => Setup]> = [
     'in-process',
     () => {
       const pubsub = createMemoryPubSub();
-      return { pubsub, publish: (channel, message) => pubsub.publish(channel, message) };
+      return { pubsub, channel: (projectId) => projectChannel(prefix, projectId), publish: (channel, message) => pubsub.publish(channel, message) };
     },
   ],
   [
@@ -57,8 +61,25 @@ const backends: Array<[string, () => Setup]> = [
       clients.push(publisher, subscriber, otherInstance);
       return {
         pubsub: createRedisPubSub({ publisher, subscriber }),
+        channel: (projectId) => projectChannel(prefix, projectId),
         publish: async (channel, message) => {
           await otherInstance.publish(channel, JSON.stringify(message));
+        },
+      };
+    },
+  ],
+  [
+    'Redis Cluster',
+    () => {
+      const publisher = createCluster();
+      const subscriber = shardedSubscriber();
+      const otherInstance = createCluster();
+      clients.push(publisher, subscriber, otherInstance);
+      return {
+        pubsub: createShardedRedisPubSub({ publisher, subscriber }),
+        channel: (projectId) => projectChannel(prefix, projectId, true),
+        publish: async (channel, message) => {
+          await otherInstance.spublish(channel, JSON.stringify(message));
         },
       };
     },
@@ -72,7 +93,7 @@ describe.each(backends)('PubSub over the %s backend', (name, setup) => {
   });
 
   it('delivers a message published right after subscribe resolves', async () => {
-    const channel = projectChannel(prefix, `${name}-ready`);
+    const channel = backend.channel(`${name}-ready`);
     const received: unknown[] = [];
     const id = await backend.pubsub.subscribe(channel, (message) => received.push(message));
     await backend.publish(channel, event('p', 1));
@@ -82,7 +103,7 @@ describe.each(backends)('PubSub over the %s backend', (name, setup) => {
   });
 
   it('delivers messages in publish order to every subscriber of a channel', async () => {
-    const channel = projectChannel(prefix, `${name}-order`);
+    const channel = backend.channel(`${name}-order`);
     const first: unknown[] = [];
     const second: unknown[] = [];
     const ids = await Promise.all([
@@ -98,8 +119,8 @@ describe.each(backends)('PubSub over the %s backend', (name, setup) => {
   });
 
   it('keeps channels apart', async () => {
-    const channelA = projectChannel(prefix, `${name}-a`);
-    const channelB = projectChannel(prefix, `${name}-b`);
+    const channelA = backend.channel(`${name}-a`);
+    const channelB = backend.channel(`${name}-b`);
     const onA: EventRecord[] = [];
     const onB: EventRecord[] = [];
     const idA = await backend.pubsub.subscribe(channelA, (message) => onA.push(message as EventRecord));
@@ -114,7 +135,7 @@ describe.each(backends)('PubSub over the %s backend', (name, setup) => {
   });
 
   it('stops delivering after unsubscribe', async () => {
-    const channel = projectChannel(prefix, `${name}-unsubscribe`);
+    const channel = backend.channel(`${name}-unsubscribe`);
     const gone: unknown[] = [];
     const kept: unknown[] = [];
     const goneId = await backend.pubsub.subscribe(channel, (message) => gone.push(message));
@@ -144,13 +165,17 @@ describe('Redis PubSub', () => {
     expect(String(failures[0])).toContain('Connection is closed');
   });
 
-  it('holds one Redis subscription per channel and releases it when the last subscriber leaves', async () => {
-    const publisher = createRedis();
-    const subscriber = createRedis();
-    const observer = createRedis();
+  it.each([
+    ['Redis', () => ({ publisher: createRedis(), subscriber: createRedis(), observer: createRedis() })],
+    ['Redis Cluster', () => ({ publisher: createCluster(), subscriber: shardedSubscriber(), observer: createCluster() })],
+  ])('holds one %s subscription per channel and releases it when the last subscriber leaves', async (_, connect) => {
+    const { publisher, subscriber, observer } = connect();
     clients.push(publisher, subscriber, observer);
-    const pubsub = createRedisPubSub({ publisher, subscriber });
-    const channel = projectChannel(prefix, 'release');
+    const sharded = publisher instanceof Cluster;
+    const pubsub = sharded
+      ? createShardedRedisPubSub({ publisher, subscriber: subscriber as Cluster })
+      : createRedisPubSub({ publisher, subscriber: subscriber as Redis });
+    const channel = projectChannel(prefix, 'release', sharded);
     const count = async () => (await channelSubscribers(observer, prefix))[channel] ?? 0;
     const ids = await Promise.all([pubsub.subscribe(channel, () => {}), pubsub.subscribe(channel, () => {})]);
     expect(await count()).toBe(1);

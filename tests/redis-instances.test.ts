@@ -4,11 +4,14 @@ import type { App } from '../src/app.js';
 import { connectWebSocket, mutate, request, subscribeOverSse, subscribeOverWebSocket } from './support/clients.js';
 import type { ProjectEvent } from './support/operations.js';
 import { CREATE_JOB, JOB, JOBS, PROJECT_STREAM, START_RUN, UPDATE_PROGRESS, cursorSeq } from './support/operations.js';
-import { channelSubscribers, redisForTests } from './support/redis.js';
+import { projectChannel } from '../src/events/pubsub.js';
+import { projectsOnEveryShard } from './support/cluster.js';
+import { channelSubscribers, shardChannelSubscribers, redisForTests } from './support/redis.js';
+import type { Backend } from './support/servers.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { waitFor } from './support/wait-for.js';
 
-const { prefix, redis } = redisForTests('instances');
+const { prefix, redis, cluster } = redisForTests('instances');
 const pool = createAppPool();
 const clients: Client[] = [];
 const disposers: Array<() => void> = [];
@@ -18,7 +21,6 @@ afterEach(async () => {
   await pool.stopAll();
 });
 
-const startTwo = () => Promise.all([pool.start(testConfig('redis', prefix)), pool.start(testConfig('redis', prefix))]);
 
 function subscribeWs(app: App, projectId: string) {
   const client = connectWebSocket(app.url);
@@ -26,7 +28,13 @@ function subscribeWs(app: App, projectId: string) {
   return subscribeOverWebSocket<ProjectEvent>(client, PROJECT_STREAM, { projectId });
 }
 
-describe('two instances sharing one Redis', () => {
+describe.each<[string, Exclude<Backend, 'memory'>]>([
+  ['one Redis', 'redis'],
+  ['a Redis Cluster', 'cluster'],
+])('two instances sharing %s', (_, backend) => {
+  const startTwo = () => Promise.all([pool.start(testConfig(backend, prefix)), pool.start(testConfig(backend, prefix))]);
+  const sharded = backend === 'cluster';
+
   it("deliver a mutation accepted by one to the other's WebSocket and SSE subscribers", async () => {
     const [a, b] = await startTwo();
     const projectId = 'shared';
@@ -57,9 +65,9 @@ describe('two instances sharing one Redis', () => {
     subscribeWs(b, 'on-both');
     subscribeWs(a, 'on-both');
     await waitFor(() => a.feeds.subscriberCount() === 2 && b.feeds.subscriberCount() === 1, { what: 'subscribers' });
-    expect(await channelSubscribers(redis, prefix)).toEqual({
-      [`${prefix}events:only-on-a`]: 1,
-      [`${prefix}events:on-both`]: 2,
+    expect(await channelSubscribers(sharded ? cluster : redis, prefix)).toEqual({
+      [projectChannel(prefix, 'only-on-a', sharded)]: 1,
+      [projectChannel(prefix, 'on-both', sharded)]: 2,
     });
   });
 
@@ -93,8 +101,8 @@ describe('two instances sharing one Redis', () => {
 
   it('stream one message from a producer whose deltas land on both instances to subscribers on both, batched and exact', async () => {
     const [a, b] = await Promise.all([
-      pool.start(testConfig('redis', prefix, { agentDeltaWindowMs: 200 })),
-      pool.start(testConfig('redis', prefix, { agentDeltaWindowMs: 200 })),
+      pool.start(testConfig(backend, prefix, { agentDeltaWindowMs: 200 })),
+      pool.start(testConfig(backend, prefix, { agentDeltaWindowMs: 200 })),
     ]);
     const projectId = 'streamed-across';
     const STREAM = `subscription ($projectId: ID!) {
@@ -136,5 +144,48 @@ describe('two instances sharing one Redis', () => {
       expect(events.at(-1)!.message).toEqual({ id: message.id, content: pieces.join(''), status: 'COMPLETE' });
     }
     expect(streams[0]!.results.map((result) => result.agentRun.cursor)).toEqual(streams[1]!.results.map((result) => result.agentRun.cursor));
+  });
+});
+
+describe('three instances on a 3-master Redis Cluster', () => {
+  it('give every subscriber every event of its project once, in order, with projects on every shard and publishers on all three', async () => {
+    const apps = await Promise.all([0, 1, 2].map(() => pool.start(testConfig('cluster', prefix))));
+    const projects = await projectsOnEveryShard(cluster, 'spread', 2);
+    expect(new Set(projects.values()).size).toBe(3);
+    // Every instance has a subscriber for every project.
+    const subscriptions = [...projects.keys()].flatMap((projectId) => apps.map((app) => ({ projectId, stream: subscribeWs(app, projectId) })));
+    await waitFor(() => apps.every((app) => app.feeds.subscriberCount() === projects.size), { what: 'subscribers on every instance' });
+
+    // Each project's sharded channel is held on the master that owns the project, by each instance once.
+    for (const node of cluster.nodes('master')) {
+      const address = `${node.options.host}:${node.options.port}`;
+      const held = await shardChannelSubscribers(node, prefix);
+      const expected = Object.fromEntries(
+        [...projects].filter(([, shard]) => shard === address).map(([projectId]) => [projectChannel(prefix, projectId, true), 3]),
+      );
+      expect(held).toEqual(expected);
+    }
+
+    // Jobs created on different instances, then updates of every job from every instance at once.
+    const jobs = await Promise.all(
+      [...projects.keys()].map(async (projectId, index) => (await mutate(apps[index % 3]!.url, CREATE_JOB, { projectId, source: projectId })).createIngestJob),
+    );
+    const updates = 30;
+    await Promise.all(
+      jobs.flatMap((job) =>
+        Array.from({ length: updates }, (_, index) => mutate(apps[index % 3]!.url, UPDATE_PROGRESS, { id: job.id, progress: (index + 1) / 100 })),
+      ),
+    );
+    for (const { projectId, stream } of subscriptions) {
+      const received = (await stream.waitForResults(updates + 1, 10_000)).map((result) => result.projectEvents);
+      expect(received.every((event) => event.projectId === projectId)).toBe(true);
+      const positions = received.map((event) => cursorSeq(event.cursor));
+      expect(positions).toEqual(positions.map((__, index) => index + 1));
+    }
+    for (const projectId of projects.keys()) {
+      const cursors = subscriptions.filter((entry) => entry.projectId === projectId).map(({ stream }) => stream.results.map((result) => result.projectEvents.cursor));
+      expect(cursors[1]).toEqual(cursors[0]);
+      expect(cursors[2]).toEqual(cursors[0]);
+    }
   });
 });

@@ -6,8 +6,7 @@ import { connectWebSocket, mutate, request, subscribeOverSse, subscribeOverWebSo
 import type { ProjectEvent } from './support/operations.js';
 import { CREATE_JOB, INGEST_JOB_STREAM, PROJECT_STREAM, START_RUN, UPDATE_PROGRESS, cursorSeq } from './support/operations.js';
 import { deleteKeys, redisForTests } from './support/redis.js';
-import type { Backend } from './support/servers.js';
-import { createAppPool, testConfig } from './support/servers.js';
+import { BACKENDS, createAppPool, testConfig } from './support/servers.js';
 import { waitFor } from './support/wait-for.js';
 
 const { prefix, redis } = redisForTests('resume');
@@ -51,7 +50,7 @@ async function history(app: App, variables: Record<string, unknown>) {
 const positions = (results: ProjectEvent[]) => results.map((result) => cursorSeq(result.projectEvents.cursor));
 const consecutive = (from: number, count: number) => Array.from({ length: count }, (_, index) => from + index);
 
-describe.each<Backend>(['memory', 'redis'])('resuming streams, %s backend', (backend) => {
+describe.each(BACKENDS)('resuming streams, %s backend', (backend) => {
   const start = (overrides = {}) => pool.start(testConfig(backend, prefix, overrides));
 
   it('replays the events after the cursor, then continues live with no gap or repeat while publishing goes on', async () => {

@@ -238,6 +238,11 @@ describe('loadConfig', () => {
     [{ REDIS_SENTINELS: 'sentinel-a' }, 'REDIS_SENTINELS must list host:port pairs, got "sentinel-a"'],
     [{ REDIS_SENTINELS: 'a:26379' }, 'REDIS_SENTINELS needs REDIS_SENTINEL_NAME, the monitored master'],
     [{ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm', REDIS_URL: 'redis://x:6379' }, 'set REDIS_URL or REDIS_SENTINELS, not both'],
+    [{ REDIS_CLUSTER_NODES: 'node-a:7000,node-b' }, 'REDIS_CLUSTER_NODES must list host:port pairs, got "node-b"'],
+    [{ REDIS_CLUSTER_NODES: 'node-a:0' }, 'REDIS_CLUSTER_NODES must list host:port pairs, got "node-a:0"'],
+    [{ REDIS_CLUSTER_NODES: 'redis://node-a:7000' }, 'REDIS_CLUSTER_NODES must list host:port pairs, got "redis://node-a:7000"'],
+    [{ REDIS_CLUSTER_NODES: 'node-a:7000', REDIS_URL: 'redis://x:6379' }, 'set REDIS_CLUSTER_NODES or REDIS_URL, not both'],
+    [{ REDIS_CLUSTER_NODES: 'node-a:7000', REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm' }, 'set REDIS_CLUSTER_NODES or REDIS_SENTINELS, not both'],
     [{ FANOUT: 'broadcast' }, 'FANOUT must be shared or per-subscriber, got "broadcast"'],
     [{ DRAIN_GRACE_MS: 'soon' }, 'DRAIN_GRACE_MS must be an integer from 0 to 600000, got "soon"'],
     [{ EVENT_LOG_MAX_AGE_SECONDS: '1.5' }, 'EVENT_LOG_MAX_AGE_SECONDS must be an integer from 0 to 31536000, got "1.5"'],
@@ -270,6 +275,14 @@ describe('loadConfig', () => {
         { host: 's2', port: 26380 },
       ],
       redisSentinelName: 'events',
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'node-a:7000, node-b:7001' })).toMatchObject({
+      redisClusterNodes: [
+        { host: 'node-a', port: 7000 },
+        { host: 'node-b', port: 7001 },
+      ],
+      redisUrl: undefined,
+      redisSentinels: undefined,
     });
   });
 });

@@ -14,8 +14,7 @@ import {
   cursorSeq,
 } from './support/operations.js';
 import { redisForTests } from './support/redis.js';
-import type { Backend } from './support/servers.js';
-import { createAppPool, testConfig } from './support/servers.js';
+import { BACKENDS, createAppPool, testConfig } from './support/servers.js';
 import { waitFor } from './support/wait-for.js';
 
 const { prefix } = redisForTests('streaming');
@@ -79,7 +78,7 @@ function fold(events: RunEvent['agentRun'][], messageId: string) {
   return { content, status };
 }
 
-describe.each<Backend>(['memory', 'redis'])('streamed agent messages, %s backend', (backend) => {
+describe.each(BACKENDS)('streamed agent messages, %s backend', (backend) => {
   const start = (overrides = {}) => pool.start(testConfig(backend, prefix, overrides));
 
   it('streams a message as a start, deltas at consecutive offsets and a completion with the whole text', async () => {

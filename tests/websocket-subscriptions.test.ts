@@ -24,8 +24,7 @@ import {
 import { graphqlWsNextFrames } from '../src/transport/frames.js';
 import { channelSubscribers, redisForTests } from './support/redis.js';
 import { EVERY_EVENT_TYPE_IN_ORDER, runEveryEventType } from './support/scenario.js';
-import type { Backend } from './support/servers.js';
-import { createAppPool, testConfig } from './support/servers.js';
+import { BACKENDS, createAppPool, testConfig } from './support/servers.js';
 import { waitFor } from './support/wait-for.js';
 
 const { prefix, redis } = redisForTests('ws');
@@ -58,7 +57,7 @@ afterEach(async () => {
   await pool.stopAll();
 });
 
-describe.each<Backend>(['memory', 'redis'])('subscriptions over WebSocket, %s backend', (backend) => {
+describe.each(BACKENDS)('subscriptions over WebSocket, %s backend', (backend) => {
   const start = () => pool.start(testConfig(backend, prefix));
 
   it('streams every event type of a project in the order the changes were accepted', async () => {

@@ -4,6 +4,7 @@ import type { EntityLimits } from '../config.js';
 import { badUserInput, invalidTransition, notFound } from '../errors.js';
 import type { EventDraft } from '../events/event-record.js';
 import type { AgentRunStatus, MessageRole, StepStatus } from '../generated/resolvers-types.js';
+import { newEntityId } from '../store/entity-ids.js';
 import type { ChangeApplier, Decision, EntityRules } from '../store/change-applier.js';
 import type { AgentMessageRecord, AgentRunRecord, AgentStepRecord, ContentAppend, StateStore, StreamState } from '../store/state-store.js';
 import { optionalText, requireId, requireText } from '../validation.js';
@@ -219,7 +220,7 @@ export function createAgentService(
     start(input) {
       const projectId = requireId('projectId', input.projectId);
       const agent = requireText('agent', input.agent, 256);
-      const id = randomUUID();
+      const id = newEntityId(projectId);
       return changes.apply('agentRun', id, () => {
         const at = now().toISOString();
         const run: AgentRunRecord = {

@@ -1,5 +1,6 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { createRedisKeys } from '../store/redis-keys.js';
 import type { EventRecord } from './event-record.js';
 
 /**
@@ -18,9 +19,12 @@ export interface PubSub {
   unsubscribe(subscriptionId: number): void;
 }
 
-/** Channels carry the key prefix so several deployments (and test runs) can share one Redis. */
-export function projectChannel(prefix: string, projectId: string): string {
-  return `${prefix}events:${projectId}`;
+/**
+ * Channels carry the key prefix so several deployments (and test runs) can share one Redis.
+ * A sharded channel (Redis Cluster) also carries the project's slot tag.
+ */
+export function projectChannel(prefix: string, projectId: string, sharded = false): string {
+  return createRedisKeys(prefix).channel(projectId, sharded);
 }
 
 /**
@@ -45,6 +49,44 @@ export function createRedisPubSub(clients: {
     },
   });
   return new RedisPubSub({ publisher: clients.publisher, subscriber: guarded });
+}
+
+/**
+ * `RedisPubSub` over Redis Cluster's sharded pub/sub: SPUBLISH and SSUBSCRIBE route a
+ * channel to the shard that owns its slot, where classic PUBLISH is broadcast to every node
+ * of the cluster. `RedisPubSub` itself is unchanged; its clients are wrapped so that its
+ * publish, subscribe and unsubscribe become the sharded commands and it listens for
+ * `smessage`. The subscriber must be a Cluster created with `shardedSubscribers: true`.
+ */
+export function createShardedRedisPubSub(clients: {
+  publisher: Cluster;
+  subscriber: Cluster;
+  /** Receives failures of unsubscribe commands, which RedisPubSub sends and never awaits. */
+  onError?: (error: unknown) => void;
+}): PubSub {
+  const { onError = () => {} } = clients;
+  const subscriber = new Proxy(clients.subscriber, {
+    get(target, property, receiver) {
+      switch (property) {
+        case 'subscribe':
+          return (channel: string, callback: (error?: Error | null) => void) => target.ssubscribe(channel, callback);
+        case 'unsubscribe':
+          return (...channels: string[]) => target.sunsubscribe(...channels).catch(onError);
+        case 'punsubscribe':
+          // RedisPubSub leaves patterns it never subscribed to; sharded channels have none.
+          return async () => {};
+        default:
+          return Reflect.get(target, property, receiver);
+      }
+    },
+  });
+  const publisher = new Proxy(clients.publisher, {
+    get(target, property, receiver) {
+      if (property === 'publish') return (channel: string, message: string) => target.spublish(channel, message);
+      return Reflect.get(target, property, receiver);
+    },
+  });
+  return new RedisPubSub({ publisher, subscriber, messageEventName: 'smessage' });
 }
 
 /** The in-process backend: delivers synchronously, in publish order. */

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { Access } from '../auth/viewer.js';
 import { badUserInput } from '../errors.js';
 import type { IngestJobStatus } from '../generated/resolvers-types.js';
+import { newEntityId } from '../store/entity-ids.js';
 import type { ChangeApplier, EntityRules } from '../store/change-applier.js';
 import type { IngestJobRecord as IngestJob, StateStore } from '../store/state-store.js';
 import { optionalCount, optionalText, requireId, requireText } from '../validation.js';
@@ -62,7 +62,7 @@ export function createIngestService(
       const projectId = requireId('projectId', input.projectId);
       const source = requireText('source', input.source, 2048);
       const totalItems = optionalCount('totalItems', input.totalItems);
-      const id = randomUUID();
+      const id = newEntityId(projectId);
       return changes.apply('ingestJob', id, () => {
         const at = now().toISOString();
         const job: IngestJob = {

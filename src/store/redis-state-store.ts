@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { DomainError } from '../errors.js';
 import type { EventDraft, EventRecord } from '../events/event-record.js';
 import type {
@@ -15,6 +15,7 @@ import type {
   Retention,
   StateStore,
 } from './state-store.js';
+import { createRedisKeys } from './redis-keys.js';
 import { COLLECTIONS_OF, FLUSH_GRACE_MS, VersionConflictError } from './state-store.js';
 
 /**
@@ -22,15 +23,29 @@ import { COLLECTIONS_OF, FLUSH_GRACE_MS, VersionConflictError } from './state-st
  * a missing head means the project is new or Redis lost its data, and either way a new
  * epoch starts and any surviving log entries are dropped with the positions they had.
  *
+ * On a cluster the head also names the node that wrote it (`n`). Replication is
+ * asynchronous: a replica promoted in a failover may lack the last events its old master
+ * acknowledged, and its head would hand their positions out again to different events, a
+ * gap no cursor could reveal. So a head written by another node starts a new epoch too.
+ *
  * Log entries are stream entries with id `<seq>-0` and fields `t` (append time, ms) and
  * `e` (event JSON). Age trimming walks from the oldest entry, a bounded batch at a time.
  */
 const LUA_HELPERS = `
+local fence_by_node = false
 local function ensure_epoch(head, log, new_epoch)
   local epoch = redis.call('HGET', head, 'epoch')
+  local node = ''
+  if fence_by_node then
+    node = redis.call('CLUSTER', 'MYID')
+    if epoch and redis.call('HGET', head, 'n') ~= node then
+      redis.call('DEL', head)
+      epoch = nil
+    end
+  end
   if not epoch then
     epoch = new_epoch
-    redis.call('HSET', head, 'epoch', epoch)
+    redis.call('HSET', head, 'epoch', epoch, 'n', node)
     redis.call('DEL', log)
   end
   return epoch
@@ -311,7 +326,7 @@ end
 return result
 `;
 
-interface ScriptedRedis extends Redis {
+type ScriptedRedis = (Redis | Cluster) & {
   commitChange(...args: Array<string | number>): Promise<[string, number] | null>;
   readLog(...args: Array<string | number>): Promise<[string, number, number, string[]]>;
   readList(...args: Array<string | number>): Promise<string[]>;
@@ -319,21 +334,22 @@ interface ScriptedRedis extends Redis {
   appendContent(...args: Array<string | number>): Promise<[ContentAppend['outcome'], number?, number?, string?]>;
   flushContent(...args: Array<string | number>): Promise<[string, number, string] | null>;
   readStreams(...args: Array<string | number>): Promise<Array<[string, string, string, string]>>;
-}
+};
 
 const SNAPSHOT_KINDS = ['ingestJob', 'agentRun', 'workflowRun'] as const satisfies readonly EntityKind[];
 
-/** The kind of entity each collection belongs to. */
-const OWNER_OF = Object.fromEntries(
-  Object.entries(COLLECTIONS_OF).flatMap(([kind, collections]) => collections.map((collection) => [collection, kind])),
-) as Record<KeyedCollection | AppendedCollection, EntityKind>;
+/**
+ * Replies of a cluster that cannot serve the slot now (no master for it, a failover or a
+ * slot migration under way): like a lost connection, they mean "not confirmed, retry".
+ */
+const CLUSTER_UNAVAILABLE = /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY) /;
 
 /**
  * A Redis error that is not a reply to a command is a connection problem: the change was
  * not confirmed, and the caller is told so instead of being left to assume success.
  */
 function unavailable(error: unknown): never {
-  if (error instanceof Error && error.name === 'ReplyError') throw error;
+  if (error instanceof Error && error.name === 'ReplyError' && !CLUSTER_UNAVAILABLE.test(error.message)) throw error;
   throw new DomainError(
     'SERVICE_UNAVAILABLE',
     `the event store is unreachable (${(error as Error).message}); nothing was confirmed, retry later`,
@@ -341,45 +357,31 @@ function unavailable(error: unknown): never {
 }
 
 /**
- * State and event logs in Redis, so every instance answers alike. Keys:
- * - `<prefix>entity:<kind>:<id>`: hash `v` (version), `d` (summary JSON), `x` (when a
- *   finished entity leaves, ms)
- * - `<prefix>entity:<kind>:<id>:<collection>`: a hash of members by key (steps, nodes) or a
- *   list of items (messages)
- * - `<prefix>project:<projectId>:<kind>`: sorted set of ids by creation position
- * - `<prefix>project:<projectId>:finished`: sorted set of `<kind>:<id>` by when they leave
- * - `<prefix>project:<projectId>:head`: hash `epoch`, `seq`
- * - `<prefix>project:<projectId>:log`: stream of the project's retained events
+ * State and event logs in Redis, so every instance answers alike. Key layout: see
+ * `createRedisKeys`; every key a script touches is in its project's hash slot, so the
+ * store runs on one Redis and on a Redis Cluster alike.
  *
- * @param client a command client the caller owns and closes
+ * @param client a command client (one Redis or a Cluster) the caller owns and closes
  */
 export function createRedisStateStore(
-  client: Redis,
+  client: Redis | Cluster,
   options: { prefix: string; retention: Retention; now?: () => number },
 ): StateStore {
   const { prefix, retention, now = Date.now } = options;
   const redis = client as ScriptedRedis;
   if (!redis.commitChange) {
-    redis.defineCommand('commitChange', { lua: COMMIT_SCRIPT });
-    redis.defineCommand('readLog', { numberOfKeys: 2, lua: READ_LOG_SCRIPT });
+    // Only a cluster node knows CLUSTER MYID; one Redis has no failover of its own to fence.
+    const lua = (script: string) => (redis.isCluster ? script.replace('local fence_by_node = false', 'local fence_by_node = true') : script);
+    redis.defineCommand('commitChange', { lua: lua(COMMIT_SCRIPT) });
+    redis.defineCommand('readLog', { numberOfKeys: 2, lua: lua(READ_LOG_SCRIPT) });
     redis.defineCommand('readList', { numberOfKeys: 2, lua: LIST_SCRIPT });
-    redis.defineCommand('readSnapshot', { numberOfKeys: 3 + SNAPSHOT_KINDS.length, lua: SNAPSHOT_SCRIPT });
+    redis.defineCommand('readSnapshot', { numberOfKeys: 3 + SNAPSHOT_KINDS.length, lua: lua(SNAPSHOT_SCRIPT) });
     redis.defineCommand('appendContent', { numberOfKeys: 5, lua: APPEND_CONTENT_SCRIPT });
-    redis.defineCommand('flushContent', { numberOfKeys: 6, lua: FLUSH_CONTENT_SCRIPT });
+    redis.defineCommand('flushContent', { numberOfKeys: 6, lua: lua(FLUSH_CONTENT_SCRIPT) });
     redis.defineCommand('readStreams', { numberOfKeys: 1, lua: READ_STREAMS_SCRIPT });
   }
 
-  const entityPrefix = `${prefix}entity:`;
-  const projectPrefix = (projectId: string) => `${prefix}project:${projectId}:`;
-  const entityKey = (kind: EntityKind, id: string) => `${entityPrefix}${kind}:${id}`;
-  const collectionKey = (collection: KeyedCollection | AppendedCollection, id: string) =>
-    `${entityKey(OWNER_OF[collection], id)}:${collection}`;
-  const indexKey = (kind: EntityKind, projectId: string) => `${projectPrefix(projectId)}${kind}`;
-  const finishedKey = (projectId: string) => `${projectPrefix(projectId)}finished`;
-  const headKey = (projectId: string) => `${projectPrefix(projectId)}head`;
-  const logKey = (projectId: string) => `${projectPrefix(projectId)}log`;
-  const streamsKey = (runId: string) => `${entityKey('agentRun', runId)}:streams`;
-  const contentKey = (runId: string, messageId: string) => `${entityKey('agentRun', runId)}:content:${messageId}`;
+  const redisKeys = createRedisKeys(prefix);
   const newEpoch = () => randomBytes(6).toString('base64url');
   const ageCutoff = () => (retention.maxAgeMs > 0 ? now() - retention.maxAgeMs : 0);
 
@@ -388,7 +390,7 @@ export function createRedisStateStore(
 
   async function readLog(projectId: string, afterSeq: number, limit: number): Promise<LogPage> {
     const [epoch, headSeq, firstSeq, flat] = await redis
-      .readLog(headKey(projectId), logKey(projectId), afterSeq, limit, newEpoch(), ageCutoff())
+      .readLog(redisKeys.head(projectId), redisKeys.log(projectId), afterSeq, limit, newEpoch(), ageCutoff())
       .catch(unavailable);
     const events: EventRecord[] = [];
     for (let index = 0; index < flat.length; index += 2) {
@@ -399,19 +401,19 @@ export function createRedisStateStore(
 
   return {
     async get<K extends EntityKind>(kind: K, id: string) {
-      const [version, json, expiresAt] = await redis.hmget(entityKey(kind, id), 'v', 'd', 'x').catch(unavailable);
+      const [version, json, expiresAt] = await redis.hmget(redisKeys.entity(kind, id), 'v', 'd', 'x').catch(unavailable);
       if (version == null || json == null) return undefined;
       if (expiresAt != null && Number(expiresAt) <= now()) return undefined;
       return { value: JSON.parse(json) as Entities[K], version: Number(version) };
     },
     async list<K extends EntityKind>(kind: K, projectId: string) {
       const values = await redis
-        .readList(finishedKey(projectId), indexKey(kind, projectId), now(), entityPrefix, projectPrefix(projectId), kind)
+        .readList(redisKeys.finished(projectId), redisKeys.index(kind, projectId), now(), redisKeys.entityPrefix(projectId), redisKeys.projectPrefix(projectId), kind)
         .catch(unavailable);
       return values.map((json) => JSON.parse(json) as Entities[K]);
     },
     async members<C extends KeyedCollection>(collection: C, id: string, keys?: readonly string[]) {
-      const key = collectionKey(collection, id);
+      const key = redisKeys.collection(collection, id);
       let values: Array<string | null>;
       if (keys === undefined) values = Object.values(await redis.hgetall(key).catch(unavailable));
       else if (keys.length === 0) values = [];
@@ -421,17 +423,21 @@ export function createRedisStateStore(
     },
     async items<C extends AppendedCollection>(collection: C, id: string, start: number, end: number) {
       if (end <= start) return [];
-      const values = await redis.lrange(collectionKey(collection, id), Math.max(0, start), end - 1).catch(unavailable);
+      const values = await redis.lrange(redisKeys.collection(collection, id), Math.max(0, start), end - 1).catch(unavailable);
       const items = values.map((json) => JSON.parse(json) as AppendedCollections[C]);
       // A streaming message's item holds no content; its content so far is in its own string.
       const streaming = items.filter((item) => item.status === 'STREAMING');
       if (streaming.length > 0) {
-        const contents = await redis.mget(streaming.map((item) => contentKey(id, item.id))).catch(unavailable);
+        const contents = await redis.mget(streaming.map((item) => redisKeys.content(id, item.id))).catch(unavailable);
         streaming.forEach((item, index) => (item.content = contents[index] ?? item.content));
       }
       return items;
     },
     async commit(change) {
+      if (!redisKeys.sameSlot(change.id, change.projectId)) {
+        // Its keys would be in another slot than its project's: a cluster refuses such a script.
+        throw new Error(`${change.kind} id "${change.id}" was not made by newEntityId for project "${change.projectId}"`);
+      }
       const collectionKeys: string[] = [];
       const writes: Array<string | number> = [];
       const keyIndex = (key: string) => {
@@ -441,23 +447,23 @@ export function createRedisStateStore(
       };
       const write = (op: string, key: string, ...values: Array<string | number>) =>
         writes.push(op, keyIndex(key), ...values, ...Array<string>(5 - values.length).fill(''));
-      for (const { collection, key, value } of change.put ?? []) write('h', collectionKey(collection, change.id), key, JSON.stringify(value));
-      for (const { collection, value } of change.append ?? []) write('l', collectionKey(collection, change.id), '', JSON.stringify(value));
+      for (const { collection, key, value } of change.put ?? []) write('h', redisKeys.collection(collection, change.id), key, JSON.stringify(value));
+      for (const { collection, value } of change.append ?? []) write('l', redisKeys.collection(collection, change.id), '', JSON.stringify(value));
       if (change.openStream) {
         const { messageId, message } = change.openStream;
-        write('o', streamsKey(change.id), messageId, JSON.stringify({ ...message, content: '' }));
+        write('o', redisKeys.streams(change.id), messageId, JSON.stringify({ ...message, content: '' }));
       }
       for (const { stream, message, messageCount } of change.completeStreams ?? []) {
         const bytes = Buffer.byteLength(stream.message.content, 'utf8');
-        write('f', streamsKey(change.id), stream.messageId, JSON.stringify(message), bytes, stream.emitted, message.index - messageCount);
+        write('f', redisKeys.streams(change.id), stream.messageId, JSON.stringify(message), bytes, stream.emitted, message.index - messageCount);
       }
       const time = now();
       const keys = [
-        entityKey(change.kind, change.id),
-        indexKey(change.kind, change.projectId),
-        headKey(change.projectId),
-        logKey(change.projectId),
-        finishedKey(change.projectId),
+        redisKeys.entity(change.kind, change.id),
+        redisKeys.index(change.kind, change.projectId),
+        redisKeys.head(change.projectId),
+        redisKeys.log(change.projectId),
+        redisKeys.finished(change.projectId),
         ...collectionKeys,
       ];
       const reply = await redis
@@ -474,8 +480,8 @@ export function createRedisStateStore(
           change.finished ? 1 : 0,
           retention.finishedMs,
           change.kind,
-          entityPrefix,
-          projectPrefix(change.projectId),
+          redisKeys.entityPrefix(change.projectId),
+          redisKeys.projectPrefix(change.projectId),
           change.events.length,
           writes.length / 7,
           ...change.events.map((draft) => JSON.stringify(draft)),
@@ -492,11 +498,11 @@ export function createRedisStateStore(
     async appendContent(runId, messageId, text, { maxLength, flushAfterMs }) {
       const [outcome, offset, due, message] = await redis
         .appendContent(
-          entityKey('agentRun', runId),
-          streamsKey(runId),
-          contentKey(runId, messageId),
-          `${contentKey(runId, messageId)}:due`,
-          collectionKey('messageIds', runId),
+          redisKeys.entity('agentRun', runId),
+          redisKeys.streams(runId),
+          redisKeys.content(runId, messageId),
+          redisKeys.contentDue(runId, messageId),
+          redisKeys.collection('messageIds', runId),
           messageId,
           text,
           text.length,
@@ -513,12 +519,12 @@ export function createRedisStateStore(
       const head = JSON.stringify({ type: 'AGENT_MESSAGE_DELTA', projectId, occurredAt });
       const reply = await redis
         .flushContent(
-          entityKey('agentRun', runId),
-          streamsKey(runId),
-          contentKey(runId, messageId),
-          `${contentKey(runId, messageId)}:due`,
-          headKey(projectId),
-          logKey(projectId),
+          redisKeys.entity('agentRun', runId),
+          redisKeys.streams(runId),
+          redisKeys.content(runId, messageId),
+          redisKeys.contentDue(runId, messageId),
+          redisKeys.head(projectId),
+          redisKeys.log(projectId),
           messageId,
           head.slice(0, -1),
           newEpoch(),
@@ -532,7 +538,7 @@ export function createRedisStateStore(
       return record(json, Number(seq), epoch);
     },
     async streams(runId, messageId) {
-      const replies = await redis.readStreams(streamsKey(runId), contentKey(runId, ''), messageId ?? '').catch(unavailable);
+      const replies = await redis.readStreams(redisKeys.streams(runId), redisKeys.content(runId, ''), messageId ?? '').catch(unavailable);
       return replies.map(([id, message, emitted, content]) => ({
         messageId: id,
         message: { ...(JSON.parse(message) as AgentMessageRecord), content },
@@ -547,14 +553,14 @@ export function createRedisStateStore(
     async snapshot(projectId) {
       const [epoch, seq, ...perKind] = await redis
         .readSnapshot(
-          headKey(projectId),
-          logKey(projectId),
-          finishedKey(projectId),
-          ...SNAPSHOT_KINDS.map((kind) => indexKey(kind, projectId)),
+          redisKeys.head(projectId),
+          redisKeys.log(projectId),
+          redisKeys.finished(projectId),
+          ...SNAPSHOT_KINDS.map((kind) => redisKeys.index(kind, projectId)),
           newEpoch(),
           now(),
-          entityPrefix,
-          projectPrefix(projectId),
+          redisKeys.entityPrefix(projectId),
+          redisKeys.projectPrefix(projectId),
           ...SNAPSHOT_KINDS,
         )
         .catch(unavailable);

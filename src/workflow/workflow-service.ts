@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Access } from '../auth/viewer.js';
 import type { EntityLimits } from '../config.js';
 import { badUserInput, invalidTransition } from '../errors.js';
 import type { NodeStatus, WorkflowRunStatus } from '../generated/resolvers-types.js';
+import { newEntityId } from '../store/entity-ids.js';
 import type { ChangeApplier, EntityRules } from '../store/change-applier.js';
 import type { StateStore, WorkflowNodeRecord, WorkflowRunRecord } from '../store/state-store.js';
 import { optionalText, requireId, requireText } from '../validation.js';
@@ -72,7 +72,7 @@ export function createWorkflowService(
         if (seen.has(nodeId)) throw badUserInput('nodeIds', `names node "${nodeId}" twice`);
         seen.add(nodeId);
       }
-      const id = randomUUID();
+      const id = newEntityId(projectId);
       return changes.apply('workflowRun', id, () => {
         const at = now().toISOString();
         const nodes: WorkflowNodeRecord[] = nodeIds.map((nodeId, index) => ({

@@ -3,17 +3,24 @@ import type { App } from '../../src/app.js';
 import { createApp } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { loadConfig } from '../../src/config.js';
-import { REDIS_URL } from './redis.js';
+import { REDIS_URL, clusterNodes } from './redis.js';
 
-export type Backend = 'memory' | 'redis';
+export type Backend = 'memory' | 'redis' | 'cluster';
 
-/** Config for a test server: port 0, silent, and Redis under `prefix` when asked for. */
+/** Every backend, for suites that prove the same behaviour on each. */
+export const BACKENDS: readonly Backend[] = ['memory', 'redis', 'cluster'];
+
+/**
+ * Config for a test server: port 0, silent, and Redis (or the shared Redis Cluster) under
+ * `prefix` when asked for.
+ */
 export function testConfig(backend: Backend, prefix: string, overrides: Partial<Config> = {}): Config {
   return {
     ...loadConfig({}),
     port: 0,
     logLevel: 'silent',
     redisUrl: backend === 'redis' ? REDIS_URL : undefined,
+    redisClusterNodes: backend === 'cluster' ? clusterNodes() : undefined,
     redisKeyPrefix: prefix,
     ...overrides,
   };

@@ -1,0 +1,154 @@
+/**
+ * The measured inputs of the capacity model in the README, on a 3-master Redis Cluster
+ * started here from the installed binaries and one server process:
+ *   - Redis CPU per commit (a progress mutation: one HMGET, one commit script, one SPUBLISH)
+ *     and per published message, from INFO commandstats and INFO cpu of every master;
+ *   - API-instance CPU per delivery, from the server process' CPU time;
+ *   - Redis memory per event (log entry) and per entity (job; agent run with messages).
+ * Removes the cluster afterwards.
+ *
+ *   npm run bench:capacity
+ *   CAPACITY_MUTATIONS=3000 CAPACITY_PROJECTS=30 CAPACITY_SUBSCRIBERS_PER_PROJECT=10 npm run bench:capacity
+ */
+import type { Client } from 'graphql-ws';
+import { createClient } from 'graphql-ws';
+import type { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import { createRedisKeys } from '../src/store/redis-keys.js';
+import { startRedisCluster } from '../tests/support/cluster.js';
+import { createCluster } from '../tests/support/redis.js';
+import { startServerProcess } from './server-process.js';
+
+const mutations = Number(process.env.CAPACITY_MUTATIONS ?? 3000);
+const projectCount = Number(process.env.CAPACITY_PROJECTS ?? 30);
+const subscribersPerProject = Number(process.env.CAPACITY_SUBSCRIBERS_PER_PROJECT ?? 10);
+const concurrency = 16;
+const prefix = 'rte-capacity:';
+
+const CREATE = `mutation ($p: ID!) { createIngestJob(projectId: $p, source: "s3://raw-events/2026/11/23/orders.ndjson", totalItems: 100000) { id } }`;
+const PROGRESS = `mutation ($id: ID!, $progress: Float!, $processed: Int, $message: String) {
+  updateIngestJobProgress(id: $id, progress: $progress, processedItems: $processed, message: $message) { id }
+}`;
+const START_RUN = `mutation ($p: ID!) { startAgentRun(projectId: $p, agent: "researcher") { id } }`;
+const APPEND = `mutation ($runId: ID!, $content: String!) { appendAgentMessage(runId: $runId, role: ASSISTANT, content: $content) { id } }`;
+const STREAM = `subscription ($projectId: ID!) { ingestJob(projectId: $projectId) { cursor job { id progress message } } }`;
+
+async function call(url: string, query: string, variables: Record<string, unknown>): Promise<any> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const result = (await response.json()) as { data?: any; errors?: unknown[] };
+  if (result.errors) throw new Error(JSON.stringify(result.errors));
+  return result.data;
+}
+
+/** `name:calls=…,usec=…` of INFO commandstats, summed over the given nodes. */
+async function commandStats(nodes: Redis[]): Promise<Map<string, { calls: number; usec: number }>> {
+  const totals = new Map<string, { calls: number; usec: number }>();
+  for (const node of nodes) {
+    for (const match of (await node.info('commandstats')).matchAll(/cmdstat_([\w|]+):calls=(\d+),usec=(\d+)/g)) {
+      const entry = totals.get(match[1]!) ?? { calls: 0, usec: 0 };
+      entry.calls += Number(match[2]);
+      entry.usec += Number(match[3]);
+      totals.set(match[1]!, entry);
+    }
+  }
+  return totals;
+}
+
+/** CPU seconds (user + system, all threads) the given nodes used so far. */
+async function redisCpuSeconds(nodes: Redis[]): Promise<number> {
+  let total = 0;
+  for (const node of nodes) {
+    const info = await node.info('cpu');
+    total += Number(/used_cpu_user:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]);
+  }
+  return total;
+}
+
+const cluster = await startRedisCluster({ masters: 3 });
+const inspector = createCluster(cluster.nodes);
+const server = await startServerProcess({ REDIS_CLUSTER_NODES: cluster.nodeList, REDIS_KEY_PREFIX: prefix, MUTATIONS_PER_SECOND: '100000' });
+const clients: Client[] = [];
+try {
+  await inspector.connect();
+  const masters = inspector.nodes('master');
+  const projects = Array.from({ length: projectCount }, (_, index) => `capacity-${index}`);
+  const jobs = await Promise.all(projects.map(async (p) => (await call(server.url, CREATE, { p })).createIngestJob.id as string));
+
+  let delivered = 0;
+  let subscribed = 0;
+  const wsUrl = server.url.replace(/^http/, 'ws');
+  for (const projectId of projects) {
+    for (let index = 0; index < subscribersPerProject; index++) {
+      const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0 });
+      clients.push(client);
+      client.subscribe({ query: STREAM, variables: { projectId } }, { next: () => void delivered++, error: (error) => console.error(error), complete: () => {} });
+      client.on('connected', () => void subscribed++);
+    }
+  }
+  const expectedSubscribers = projects.length * subscribersPerProject;
+  while (subscribed < expectedSubscribers) await new Promise((resolve) => setTimeout(resolve, 20));
+  // A probe per project: every subscription is live once its probe arrived.
+  await Promise.all(jobs.map((id) => call(server.url, PROGRESS, { id, progress: 0 })));
+  while (delivered < expectedSubscribers) await new Promise((resolve) => setTimeout(resolve, 20));
+  delivered = 0;
+
+  await Promise.all(masters.map((node) => node.config('RESETSTAT')));
+  const redisCpuBefore = await redisCpuSeconds(masters);
+  const serverCpuBefore = server.cpuMs();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < mutations) {
+        const index = next++;
+        await call(server.url, PROGRESS, {
+          id: jobs[index % jobs.length],
+          progress: index / mutations,
+          processed: index * 10,
+          message: `read ${index * 10} of 100000 rows from orders.ndjson shard`,
+        });
+      }
+    }),
+  );
+  const expectedDeliveries = mutations * subscribersPerProject;
+  const deadline = Date.now() + 60_000;
+  while (delivered < expectedDeliveries && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  const serverCpuMs = server.cpuMs() - serverCpuBefore;
+  const redisCpu = (await redisCpuSeconds(masters)) - redisCpuBefore;
+  const stats = await commandStats(masters);
+  const perCall = (name: string) => {
+    const entry = stats.get(name);
+    return entry ? `${(entry.usec / entry.calls).toFixed(1)} µs × ${entry.calls}` : 'not called';
+  };
+
+  console.log(`3-master cluster, ${projects.length} projects, ${expectedSubscribers} WebSocket subscribers, ${mutations} progress mutations over HTTP`);
+  console.log(`deliveries: ${delivered} of ${expectedDeliveries}`);
+  console.log('\nRedis CPU (INFO commandstats, usec_per_call × calls, summed over masters):');
+  for (const name of ['evalsha', 'hmget', 'spublish', 'hget', 'xadd', 'hincrby', 'hset', 'cluster|myid']) console.log(`  ${name.padEnd(14)} ${perCall(name)}`);
+  console.log(`  per commit (commit script + the read before it): ${(((stats.get('evalsha')?.usec ?? 0) + (stats.get('hmget')?.usec ?? 0)) / mutations).toFixed(1)} µs`);
+  console.log(`  per published message (SPUBLISH, one subscriber connection per instance): ${perCall('spublish')}`);
+  console.log(`  redis-server process CPU per mutation, all work incl. network: ${((redisCpu * 1e6) / mutations).toFixed(1)} µs`);
+  console.log('\nAPI instance CPU (one server process, mutations and deliveries):');
+  console.log(`  per mutation + its deliveries: ${((serverCpuMs * 1000) / mutations).toFixed(0)} µs`);
+  console.log(`  per delivery (all of it charged to deliveries): ${((serverCpuMs * 1000) / Math.max(1, delivered)).toFixed(1)} µs`);
+
+  // Memory: one project's log, a job, and an agent run with 100 messages of 60 characters.
+  const keys = createRedisKeys(prefix);
+  const memory = async (key: string) => Number((await inspector.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
+  const logLength = await inspector.xlen(keys.log(projects[0]!));
+  const logBytes = await memory(keys.log(projects[0]!));
+  const runId = (await call(server.url, START_RUN, { p: 'capacity-runs' })).startAgentRun.id as string;
+  for (let index = 0; index < 100; index++) await call(server.url, APPEND, { runId, content: `message ${index}: ${'x'.repeat(48)}` });
+  const runBytes = (
+    await Promise.all([keys.entity('agentRun', runId), keys.collection('messages', runId), keys.collection('messageIds', runId)].map(memory))
+  ).reduce((a, b) => a + b, 0);
+  console.log('\nRedis memory (MEMORY USAGE):');
+  console.log(`  per event in a project's log: ${(logBytes / logLength).toFixed(0)} bytes (${logLength} events)`);
+  console.log(`  per ingest job (its hash): ${await memory(keys.entity('ingestJob', jobs[0]!))} bytes, plus its index entry`);
+  console.log(`  per agent run with 100 messages of 60 characters: ${runBytes} bytes (${(runBytes / 100).toFixed(0)} per message)`);
+  console.log(`  per project head: ${await memory(keys.head(projects[0]!))} bytes`);
+} finally {
+  await Promise.all(clients.map((client) => client.dispose()));
+  await server.stop();
+  await inspector.quit();
+  await cluster.dispose();
+}
