@@ -1,0 +1,98 @@
+import type { Logger } from 'pino';
+import type { AgentService } from './agent/agent-service.js';
+import { createAgentService } from './agent/agent-service.js';
+import type { Backend } from './backend.js';
+import { createBackend } from './backend.js';
+import type { Config } from './config.js';
+import type { EventRecord } from './events/event-record.js';
+import type { EventStreams } from './events/event-streams.js';
+import { createEventStreams } from './events/event-streams.js';
+import type { ProjectFeeds } from './events/project-feeds.js';
+import { createProjectFeeds } from './events/project-feeds.js';
+import { projectChannel } from './events/pubsub.js';
+import type { IngestService } from './ingest/ingest-service.js';
+import { createIngestService } from './ingest/ingest-service.js';
+import type { Metrics } from './observability/metrics.js';
+import { createChangeApplier } from './store/change-applier.js';
+import type { WorkflowService } from './workflow/workflow-service.js';
+import { createWorkflowService } from './workflow/workflow-service.js';
+
+/** What resolvers and transports reach: the services that own the state, and the event streams. */
+export interface Services {
+  ingest: IngestService;
+  agent: AgentService;
+  workflow: WorkflowService;
+  streams: EventStreams;
+}
+
+/** The event engine: where state lives, how changes are committed and published, and the feeds that deliver them. */
+export interface Domain {
+  backend: Backend;
+  feeds: ProjectFeeds;
+  services: Services;
+  /** Stops timers and feeds, then closes the backend's clients. */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires the domain: the backend (in process or Redis), the change applier that commits a
+ * change with its events and then publishes them, one ordered feed per watched project, and
+ * the services on top.
+ */
+export function createDomain(config: Config, logger: Logger, metrics: Metrics): Domain {
+  const backend = createBackend(config, logger, metrics);
+  const channelFor = (projectId: string) => projectChannel(config.redisKeyPrefix, projectId);
+
+  const publish = async (events: EventRecord[]) => {
+    for (const event of events) {
+      metrics.eventsPublished.inc({ type: event.type });
+      try {
+        await backend.pubsub.publish(channelFor(event.projectId), event);
+      } catch (error) {
+        // The change and its event are committed; failing the mutation now would invite a
+        // duplicate retry. Feeds notice the missing position and read it from the log.
+        logger.error({ err: error, projectId: event.projectId, seq: event.seq }, 'event publish failed');
+      }
+    }
+  };
+  const domain = { store: backend.store, changes: createChangeApplier({ store: backend.store, publish }) };
+  const feeds = createProjectFeeds({
+    pubsub: backend.pubsub,
+    channelFor,
+    log: backend.store,
+    gapTimeoutMs: config.gapTimeoutMs,
+    onDeliver: (event) => metrics.deliveryLatency.observe((Date.now() - Date.parse(event.occurredAt)) / 1000),
+    onError: (error) => logger.error({ err: error }, 'project feed error'),
+    onGapFilled: (projectId, range) => {
+      metrics.gapFilledEvents.inc(range.toSeq - range.fromSeq + 1 - range.lost);
+      logger.warn({ projectId, ...range }, 'read events missed live from the log');
+    },
+  });
+  backend.onReconnect(() => {
+    logger.warn('Redis subscriber reconnected; catching up from the event logs');
+    void feeds.catchUp();
+  });
+
+  const services: Services = {
+    ingest: createIngestService(domain),
+    agent: createAgentService({
+      ...domain,
+      limits: config.entityLimits,
+      deltaWindowMs: config.agentDeltaWindowMs,
+      onError: (error) => logger.warn({ err: error }, 'streamed text not sent yet; it goes out with the next delta or the finish'),
+    }),
+    workflow: createWorkflowService({ ...domain, limits: config.entityLimits }),
+    streams: createEventStreams({ feeds, store: backend.store, maxQueuedEvents: config.limits.maxQueuedEvents, metrics }),
+  };
+
+  return {
+    backend,
+    feeds,
+    services,
+    async close() {
+      services.agent.dispose();
+      feeds.close();
+      await backend.close();
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Config } from '../config.js';
+import type { Services } from '../domain.js';
+import type { GraphQLServer } from '../graphql-server.js';
+import { GRAPHQL_PATH } from '../graphql-server.js';
+import type { Metrics } from '../observability/metrics.js';
+import { createAudiences } from './audiences.js';
+import type { Readiness } from './http.js';
+import { createRequestHandler } from './http.js';
+import type { ConnectionLimiter } from './limiters.js';
+import { createPlainSse } from './plain-sse.js';
+import { createPlainStreams } from './plain-streams.js';
+import { createPlainWebSocketTransport } from './plain-websocket.js';
+import { createSharedSse } from './sse.js';
+import { routeUpgrades } from './upgrades.js';
+import { createWebSocketTransport } from './websocket.js';
+
+/** Every way in, on one HTTP server: queries and mutations, SSE, WebSockets, plain streams. */
+export interface Transports {
+  httpServer: Server;
+  /** Connected GraphQL WebSocket clients. */
+  graphqlWebSocketCount(): number;
+  /** Connected plain WebSocket streams (`/api/stream/…`). */
+  plainWebSocketCount(): number;
+  /** Shared audiences running, and the subscriptions taking part in them. */
+  audiences: { count(): number; memberCount(): number };
+  /** Closes every WebSocket, GraphQL and plain, with `code`. */
+  closeWebSockets(code: number, reason: string): void;
+  /** Ends every SSE stream, private, shared and plain. */
+  endStreams(): void;
+  /** Refuses new connections; resolves once every request in flight has finished. */
+  stopAccepting(): Promise<void>;
+  /** Closes sockets and streams, then the HTTP server. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * The transports and what they share: one set of audiences (so an event is executed and
+ * serialised once per audience whichever way its members came in), the origin allowlist,
+ * the per-subject connection limit and the slow-consumer budgets.
+ */
+export function createTransports(options: {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  graphql: GraphQLServer;
+  services: Services;
+  authenticator: Authenticator;
+  connections: ConnectionLimiter;
+  readiness: Readiness;
+}): Transports {
+  const { config, logger, metrics, authenticator, connections, services } = options;
+  const { yoga, schema } = options.graphql;
+
+  const audiences = createAudiences({
+    metrics,
+    outgoingBufferBytes: config.limits.outgoingBufferBytes,
+    maxQueuedEvents: config.limits.maxQueuedEvents,
+    onError: (error) => logger.error({ err: error }, 'shared subscription failed; its members were completed'),
+  });
+  const sharedSse = createSharedSse({
+    yoga,
+    audiences,
+    authenticator,
+    acquireConnection: (viewer) => connections.acquire(viewer.subject),
+    outgoingBufferBytes: config.limits.outgoingBufferBytes,
+    metrics,
+    logger,
+  });
+  const plainStreams = createPlainStreams({
+    schema,
+    yoga,
+    audiences,
+    authenticator,
+    connections,
+    allowedOrigins: config.allowedOrigins,
+  });
+  const plainSse = createPlainSse({ streams: plainStreams, heartbeatMs: config.streamHeartbeatMs, metrics, logger });
+
+  const httpServer = createServer(
+    createRequestHandler({
+      graphql: yoga,
+      metrics,
+      logger,
+      readiness: options.readiness,
+      sse: config.fanout === 'shared' ? { graphqlPath: GRAPHQL_PATH, shared: sharedSse } : undefined,
+      plain: plainSse,
+    }),
+  );
+  const webSocket = createWebSocketTransport(yoga, {
+    path: GRAPHQL_PATH,
+    fanout: config.fanout,
+    audiences,
+    authenticator,
+    connections,
+    limits: config.limits,
+    allowedOrigins: config.allowedOrigins,
+    logger,
+    metrics,
+  });
+  const plainWebSocket = createPlainWebSocketTransport({
+    streams: plainStreams,
+    maxPayloadBytes: config.limits.maxPayloadBytes,
+    heartbeatMs: config.streamHeartbeatMs,
+    metrics,
+    logger,
+  });
+  const stopRoutingUpgrades = routeUpgrades(httpServer, [webSocket, plainWebSocket]);
+
+  const endStreams = () => {
+    services.streams.endAll();
+    sharedSse.endAll();
+    plainSse.endAll();
+  };
+  let closed: Promise<void> | undefined;
+  const stopAccepting = () => (closed ??= new Promise<void>((resolve) => httpServer.close(() => resolve())));
+
+  return {
+    httpServer,
+    graphqlWebSocketCount: () => webSocket.clientCount(),
+    plainWebSocketCount: () => plainWebSocket.clientCount(),
+    audiences,
+    closeWebSockets(code, reason) {
+      webSocket.closeAll(code, reason);
+      plainWebSocket.closeAll(code, reason);
+    },
+    endStreams,
+    stopAccepting,
+    async dispose() {
+      stopRoutingUpgrades();
+      await Promise.all([webSocket.dispose(), plainWebSocket.dispose()]);
+      endStreams();
+      // SSE responses are open requests: end them so the server can close.
+      httpServer.closeAllConnections();
+      await stopAccepting();
+    },
+  };
+}
