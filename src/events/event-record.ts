@@ -6,7 +6,7 @@ import type {
   IngestJobRecord,
   WorkflowNodeRecord,
   WorkflowRunRecord,
-} from '../store/state-store.js';
+} from '../store/records.js';
 
 /** The fields every event has; `seq` and `epoch` together form the cursor. */
 interface EventRecordBase {

@@ -1,7 +1,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { EventRecord, IngestJobEventRecord, AgentRunEventRecord, WorkflowEventRecord } from '../events/event-record.js';
 import type { ProjectSnapshotModel } from '../events/event-streams.js';
-import type { IngestJobRecord, AgentRunRecord, AgentStepRecord, WorkflowRunRecord, WorkflowNodeRecord } from '../store/state-store.js';
+import type { IngestJobRecord, AgentRunRecord, AgentStepRecord, WorkflowRunRecord, WorkflowNodeRecord } from '../store/records.js';
 import type { AgentMessageModel } from '../agent/agent-service.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
