@@ -9,7 +9,6 @@ import type { EventStreams } from './events/event-streams.js';
 import { createEventStreams } from './events/event-streams.js';
 import type { ProjectFeeds } from './events/project-feeds.js';
 import { createProjectFeeds } from './events/project-feeds.js';
-import { projectChannel } from './events/pubsub.js';
 import type { IngestService } from './ingest/ingest-service.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import type { Metrics } from './observability/metrics.js';
@@ -41,7 +40,8 @@ export interface Domain {
  */
 export function createDomain(config: Config, logger: Logger, metrics: Metrics): Domain {
   const backend = createBackend(config, logger, metrics);
-  const channelFor = (projectId: string) => projectChannel(config.redisKeyPrefix, projectId);
+  // The backend names the channels: sharded ones, in their project's slot, on a Redis Cluster.
+  const { channelFor } = backend;
 
   const publish = async (events: EventRecord[]) => {
     for (const event of events) {
