@@ -22,14 +22,32 @@ export function stringifyResult(result: ExecutionResult): string {
 
 /**
  * graphql-ws `next` messages for the operation `id`, from a payload already serialised.
- * The type is graphql-ws' own `MessageType.Next`; the payload is spliced in as text because
- * members of one audience share it and differ only in their id. The result equals
+ * The type is graphql-ws' own `MessageType.Next`; the payload is spliced in because members
+ * of one audience share it and differ only in their id. The text equals
  * `stringifyMessage({ id, type: MessageType.Next, payload })`.
  */
-export function graphqlWsNextFrames(id: string): (payloadJson: string) => string {
+export function graphqlWsNextFrames(id: string): {
+  (payloadJson: string): string;
+  /**
+   * The same message as UTF-8, from the payload encoded once for the whole audience: per
+   * member this copies bytes, where sending the text would encode it again for each.
+   */
+  bytes(payloadBytes: Buffer): Buffer;
+} {
   const prefix = `{"id":${JSON.stringify(id)},"type":${JSON.stringify(MessageType.Next)},"payload":`;
-  return (payloadJson) => `${prefix}${payloadJson}}`;
+  const prefixBytes = Buffer.from(prefix);
+  const frame = (payloadJson: string) => `${prefix}${payloadJson}}`;
+  frame.bytes = (payloadBytes: Buffer) => {
+    const message = Buffer.allocUnsafe(prefixBytes.length + payloadBytes.length + 1);
+    prefixBytes.copy(message, 0);
+    payloadBytes.copy(message, prefixBytes.length);
+    message[message.length - 1] = CLOSING_BRACE;
+    return message;
+  };
+  return frame;
 }
+
+const CLOSING_BRACE = '}'.charCodeAt(0);
 
 /**
  * GraphQL over SSE, distinct-connections mode, as graphql-yoga writes it (and graphql-sse

@@ -49,8 +49,8 @@ function webSocketMember(socket: WebSocket, id: string, field: string, metrics: 
   const frame = graphqlWsNextFrames(id);
   return {
     field,
-    send: (payload) => socket.send(frame(payload.json)),
-    sendOwn: (payload) => new Promise((resolve) => socket.send(frame(payload.json), () => resolve())),
+    send: (payload) => socket.send(frame.bytes(payload.jsonBytes), { binary: false }),
+    sendOwn: (payload) => new Promise((resolve) => socket.send(frame.bytes(payload.jsonBytes), { binary: false }, () => resolve())),
     backlog: () => socket.bufferedAmount,
     isOpen: () => socket.readyState === socket.OPEN,
     cutOff: () => closeSlowConsumer(socket, metrics),
