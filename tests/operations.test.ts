@@ -122,8 +122,10 @@ describe('logs', () => {
     const app = await pool.start(testConfig('memory', prefix, { auth: { kind: 'secret', secret: TEST_SECRET }, logLevel: 'info' }), createLogger('info', destination));
     const token = await signToken({ sub: 'logger-test' });
     const ws = createClient({ url: webSocketUrl(app.url), webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, connectionParams: { authorization: bearer(token) } });
+    teardown.push(() => ws.dispose());
     const sub = subscribeOverWebSocket(ws, PROJECT_STREAM, { projectId: 'logs' });
     const sse = subscribeOverSse(app.url, PROJECT_STREAM, { projectId: 'logs' }, { authorization: bearer(token) });
+    teardown.push(() => sse.dispose());
     await waitFor(() => app.subscriberCount() === 2, { what: 'both connections' });
     await request(app.url, JOBS, { projectId: 'logs' }, { authorization: bearer(token) });
     sub.dispose();

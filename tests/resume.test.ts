@@ -88,9 +88,13 @@ describe.each(BACKENDS)('resuming streams, %s backend', (backend) => {
     const jobEvents = await jobStream.waitForResults(4);
     expect(jobEvents.map((result) => result.ingestJob.job.id)).toEqual(Array(4).fill(wanted.id));
     expect((await typed.waitForResults(1)).map((result) => result.projectEvents.type)).toEqual(['AGENT_RUN_CREATED']);
+    // Markers, one per stream: each arrives right after what that stream already had.
     await mutate(app.url, UPDATE_PROGRESS, { id: wanted.id, progress: 0.99 });
-    await jobStream.waitForResults(5);
-    expect(typed.results).toHaveLength(1);
+    const marker = (await mutate(app.url, START_RUN, { projectId, agent: 'marker' })).startAgentRun;
+    expect((await jobStream.waitForResults(5)).at(-1)!.ingestJob.job.progress).toBe(0.99);
+    const typedEvents = await typed.waitForResults(2);
+    expect(typedEvents).toHaveLength(2);
+    expect(typedEvents[1]!.projectEvents.agentRun?.id).toBe(marker.id);
   });
 
   it('loads a snapshot and streams exactly the changes after it', async () => {

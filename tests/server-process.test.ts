@@ -292,6 +292,7 @@ describe('npm run simulate', () => {
     const server = startServer({});
     const url = await server.listening;
     const client = connectWebSocket(url);
+    webSocketClients.add(client);
     const events = subscribeOverWebSocket<{ projectEvents: { type: string } }>(client, PROJECT_STREAM, { projectId: 'sim' });
     // Another process's subscriber count cannot be read: the stream is live once a probe arrives.
     await waitFor(

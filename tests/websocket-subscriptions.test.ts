@@ -117,8 +117,13 @@ describe.each(BACKENDS)('subscriptions over WebSocket, %s backend', (backend) =>
     expect(workflowEvents[1].nodeState).toMatchObject({ nodeId: 'extract', status: 'SUCCEEDED', output: '10 rows' });
     expect(workflowEvents[1].nodes).toBeNull();
     expect(workflowEvents[1].run).toMatchObject({ nodeCount: 2, nodeCounts: { pending: 1, running: 0, succeeded: 1, failed: 0, skipped: 0 } });
-    expect(jobs.results).toHaveLength(5);
-    expect(runs.results).toHaveLength(7);
+    // A marker per stream: each is the very next thing its stream receives.
+    const markerJob = (await mutate(app.url, CREATE_JOB, { projectId, source: 'marker' })).createIngestJob;
+    const markerRun = (await mutate(app.url, START_RUN, { projectId, agent: 'marker' })).startAgentRun;
+    expect((await jobs.waitForResults(6))[5].ingestJob.job.id).toBe(markerJob.id);
+    expect((await runs.waitForResults(8))[7].agentRun.run.id).toBe(markerRun.id);
+    expect(jobs.results).toHaveLength(6);
+    expect(runs.results).toHaveLength(8);
   });
 
   it("never gives a subscriber another project's events", async () => {
@@ -193,12 +198,21 @@ describe.each(BACKENDS)('subscriptions over WebSocket, %s backend', (backend) =>
       'AGENT_MESSAGE_APPENDED',
       'AGENT_MESSAGE_APPENDED',
     ]);
-    // Nothing else was in flight: a last event for each stream arrives right after the ones above.
+    // Nothing else was in flight: a marker for each stream arrives right after the ones above.
     await mutate(app.url, UPDATE_PROGRESS, { id: jobA.id, progress: 0.9 });
-    await onlyJobA.waitForResults(3);
+    await mutate(app.url, UPDATE_NODE, { runId: flowA.id, nodeId: 'n', status: 'SUCCEEDED' });
+    await mutate(app.url, APPEND_MESSAGE, { runId: runA.id, role: 'USER', content: 'marker' });
+    expect((await onlyJobA.waitForResults(3)).map((result) => result.ingestJob.job.progress)).toEqual([0.3, 0.6, 0.9]);
+    expect((await onlyFlowA.waitForResults(2))[1].workflowNodeState.nodeState.status).toBe('SUCCEEDED');
+    expect((await onlyRunA.waitForResults(4))[3].agentRun.message.content).toBe('marker');
+    expect((await onlyMessages.waitForResults(8)).slice(6).map((result) => result.projectEvents.type)).toEqual([
+      'INGEST_JOB_UPDATED',
+      'AGENT_MESSAGE_APPENDED',
+    ]);
     expect(onlyJobA.results).toHaveLength(3);
-    expect(onlyFlowA.results).toHaveLength(1);
-    expect(onlyMessages.results).toHaveLength(7);
+    expect(onlyFlowA.results).toHaveLength(2);
+    expect(onlyRunA.results).toHaveLength(4);
+    expect(onlyMessages.results).toHaveLength(8);
   });
 
   it('refuses a malformed cursor or an empty types list with BAD_USER_INPUT', async () => {
@@ -349,6 +363,9 @@ describe('graphql-ws frames of shared results', () => {
     const payload = { data: { ingestJob: { cursor: 'e:1', job: { message: 'a "quoted"\nline', progress: 0.5 } } } };
     for (const id of ['1', 'id with "quotes"', '\u2028']) {
       expect(graphqlWsNextFrames(id)(JSON.stringify(payload))).toBe(stringifyMessage({ id, type: MessageType.Next, payload }));
+      expect(graphqlWsNextFrames(id).bytes(Buffer.from(JSON.stringify(payload))).toString('utf8')).toBe(
+        stringifyMessage({ id, type: MessageType.Next, payload }),
+      );
     }
   });
 });

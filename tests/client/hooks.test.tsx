@@ -41,13 +41,19 @@ beforeAll(async () => {
   servers.push(serving, publisher);
   [url, publisherUrl] = await Promise.all([serving.listening, publisher.listening]);
 });
-afterEach(() => cleanup());
+/** Every events client a test made: disposed after each test, so a failed one leaves no client retrying. */
+const eventsClients: Array<{ dispose(): void }> = [];
+afterEach(() => {
+  cleanup();
+  for (const client of eventsClients.splice(0)) client.dispose();
+});
 afterAll(() => {
   for (const server of servers) server.child.kill('SIGKILL');
 });
 
 function mount(ui: React.ReactElement) {
   const events = createEventsClient({ url, webSocketImpl: WebSocket, retryDelayMs: 20, maxRetryDelayMs: 200 });
+  eventsClients.push(events);
   const view = render(<EventsProvider value={events}>{ui}</EventsProvider>);
   return {
     ...view,
@@ -218,6 +224,7 @@ describe('stream hooks', () => {
       return fetch(input, init);
     };
     const events = createEventsClient({ url, webSocketImpl: LossyWebSocket, fetch: countingFetch, retryDelayMs: 20, maxRetryDelayMs: 200 });
+    eventsClients.push(events);
     const shown: string[] = [];
     const view = render(
       <EventsProvider value={events}>
@@ -298,6 +305,7 @@ describe('stream hooks', () => {
     const projectId = 'hook-expired';
     const run = (await mutate(shortPublisherUrl, START_RUN, { projectId, agent: 'a' })).startAgentRun;
     const events = createEventsClient({ url: shortUrl, webSocketImpl: WebSocket, retryDelayMs: 20, maxRetryDelayMs: 200 });
+    eventsClients.push(events);
     const view = render(
       <EventsProvider value={events}>
         <Run projectId={projectId} runId={run.id} />

@@ -56,7 +56,12 @@ beforeAll(async () => {
   servers.push(serving, publisher);
   [url, publisherUrl] = await Promise.all([serving.listening, publisher.listening]);
 });
-afterEach(() => cleanup());
+/** Every events client a test made: disposed after each test, so a failed one leaves no client retrying. */
+const eventsClients: Array<{ dispose(): void }> = [];
+afterEach(() => {
+  cleanup();
+  for (const client of eventsClients.splice(0)) client.dispose();
+});
 afterAll(async () => {
   for (const server of servers) server.child.kill('SIGKILL');
   await Promise.all(servers.map((server) => server.exited));
@@ -254,6 +259,7 @@ describe('hooks under a random sequence of changes, disconnects and resumes', ()
 
     let seen: Seen = { jobs: [], runs: [], workflows: [], statuses: [] };
     const events = createEventsClient({ url, webSocketImpl: WebSocket, retryDelayMs: 20, maxRetryDelayMs: 200 });
+    eventsClients.push(events);
     const view = render(
       <EventsProvider value={events}>
         <Probe projectId={projectId} onChange={(next) => (seen = next)} />
