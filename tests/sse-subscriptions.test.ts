@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import type { RecordedSubscription } from './support/clients.js';
-import { mutate, subscribeOverSse } from './support/clients.js';
+import { mutate, readBodyText, subscribeOverSse } from './support/clients.js';
 import type { ProjectEvent } from './support/operations.js';
 import {
   AGENT_RUN_STREAM,
@@ -91,29 +91,14 @@ async function rawStream(app: App, query: string, variables: Record<string, unkn
     body: JSON.stringify({ query, variables }),
     signal: controller.signal,
   });
-  let text = '';
-  let ended = false;
-  void (async () => {
-    const decoder = new TextDecoder();
-    const reader = response.body!.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        text += decoder.decode(value, { stream: true });
-      }
-    } catch {
-      // aborted by the teardown
-    }
-    ended = true;
-  })();
+  const body = readBodyText(response);
   return {
     response,
     get text() {
-      return text;
+      return body.text;
     },
     get ended() {
-      return ended;
+      return body.ended;
     },
   };
 }

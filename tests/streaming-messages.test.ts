@@ -15,6 +15,7 @@ import {
 } from './support/operations.js';
 import { redisForTests } from './support/redis.js';
 import { BACKENDS, createAppPool, testConfig } from './support/servers.js';
+import { createRandom } from './support/random.js';
 import { waitFor } from './support/wait-for.js';
 
 const { prefix } = redisForTests('streaming');
@@ -212,8 +213,7 @@ describe.each(BACKENDS)('streamed agent messages, %s backend', (backend) => {
 
   it('resumes mid-message to exactly the whole text, from snapshots and cursors taken anywhere, under random disconnects', async () => {
     const seed = Number(process.env.TEST_SEED ?? Date.now() % 100_000);
-    let state = seed;
-    const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = createRandom(seed).next;
     const app = await start({ agentDeltaWindowMs: 5 });
     const projectId = `resume-mid-${backend}-${seed}`;
     const run = (await mutate(app.url, START_RUN, { projectId, agent: 'writer' })).startAgentRun;

@@ -35,6 +35,7 @@ import type { ServerProcess } from '../support/processes.js';
 import { freePort, spawnServer } from '../support/processes.js';
 import { REDIS_URL, redisForTests } from '../support/redis.js';
 import { waitFor } from '../support/wait-for.js';
+import { createRandom } from '../support/random.js';
 
 /**
  * The issue's test: a random mix of every kind of change, with the hooks' server killed and
@@ -67,22 +68,6 @@ afterAll(async () => {
   await Promise.all(servers.map((server) => server.exited));
 });
 
-/** mulberry32: small, seedable, good enough to pick test moves. */
-function createRandom(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    below: (count: number) => Math.floor(next() * count),
-    pick: <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!,
-  };
-}
 
 /** What a hook's consumer sees, captured after each commit. */
 interface Seen {

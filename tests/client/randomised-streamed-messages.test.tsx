@@ -25,6 +25,7 @@ import type { ServerProcess } from '../support/processes.js';
 import { freePort, spawnServer } from '../support/processes.js';
 import { REDIS_URL, redisForTests } from '../support/redis.js';
 import { waitFor } from '../support/wait-for.js';
+import { createRandom } from '../support/random.js';
 
 /**
  * Streamed messages under a random sequence: hooks mounted in the middle of a message, at
@@ -36,21 +37,6 @@ import { waitFor } from '../support/wait-for.js';
 
 const seed = Number(process.env.MESSAGE_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-/** mulberry32, as in randomised-stream.test.tsx. */
-function createRandom(state: number) {
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    below: (count: number) => Math.floor(next() * count),
-    pick: <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!,
-  };
-}
 const random = createRandom(seed);
 /** The batching window of the instance that takes the writes: every delta alone, or batched. */
 const deltaWindowMs = random.pick([0, 10, 50, 50]);

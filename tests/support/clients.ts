@@ -116,3 +116,31 @@ export function subscribeOverSse<T = Record<string, any>>(
     };
   });
 }
+
+/** A response body read as text while it arrives, for checking the bytes of a stream. */
+export function readBodyText(response: Response): { readonly text: string; readonly ended: boolean } {
+  let text = '';
+  let ended = false;
+  void (async () => {
+    const decoder = new TextDecoder();
+    const reader = response.body!.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+    } catch {
+      // aborted by the test, or the server cut the connection
+    }
+    ended = true;
+  })();
+  return {
+    get text() {
+      return text;
+    },
+    get ended() {
+      return ended;
+    },
+  };
+}

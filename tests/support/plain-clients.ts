@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { waitFor } from './wait-for.js';
+import { readBodyText } from './clients.js';
 
 /** A message of a plain stream, as its JSON says. */
 export type PlainMessage = { type: string; cursor: string; projectId: string; occurredAt: string; [field: string]: unknown };
@@ -67,46 +68,31 @@ export interface PlainSseStream {
 export async function openPlainSse(url: string, headers: Record<string, string> = {}): Promise<PlainSseStream> {
   const controller = new AbortController();
   const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
-  let text = '';
-  let ended = false;
-  void (async () => {
-    const decoder = new TextDecoder();
-    const reader = response.body!.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        text += decoder.decode(value, { stream: true });
-      }
-    } catch {
-      // aborted, or the server cut the connection
-    }
-    ended = true;
-  })();
+  const body = readBodyText(response);
   const stream: PlainSseStream = {
     status: response.status,
     headers: response.headers,
     get text() {
-      return text;
+      return body.text;
     },
     get ended() {
-      return ended;
+      return body.ended;
     },
     async json() {
       await stream.waitForEnd();
-      return JSON.parse(text) as { code: string; message: string };
+      return JSON.parse(body.text) as { code: string; message: string };
     },
-    events: () => parseSse(text).events,
+    events: () => parseSse(body.text).events,
     messages: () =>
-      parseSse(text)
+      parseSse(body.text)
         .events.filter((event) => event.event !== 'error')
         .map((event) => JSON.parse(event.data) as PlainMessage),
     async waitForMessages(count, timeoutMs = 5000) {
-      await waitFor(() => stream.messages().length >= count, { timeoutMs, what: `${count} SSE messages (have: ${text.slice(-300)})` });
+      await waitFor(() => stream.messages().length >= count, { timeoutMs, what: `${count} SSE messages (have: ${body.text.slice(-300)})` });
       return stream.messages();
     },
     async waitForEnd(timeoutMs = 5000) {
-      await waitFor(() => ended, { timeoutMs, what: 'the SSE stream to end' });
+      await waitFor(() => body.ended, { timeoutMs, what: 'the SSE stream to end' });
     },
     close: () => controller.abort(),
   };
