@@ -18,8 +18,6 @@ export interface SharedSseOptions {
   authenticator: Authenticator;
   /** Takes one of the subject's connection slots; undefined when it holds the most allowed. */
   acquireConnection(viewer: Viewer): (() => void) | undefined;
-  /** Bytes a stream may have waiting before it counts as a slow consumer. */
-  outgoingBufferBytes: number;
   metrics: Metrics;
   logger: Logger;
 }
@@ -55,7 +53,7 @@ function parsePayload(body: Buffer): SubscribePayload | undefined {
  * before; the frames written here are the ones yoga writes.
  */
 export function createSharedSse(options: SharedSseOptions): SharedSse {
-  const { yoga, audiences, authenticator, metrics, logger, outgoingBufferBytes } = options;
+  const { yoga, audiences, authenticator, metrics, logger } = options;
   const open = new Set<AsyncIterableIterator<never>>();
 
   return {

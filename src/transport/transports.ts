@@ -66,7 +66,6 @@ export function createTransports(options: {
     audiences,
     authenticator,
     acquireConnection: (viewer) => connections.acquire(viewer.subject),
-    outgoingBufferBytes: config.limits.outgoingBufferBytes,
     metrics,
     logger,
   });
