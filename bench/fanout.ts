@@ -7,6 +7,8 @@
  *   - auth: as `after`, with authentication on and a token of its own per subscriber (its own
  *     subject and project list, all including the watched project),
  *   - sse: as `after`, over GraphQL over SSE (graphql-sse, distinct connections),
+ *   - sse-lean: as `sse`, each stream read with node:http instead of graphql-sse's fetch, to
+ *     tell the server's cost from the load generator's,
  *   - per-subscriber: plain, with FANOUT=per-subscriber (every subscriber executes every event),
  *   - plain-ws: plain, with bare WebSockets on /api/stream/projects/{projectId} (no GraphQL
  *     client; every field of each event, as plain JSON),
@@ -21,6 +23,7 @@
  *   BENCH_ONLY=after,sse,ceiling npm run bench
  */
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { print } from 'graphql';
@@ -82,7 +85,7 @@ interface Scenario {
   name: string;
   start(): Promise<ServerProcess>;
   /** `ws-plain`: a bare WebSocket on the plain stream of the project. */
-  transport: 'ws' | 'sse' | 'ws-plain';
+  transport: 'ws' | 'sse' | 'sse-lean' | 'ws-plain';
   /** Subscribe after a `projectSnapshot` cursor, as the client hooks do. */
   afterSnapshot: boolean;
   /** A token per subscriber, and one for the publishers. */
@@ -170,6 +173,39 @@ async function measure(scenario: Scenario, server: ServerProcess): Promise<Resul
             socket.on('close', () => void (subscriber.disconnected = true));
             await once(socket, 'open');
             if (slow) sockets.set(subscriber, socket);
+            return;
+          }
+          if (scenario.transport === 'sse-lean') {
+            // The same request graphql-sse sends, read with node:http and split on blank lines:
+            // what the server writes, without a fetch stream per subscriber in the load generator.
+            const body = JSON.stringify({ query: STREAM, variables });
+            const request = httpRequest(server.url, {
+              method: 'POST',
+              headers: {
+                'content-type': 'application/json',
+                accept: 'text/event-stream',
+                'content-length': Buffer.byteLength(body),
+                ...(token ? { authorization: `Bearer ${token}` } : {}),
+              },
+            });
+            clients.push({ dispose: () => request.destroy() });
+            request.on('error', () => void (subscriber.disconnected = true));
+            request.on('response', (response) => {
+              let pending = '';
+              response.setEncoding('utf8');
+              response.on('data', (chunk: string) => {
+                pending += chunk;
+                let end: number;
+                while ((end = pending.indexOf('\n\n')) !== -1) {
+                  const frame = pending.slice(0, end);
+                  pending = pending.slice(end + 2);
+                  const data = frame.startsWith('event: next\ndata: ') ? frame.slice('event: next\ndata: '.length) : undefined;
+                  if (data) sink.next(JSON.parse(data));
+                }
+              });
+              response.on('close', () => void (subscriber.disconnected = true));
+            });
+            request.end(body);
             return;
           }
           if (scenario.transport === 'sse') {
@@ -284,6 +320,14 @@ async function main() {
     { id: 'after', name: 'after snapshot', start: () => startServerProcess(shared), transport: 'ws', afterSnapshot: true, auth: false },
     { id: 'auth', name: 'auth, token each', start: () => startServerProcess(authEnv), transport: 'ws', afterSnapshot: true, auth: true },
     { id: 'sse', name: 'SSE after snapshot', start: () => startServerProcess(shared), transport: 'sse', afterSnapshot: true, auth: false },
+    {
+      id: 'sse-lean',
+      name: 'SSE, lean reader',
+      start: () => startServerProcess(shared),
+      transport: 'sse-lean',
+      afterSnapshot: true,
+      auth: false,
+    },
     {
       id: 'per-subscriber',
       name: 'per-subscriber',
