@@ -10,7 +10,18 @@ import type { Config } from '../src/config.js';
 import type { RecordedSubscription } from './support/clients.js';
 import { connectWebSocket, mutate, request, subscribeOverSse, subscribeOverWebSocket, webSocketUrl } from './support/clients.js';
 import type { ProjectEvent } from './support/operations.js';
-import { CREATE_JOB, JOB, JOBS, PROJECT_STREAM, START_WORKFLOW, UPDATE_NODE, UPDATE_PROGRESS } from './support/operations.js';
+import {
+  APPEND_CONTENT,
+  CREATE_JOB,
+  JOB,
+  JOBS,
+  PROJECT_STREAM,
+  START_MESSAGE,
+  START_RUN,
+  START_WORKFLOW,
+  UPDATE_NODE,
+  UPDATE_PROGRESS,
+} from './support/operations.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { TEST_SECRET, bearer, signToken } from './support/tokens.js';
 import { createTeardown } from './support/teardown.js';
@@ -161,6 +172,15 @@ describe('authorization per project', () => {
     expect(code(await request(app.url, CREATE_JOB, { projectId: 'a', source: 's' }, auth(reader)))).toBe('FORBIDDEN');
     expect(code(await request(app.url, UPDATE_PROGRESS, { id: jobA.id, progress: 0.5 }, auth(reader)))).toBe('FORBIDDEN');
     expect((await request(app.url, JOB, { id: jobA.id }, admin)).data!.ingestJob.progress).toBe(0);
+    // Streamed text, the hottest write, is checked the same way, also once its run is known to the instance.
+    const runB = (await mutate(app.url, START_RUN, { projectId: 'b', agent: 'secret' }, admin)).startAgentRun;
+    const streamed = (await mutate(app.url, START_MESSAGE, { runId: runB.id, role: 'ASSISTANT' }, admin)).startAgentMessage;
+    const piece = { runId: runB.id, messageId: streamed.id, text: 'x' };
+    await mutate(app.url, APPEND_CONTENT, piece, admin);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      expect(code(await request(app.url, APPEND_CONTENT, piece, auth(alice)))).toBe('NOT_FOUND');
+      expect(code(await request(app.url, APPEND_CONTENT, piece, auth(reader)))).toBe('FORBIDDEN');
+    }
 
     // Subscriptions are refused before any event, over WebSocket and SSE.
     const overWs = track(subscribeOverWebSocket(wsClient(app, alice), PROJECT_STREAM, { projectId: 'b' }));

@@ -15,6 +15,8 @@ const FINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['COMPLETED', 'FAIL
 export const MAX_MESSAGE_LENGTH = 100_000;
 /** One piece of streamed text: far above a model's token, far below a message. */
 export const MAX_DELTA_LENGTH = 10_000;
+/** Runs whose project a streaming instance remembers. */
+const RUN_PROJECTS_KEPT = 10_000;
 /** In Unicode mode only a surrogate without its pair is matched. */
 const LONE_SURROGATE = /\p{Surrogate}/u;
 /** Messages one page may hold, and how many a page holds when the caller does not say. */
@@ -99,6 +101,22 @@ export function createAgentService(
 ): AgentService {
   const { store, changes, limits, deltaWindowMs = 50, onError = () => {} } = dependencies;
   const flushTimers = new Map<string, NodeJS.Timeout>();
+  /**
+   * The project of each run that recently had text streamed into it. A run never changes
+   * project, so a piece of text, the hottest write there is, needs no read of its run for
+   * the access check after the first. Bounded; the oldest entries go first.
+   */
+  const runProjects = new Map<string, string>();
+
+  async function projectOfRun(runId: string): Promise<string> {
+    const known = runProjects.get(runId);
+    if (known !== undefined) return known;
+    const run = (await store.get('agentRun', runId))?.value;
+    if (!run) throw notFound('Agent run', runId);
+    runProjects.set(runId, run.projectId);
+    if (runProjects.size > RUN_PROJECTS_KEPT) runProjects.delete(runProjects.keys().next().value!);
+    return run.projectId;
+  }
 
   async function flush(projectId: string, runId: string, messageId: string): Promise<void> {
     const event = await store.flushContent(runId, messageId, { projectId, occurredAt: now().toISOString() });
@@ -285,14 +303,14 @@ export function createAgentService(
       if (text.length === 0) throw badUserInput('text', 'must not be empty');
       if (text.length > MAX_DELTA_LENGTH) throw badUserInput('text', `must be at most ${MAX_DELTA_LENGTH} characters, got ${text.length}`);
       if (LONE_SURROGATE.test(text)) throw badUserInput('text', 'must be well-formed Unicode (no lone surrogates)');
-      const run = (await store.get('agentRun', runId))?.value;
-      if (!run) throw notFound('Agent run', runId);
-      access.assertWrite(run.projectId, 'Agent run', runId);
+      const projectId = await projectOfRun(runId);
+      access.assertWrite(projectId, 'Agent run', runId);
+      // Whether the run still exists and may take text is decided where the text is stored.
       const stored = await store.appendContent(runId, messageId, text, { maxLength: MAX_MESSAGE_LENGTH, flushAfterMs: deltaWindowMs });
       if (stored.outcome !== 'appended') refuseAppend(stored.outcome, input, 'length' in stored ? stored.length : undefined);
       // The text is stored: acknowledged text survives a crash, and the next flush sends it.
-      if (deltaWindowMs === 0) await flush(run.projectId, runId, messageId);
-      else if (stored.flushDue) scheduleFlush(run.projectId, runId, messageId);
+      if (deltaWindowMs === 0) await flush(projectId, runId, messageId);
+      else if (stored.flushDue) scheduleFlush(projectId, runId, messageId);
       return { ...stored.message, runId };
     },
     async finishMessage(input, access) {
@@ -335,6 +353,7 @@ export function createAgentService(
     dispose() {
       for (const timer of flushTimers.values()) clearTimeout(timer);
       flushTimers.clear();
+      runProjects.clear();
     },
   };
 }
