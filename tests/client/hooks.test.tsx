@@ -295,6 +295,27 @@ describe('stream hooks', () => {
     view.unmount();
   });
 
+  it('keeps asking for the snapshot while the server is unreachable, then goes live once it is back', async () => {
+    const env = { PORT: String(await freePort()), REDIS_URL, REDIS_KEY_PREFIX: prefix };
+    const projectId = 'hook-unreachable';
+    await mutate(publisherUrl, CREATE_JOB, { projectId, source: 'waiting' });
+    const events = createEventsClient({ url: `http://127.0.0.1:${env.PORT}/graphql`, webSocketImpl: WebSocket, retryDelayMs: 20, maxRetryDelayMs: 200 });
+    eventsClients.push(events);
+    const view = render(
+      <EventsProvider value={events}>
+        <Jobs projectId={projectId} />
+      </EventsProvider>,
+    );
+    // Nothing listens on the port yet: the hook says it is trying again, not that it failed.
+    await until('status', 'reconnecting');
+    const late = spawnServer(env);
+    servers.push(late);
+    await late.listening;
+    await until('status', 'live');
+    await until('jobs', 'waiting=0/PENDING');
+    view.unmount();
+  });
+
   it('loads the snapshot again when the log no longer holds what it missed, and merges on from there', async () => {
     // Servers that keep two events per project: what happens while the hook is away is gone.
     const env = { PORT: String(await freePort()), REDIS_URL, REDIS_KEY_PREFIX: prefix, EVENT_LOG_MAX_EVENTS: '2' };

@@ -4,6 +4,7 @@ import type { CombinedError } from 'urql';
 import { createRequest, useQuery, useSubscription } from 'urql';
 import type { ConnectionStatus } from '../connection-status.js';
 import { isAfter } from '../cursor.js';
+import { backoffDelay } from '../events-client.js';
 import type { ProjectSnapshotQuery as Snapshot } from '../generated/graphql.js';
 import type { EntityState } from '../merge.js';
 import { DEFAULT_MESSAGE_LIMIT } from '../merge-agent-run.js';
@@ -45,6 +46,10 @@ interface StreamSpec<T extends { id: string }, Data, Variables> {
   messageLimit?: number;
 }
 
+/** First wait before asking again for a snapshot that could not be fetched; it doubles up to the maximum. */
+const SNAPSHOT_RETRY_MS = 250;
+const SNAPSHOT_RETRY_MAX_MS = 10_000;
+
 const isExpired = (error: CombinedError | undefined) =>
   error?.graphQLErrors.some((graphQLError) => graphQLError.extensions?.code === 'CURSOR_EXPIRED') ?? false;
 
@@ -67,6 +72,21 @@ export function useProjectStream<T extends { id: string }, Data, Variables exten
     requestPolicy: 'network-only',
   });
   const loaded = snapshot.data?.projectSnapshot;
+  // A snapshot that could not be fetched (server restarting, network down) is asked for again
+  // with backoff; an answer that refuses it (FORBIDDEN, a bad id) stays an error.
+  const snapshotUnreachable = snapshot.error?.networkError !== undefined && !snapshot.fetching;
+  const [snapshotRetries, setSnapshotRetries] = useState(0);
+  useEffect(() => {
+    if (!snapshotUnreachable) return;
+    const timer = setTimeout(() => {
+      setSnapshotRetries((retries) => retries + 1);
+      reloadSnapshot({ requestPolicy: 'network-only' });
+    }, backoffDelay(snapshotRetries, SNAPSHOT_RETRY_MS, SNAPSHOT_RETRY_MAX_MS));
+    return () => clearTimeout(timer);
+  }, [snapshotUnreachable, snapshotRetries, reloadSnapshot]);
+  useEffect(() => {
+    if (loaded) setSnapshotRetries(0);
+  }, [loaded]);
   const initial = useMemo(
     () =>
       loaded
@@ -118,9 +138,10 @@ export function useProjectStream<T extends { id: string }, Data, Variables exten
     reloadSnapshot({ requestPolicy: 'network-only' });
   }, [staleAt, reloadSnapshot]);
   const entities = useMemo(() => (state ? [...state.byId.values()] : []), [state]);
-  const error = snapshot.error ?? (expired ? undefined : streamError);
+  const error = (snapshotUnreachable ? undefined : snapshot.error) ?? (expired ? undefined : streamError);
   let status: ConnectionStatus;
   if (error) status = 'error';
+  else if (snapshotUnreachable) status = 'reconnecting';
   else if (!initial || expired || reloading) status = 'connecting';
   else status = connection;
   return { entities, status, error };
