@@ -4,7 +4,8 @@ import { createMemoryStateStore } from '../src/store/memory-state-store.js';
 import { newEntityId } from '../src/store/entity-ids.js';
 import { createRedisKeys } from '../src/store/redis-keys.js';
 import { createRedisStateStore } from '../src/store/redis-state-store.js';
-import type { AgentRunRecord, AppendItem, PutMember, Retention, StateStore } from '../src/store/state-store.js';
+import type { AgentRunRecord } from '../src/store/records.js';
+import type { AppendItem, PutMember, Retention, StateStore } from '../src/store/state-store.js';
 import { VersionConflictError } from '../src/store/state-store.js';
 import { deleteKeys, redisForTests } from './support/redis.js';
 

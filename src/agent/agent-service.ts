@@ -6,7 +6,8 @@ import type { EventDraft } from '../events/event-record.js';
 import type { AgentRunStatus, MessageRole, StepStatus } from '../generated/resolvers-types.js';
 import { newEntityId } from '../store/entity-ids.js';
 import type { ChangeApplier, Decision, EntityRules } from '../store/change-applier.js';
-import type { AgentMessageRecord, AgentRunRecord, AgentStepRecord, ContentAppend, StateStore, StreamState } from '../store/state-store.js';
+import type { AgentMessageRecord, AgentRunRecord, AgentStepRecord } from '../store/records.js';
+import type { ContentAppend, StateStore, StreamState } from '../store/state-store.js';
 import { optionalText, requireId, requireText } from '../validation.js';
 
 const FINAL_RUN_STATUSES: ReadonlySet<AgentRunStatus> = new Set(['COMPLETED', 'FAILED']);

@@ -3,7 +3,8 @@ import { badUserInput } from '../errors.js';
 import type { IngestJobStatus } from '../generated/resolvers-types.js';
 import { newEntityId } from '../store/entity-ids.js';
 import type { ChangeApplier, EntityRules } from '../store/change-applier.js';
-import type { IngestJobRecord as IngestJob, StateStore } from '../store/state-store.js';
+import type { IngestJobRecord as IngestJob } from '../store/records.js';
+import type { StateStore } from '../store/state-store.js';
 import { optionalCount, optionalText, requireId, requireText } from '../validation.js';
 
 const FINAL_STATUSES: ReadonlySet<IngestJobStatus> = new Set(['COMPLETED', 'FAILED']);

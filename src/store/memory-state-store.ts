@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EventRecord } from '../events/event-record.js';
+import type { AgentMessageRecord, AgentRunRecord } from './records.js';
 import type {
-  AgentMessageRecord,
-  AgentRunRecord,
   AppendedCollections,
   Entities,
   EntityKind,

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { DomainError } from '../errors.js';
 import type { EventDraft, EventRecord } from '../events/event-record.js';
+import type { AgentMessageRecord } from './records.js';
 import type {
-  AgentMessageRecord,
   AppendedCollection,
   AppendedCollections,
   ContentAppend,

@@ -8,15 +8,6 @@ import type {
   WorkflowRunRecord,
 } from './records.js';
 
-export type {
-  AgentMessageRecord,
-  AgentRunRecord,
-  AgentStepRecord,
-  IngestJobRecord,
-  WorkflowNodeRecord,
-  WorkflowRunRecord,
-} from './records.js';
-
 /** The stored entities, by kind: each one small, whatever its history. */
 export interface Entities {
   ingestJob: IngestJobRecord;

@@ -4,7 +4,8 @@ import { badUserInput, invalidTransition } from '../errors.js';
 import type { NodeStatus, WorkflowRunStatus } from '../generated/resolvers-types.js';
 import { newEntityId } from '../store/entity-ids.js';
 import type { ChangeApplier, EntityRules } from '../store/change-applier.js';
-import type { StateStore, WorkflowNodeRecord, WorkflowRunRecord } from '../store/state-store.js';
+import type { WorkflowNodeRecord, WorkflowRunRecord } from '../store/records.js';
+import type { StateStore } from '../store/state-store.js';
 import { optionalText, requireId, requireText } from '../validation.js';
 
 const FINISHED_STATUSES: ReadonlySet<WorkflowRunStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
