@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { cleanup, render, screen } from '@testing-library/react';
 import { useEffect } from 'react';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createEventsClient } from '../../client/src/events-client.js';
 import { useAgentRunStream } from '../../client/src/hooks/use-agent-run-stream.js';
@@ -22,37 +22,22 @@ import {
   UPDATE_PROGRESS,
   UPDATE_STEP,
 } from '../support/operations.js';
-import type { ServerProcess } from '../support/processes.js';
 import { freePort, spawnServer } from '../support/processes.js';
 import { REDIS_URL, channelSubscribers, redisForTests } from '../support/redis.js';
+import { createServingPair } from '../support/serving-pair.js';
 import { waitFor } from '../support/wait-for.js';
 
 const { prefix, redis } = redisForTests('hooks');
-const servers: ServerProcess[] = [];
-let serving: ServerProcess;
-let servingEnv: Record<string, string>;
-let url: string;
-let publisherUrl: string;
-
-beforeAll(async () => {
-  servingEnv = { PORT: String(await freePort()), REDIS_URL, REDIS_KEY_PREFIX: prefix };
-  serving = spawnServer(servingEnv);
-  const publisher = spawnServer({ REDIS_URL, REDIS_KEY_PREFIX: prefix });
-  servers.push(serving, publisher);
-  [url, publisherUrl] = await Promise.all([serving.listening, publisher.listening]);
-});
+const servers = createServingPair(prefix);
 /** Every events client a test made: disposed after each test, so a failed one leaves no client retrying. */
 const eventsClients: Array<{ dispose(): void }> = [];
 afterEach(() => {
   cleanup();
   for (const client of eventsClients.splice(0)) client.dispose();
 });
-afterAll(() => {
-  for (const server of servers) server.child.kill('SIGKILL');
-});
 
 function mount(ui: React.ReactElement) {
-  const events = createEventsClient({ url, webSocketImpl: WebSocket, retryDelayMs: 20, maxRetryDelayMs: 200 });
+  const events = createEventsClient({ url: servers.url, webSocketImpl: WebSocket, retryDelayMs: 20, maxRetryDelayMs: 200 });
   eventsClients.push(events);
   const view = render(<EventsProvider value={events}>{ui}</EventsProvider>);
   return {
@@ -122,27 +107,27 @@ function Nodes({ projectId, runId }: { projectId: string; runId: string }) {
 describe('stream hooks', () => {
   it('useIngestJobStream merges the snapshot with live progress, one entry per job, in order', async () => {
     const projectId = 'hook-jobs';
-    const first = (await mutate(publisherUrl, CREATE_JOB, { projectId, source: 'first' })).createIngestJob;
-    await mutate(publisherUrl, UPDATE_PROGRESS, { id: first.id, progress: 0.25 });
+    const first = (await mutate(servers.publisherUrl, CREATE_JOB, { projectId, source: 'first' })).createIngestJob;
+    await mutate(servers.publisherUrl, UPDATE_PROGRESS, { id: first.id, progress: 0.25 });
     const view = mount(<Jobs projectId={projectId} />);
     await until('status', 'live');
     await until('jobs', 'first=0.25/RUNNING');
-    const second = (await mutate(publisherUrl, CREATE_JOB, { projectId, source: 'second' })).createIngestJob;
-    for (const progress of [0.5, 0.75]) await mutate(publisherUrl, UPDATE_PROGRESS, { id: first.id, progress });
-    await mutate(publisherUrl, UPDATE_PROGRESS, { id: second.id, progress: 0.1 });
-    await mutate(publisherUrl, COMPLETE_JOB, { id: first.id });
+    const second = (await mutate(servers.publisherUrl, CREATE_JOB, { projectId, source: 'second' })).createIngestJob;
+    for (const progress of [0.5, 0.75]) await mutate(servers.publisherUrl, UPDATE_PROGRESS, { id: first.id, progress });
+    await mutate(servers.publisherUrl, UPDATE_PROGRESS, { id: second.id, progress: 0.1 });
+    await mutate(servers.publisherUrl, COMPLETE_JOB, { id: first.id });
     await until('jobs', 'first=1/COMPLETED second=0.1/RUNNING');
     view.unmount();
   });
 
   it('useIngestJobStream with a jobId shows that job only', async () => {
     const projectId = 'hook-one-job';
-    const wanted = (await mutate(publisherUrl, CREATE_JOB, { projectId, source: 'wanted' })).createIngestJob;
-    const other = (await mutate(publisherUrl, CREATE_JOB, { projectId, source: 'other' })).createIngestJob;
+    const wanted = (await mutate(servers.publisherUrl, CREATE_JOB, { projectId, source: 'wanted' })).createIngestJob;
+    const other = (await mutate(servers.publisherUrl, CREATE_JOB, { projectId, source: 'other' })).createIngestJob;
     const view = mount(<Jobs projectId={projectId} jobId={wanted.id} />);
     await until('status', 'live');
-    await mutate(publisherUrl, UPDATE_PROGRESS, { id: other.id, progress: 0.9 });
-    await mutate(publisherUrl, UPDATE_PROGRESS, { id: wanted.id, progress: 0.4 });
+    await mutate(servers.publisherUrl, UPDATE_PROGRESS, { id: other.id, progress: 0.9 });
+    await mutate(servers.publisherUrl, UPDATE_PROGRESS, { id: wanted.id, progress: 0.4 });
     await until('jobs', 'wanted=0.4/RUNNING');
     expect(text('job')).toBe('wanted');
     view.unmount();
@@ -150,12 +135,12 @@ describe('stream hooks', () => {
 
   it('useAgentRunStream keeps steps and messages in the order they happened', async () => {
     const projectId = 'hook-agent';
-    const run = (await mutate(publisherUrl, START_RUN, { projectId, agent: 'a' })).startAgentRun;
+    const run = (await mutate(servers.publisherUrl, START_RUN, { projectId, agent: 'a' })).startAgentRun;
     const view = mount(<Run projectId={projectId} runId={run.id} />);
     await until('status', 'live');
-    await mutate(publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'RUNNING' });
-    for (const content of ['one', 'two', 'three']) await mutate(publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'ASSISTANT', content });
-    await mutate(publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'COMPLETED' });
+    await mutate(servers.publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'RUNNING' });
+    for (const content of ['one', 'two', 'three']) await mutate(servers.publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'ASSISTANT', content });
+    await mutate(servers.publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'COMPLETED' });
     await until('messages', 'one|two|three');
     await until('run', 'RUNNING steps=plan:COMPLETED');
     view.unmount();
@@ -163,26 +148,26 @@ describe('stream hooks', () => {
 
   it('useAgentRunStream shows a streamed message growing delta by delta until it is COMPLETE', async () => {
     const projectId = 'hook-streamed';
-    const run = (await mutate(publisherUrl, START_RUN, { projectId, agent: 'writer' })).startAgentRun;
-    await mutate(publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'Why did order sync slow down?' });
+    const run = (await mutate(servers.publisherUrl, START_RUN, { projectId, agent: 'writer' })).startAgentRun;
+    await mutate(servers.publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'Why did order sync slow down?' });
     const shown: string[] = [];
     const view = mount(<StreamedMessage projectId={projectId} runId={run.id} index={1} shown={shown} />);
     await until('status', 'live');
-    const message = (await mutate(publisherUrl, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+    const message = (await mutate(servers.publisherUrl, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
     await until('message', 'STREAMING:');
     // One token at a time, each shown before the next is written: every length appears.
     let whole = '';
     for (const text of ['The', ' ingest', ' queue', ' backed', ' up']) {
-      await mutate(publisherUrl, APPEND_CONTENT, { runId: run.id, messageId: message.id, text });
+      await mutate(servers.publisherUrl, APPEND_CONTENT, { runId: run.id, messageId: message.id, text });
       whole += text;
       await until('message', `STREAMING:${whole}`);
     }
     // Then faster than the batching window: several tokens arrive as one delta.
     for (const text of [' at', ' 09:14', ' —', ' a', ' lock', ' on', ' orders', ' 🙂.']) {
-      await mutate(publisherUrl, APPEND_CONTENT, { runId: run.id, messageId: message.id, text });
+      await mutate(servers.publisherUrl, APPEND_CONTENT, { runId: run.id, messageId: message.id, text });
       whole += text;
     }
-    await mutate(publisherUrl, FINISH_MESSAGE, { runId: run.id, messageId: message.id });
+    await mutate(servers.publisherUrl, FINISH_MESSAGE, { runId: run.id, messageId: message.id });
     await until('message', `COMPLETE:${whole}`);
     expect(shown.slice(0, 6)).toEqual(['', 'The', 'The ingest', 'The ingest queue', 'The ingest queue backed', 'The ingest queue backed up']);
     // Only ever longer, and always the start of the whole text.
@@ -195,7 +180,7 @@ describe('stream hooks', () => {
 
   it('useAgentRunStream loads the snapshot again when a delta went missing, and never shows text with a hole', async () => {
     const projectId = 'hook-missed-delta';
-    const run = (await mutate(publisherUrl, START_RUN, { projectId, agent: 'writer' })).startAgentRun;
+    const run = (await mutate(servers.publisherUrl, START_RUN, { projectId, agent: 'writer' })).startAgentRun;
     // A frame lost between server and hook, which the protocol cannot notice: the socket drops
     // the next AGENT_MESSAGE_DELTA it receives once asked to.
     let dropNextDelta = false;
@@ -223,7 +208,7 @@ describe('stream hooks', () => {
       if (typeof init?.body === 'string' && init.body.includes('query ProjectSnapshot')) snapshotLoads++;
       return fetch(input, init);
     };
-    const events = createEventsClient({ url, webSocketImpl: LossyWebSocket, fetch: countingFetch, retryDelayMs: 20, maxRetryDelayMs: 200 });
+    const events = createEventsClient({ url: servers.url, webSocketImpl: LossyWebSocket, fetch: countingFetch, retryDelayMs: 20, maxRetryDelayMs: 200 });
     eventsClients.push(events);
     const shown: string[] = [];
     const view = render(
@@ -233,8 +218,8 @@ describe('stream hooks', () => {
     );
     try {
       await until('status', 'live');
-      const message = (await mutate(publisherUrl, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
-      const append = (text: string) => mutate(publisherUrl, APPEND_CONTENT, { runId: run.id, messageId: message.id, text });
+      const message = (await mutate(servers.publisherUrl, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+      const append = (text: string) => mutate(servers.publisherUrl, APPEND_CONTENT, { runId: run.id, messageId: message.id, text });
       await append('one');
       await until('message', 'STREAMING:one');
       dropNextDelta = true;
@@ -244,14 +229,14 @@ describe('stream hooks', () => {
       // The next delta starts past the text held: the hook does not apply it, and reloads.
       // Changes go on meanwhile; each must arrive once, from the snapshot or after it.
       await append(' three');
-      await mutate(publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'RUNNING' });
+      await mutate(servers.publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'RUNNING' });
       await append(' four');
-      await mutate(publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'COMPLETED' });
-      await mutate(publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'answer', name: 'Answer', status: 'RUNNING' });
+      await mutate(servers.publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'plan', name: 'Plan', status: 'COMPLETED' });
+      await mutate(servers.publisherUrl, UPDATE_STEP, { runId: run.id, stepId: 'answer', name: 'Answer', status: 'RUNNING' });
       await append(' five');
       await until('message', 'STREAMING:one two three four five');
       await until('steps', 'plan:COMPLETED,answer:RUNNING');
-      await mutate(publisherUrl, FINISH_MESSAGE, { runId: run.id, messageId: message.id });
+      await mutate(servers.publisherUrl, FINISH_MESSAGE, { runId: run.id, messageId: message.id });
       await until('message', 'COMPLETE:one two three four five');
       expect(shown.slice(0, 2)).toEqual(['', 'one']);
       expect(shown[2]).toMatch(/^one two three/);
@@ -266,31 +251,28 @@ describe('stream hooks', () => {
 
   it('useWorkflowNodeStates shows each node’s state', async () => {
     const projectId = 'hook-workflow';
-    const flow = (await mutate(publisherUrl, START_WORKFLOW, { projectId, workflowId: 'w', nodeIds: ['a', 'b'] })).startWorkflowRun;
+    const flow = (await mutate(servers.publisherUrl, START_WORKFLOW, { projectId, workflowId: 'w', nodeIds: ['a', 'b'] })).startWorkflowRun;
     const view = mount(<Nodes projectId={projectId} runId={flow.id} />);
     await until('nodes', 'a:PENDING b:PENDING');
-    await mutate(publisherUrl, UPDATE_NODE, { runId: flow.id, nodeId: 'a', status: 'SUCCEEDED' });
-    await mutate(publisherUrl, UPDATE_NODE, { runId: flow.id, nodeId: 'b', status: 'RUNNING' });
+    await mutate(servers.publisherUrl, UPDATE_NODE, { runId: flow.id, nodeId: 'a', status: 'SUCCEEDED' });
+    await mutate(servers.publisherUrl, UPDATE_NODE, { runId: flow.id, nodeId: 'b', status: 'RUNNING' });
     await until('nodes', 'a:SUCCEEDED b:RUNNING');
     view.unmount();
   });
 
   it('reconnects through a server restart and shows what happened meanwhile', async () => {
     const projectId = 'hook-restart';
-    const run = (await mutate(publisherUrl, START_RUN, { projectId, agent: 'a' })).startAgentRun;
+    const run = (await mutate(servers.publisherUrl, START_RUN, { projectId, agent: 'a' })).startAgentRun;
     const view = mount(<Run projectId={projectId} runId={run.id} />);
     await until('status', 'live');
-    await mutate(publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'before' });
+    await mutate(servers.publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'before' });
     await until('messages', 'before');
-    serving.child.kill('SIGKILL');
-    await serving.exited;
+    await servers.killServing();
     await until('status', 'reconnecting');
-    await mutate(publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'during' });
-    serving = spawnServer(servingEnv);
-    servers.push(serving);
-    await serving.listening;
+    await mutate(servers.publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'during' });
+    await servers.startServing();
     await until('status', 'live');
-    await mutate(publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'after' });
+    await mutate(servers.publisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'USER', content: 'after' });
     await until('messages', 'before|during|after');
     view.unmount();
   });
@@ -298,7 +280,7 @@ describe('stream hooks', () => {
   it('keeps asking for the snapshot while the server is unreachable, then goes live once it is back', async () => {
     const env = { PORT: String(await freePort()), REDIS_URL, REDIS_KEY_PREFIX: prefix };
     const projectId = 'hook-unreachable';
-    await mutate(publisherUrl, CREATE_JOB, { projectId, source: 'waiting' });
+    await mutate(servers.publisherUrl, CREATE_JOB, { projectId, source: 'waiting' });
     const events = createEventsClient({ url: `http://127.0.0.1:${env.PORT}/graphql`, webSocketImpl: WebSocket, retryDelayMs: 20, maxRetryDelayMs: 200 });
     eventsClients.push(events);
     const view = render(
@@ -309,7 +291,7 @@ describe('stream hooks', () => {
     // Nothing listens on the port yet: the hook says it is trying again, not that it failed.
     await until('status', 'reconnecting');
     const late = spawnServer(env);
-    servers.push(late);
+    servers.adopt(late);
     await late.listening;
     await until('status', 'live');
     await until('jobs', 'waiting=0/PENDING');
@@ -319,9 +301,8 @@ describe('stream hooks', () => {
   it('loads the snapshot again when the log no longer holds what it missed, and merges on from there', async () => {
     // Servers that keep two events per project: what happens while the hook is away is gone.
     const env = { PORT: String(await freePort()), REDIS_URL, REDIS_KEY_PREFIX: prefix, EVENT_LOG_MAX_EVENTS: '2' };
-    let shortServing = spawnServer(env);
-    const shortPublisher = spawnServer({ REDIS_URL, REDIS_KEY_PREFIX: prefix, EVENT_LOG_MAX_EVENTS: '2' });
-    servers.push(shortServing, shortPublisher);
+    let shortServing = servers.adopt(spawnServer(env));
+    const shortPublisher = servers.adopt(spawnServer({ REDIS_URL, REDIS_KEY_PREFIX: prefix, EVENT_LOG_MAX_EVENTS: '2' }));
     const [shortUrl, shortPublisherUrl] = await Promise.all([shortServing.listening, shortPublisher.listening]);
     const projectId = 'hook-expired';
     const run = (await mutate(shortPublisherUrl, START_RUN, { projectId, agent: 'a' })).startAgentRun;
@@ -343,7 +324,7 @@ describe('stream hooks', () => {
         await mutate(shortPublisherUrl, APPEND_MESSAGE, { runId: run.id, role: 'ASSISTANT', content });
       }
       shortServing = spawnServer(env);
-      servers.push(shortServing);
+      servers.adopt(shortServing);
       await shortServing.listening;
       await until('messages', 'seen|missed-1|missed-2|missed-3');
       await until('run', 'RUNNING steps=plan:RUNNING');

@@ -4,7 +4,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { isDeepStrictEqual } from 'node:util';
 import { useEffect } from 'react';
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import WebSocket from 'ws';
 import type { ConnectionStatus } from '../../client/src/connection-status.js';
 import { createEventsClient } from '../../client/src/events-client.js';
@@ -31,9 +31,8 @@ import {
   UPDATE_PROGRESS,
   UPDATE_STEP,
 } from '../support/operations.js';
-import type { ServerProcess } from '../support/processes.js';
-import { freePort, spawnServer } from '../support/processes.js';
-import { REDIS_URL, redisForTests } from '../support/redis.js';
+import { redisForTests } from '../support/redis.js';
+import { createServingPair } from '../support/serving-pair.js';
 import { waitFor } from '../support/wait-for.js';
 import { createRandom } from '../support/random.js';
 
@@ -44,28 +43,12 @@ import { createRandom } from '../support/random.js';
  */
 
 const { prefix } = redisForTests('random-stream');
-const servers: ServerProcess[] = [];
-let servingEnv: Record<string, string>;
-let serving: ServerProcess;
-let url: string;
-let publisherUrl: string;
-
-beforeAll(async () => {
-  servingEnv = { PORT: String(await freePort()), REDIS_URL, REDIS_KEY_PREFIX: prefix };
-  serving = spawnServer(servingEnv);
-  const publisher = spawnServer({ REDIS_URL, REDIS_KEY_PREFIX: prefix });
-  servers.push(serving, publisher);
-  [url, publisherUrl] = await Promise.all([serving.listening, publisher.listening]);
-});
+const servers = createServingPair(prefix);
 /** Every events client a test made: disposed after each test, so a failed one leaves no client retrying. */
 const eventsClients: Array<{ dispose(): void }> = [];
 afterEach(() => {
   cleanup();
   for (const client of eventsClients.splice(0)) client.dispose();
-});
-afterAll(async () => {
-  for (const server of servers) server.child.kill('SIGKILL');
-  await Promise.all(servers.map((server) => server.exited));
 });
 
 
@@ -103,7 +86,7 @@ const RUN_QUERY = queryOf('agentRun', AgentRunFields, 'AgentRunFields', ', $mess
 const WORKFLOW_QUERY = queryOf('workflowRun', WorkflowRunFields, 'WorkflowRunFields');
 
 async function queried<T>(query: string, field: string, id: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const result = await request(publisherUrl, query, { id, ...variables });
+  const result = await request(servers.publisherUrl, query, { id, ...variables });
   if (result.errors?.length || !result.data?.[field]) throw new Error(`${field}(${id}): ${JSON.stringify(result.errors)}`);
   return result.data[field] as T;
 }
@@ -134,7 +117,7 @@ function createWorld(random: ReturnType<typeof createRandom>, projectId: string)
       {
         weight: openJobs.length < 3 ? 2 : 0.3,
         run: async () => {
-          const job = (await mutate(publisherUrl, CREATE_JOB, { projectId, source: `s3://in/${counter++}`, totalItems: 100 }))
+          const job = (await mutate(servers.publisherUrl, CREATE_JOB, { projectId, source: `s3://in/${counter++}`, totalItems: 100 }))
             .createIngestJob;
           jobs.push({ id: job.id, open: true });
         },
@@ -142,7 +125,7 @@ function createWorld(random: ReturnType<typeof createRandom>, projectId: string)
       {
         weight: openRuns.length < 3 ? 2 : 0.3,
         run: async () => {
-          const run = (await mutate(publisherUrl, START_RUN, { projectId, agent: `agent-${counter++}` })).startAgentRun;
+          const run = (await mutate(servers.publisherUrl, START_RUN, { projectId, agent: `agent-${counter++}` })).startAgentRun;
           runs.push({ id: run.id, open: true, steps: new Map() });
         },
       },
@@ -150,7 +133,7 @@ function createWorld(random: ReturnType<typeof createRandom>, projectId: string)
         weight: openWorkflows.length < 2 ? 1.5 : 0.2,
         run: async () => {
           const nodeIds = ['extract', 'transform', 'load', 'report'].slice(0, 2 + random.below(3));
-          const flow = (await mutate(publisherUrl, START_WORKFLOW, { projectId, workflowId: `flow-${counter++}`, nodeIds }))
+          const flow = (await mutate(servers.publisherUrl, START_WORKFLOW, { projectId, workflowId: `flow-${counter++}`, nodeIds }))
             .startWorkflowRun;
           workflows.push({ id: flow.id, open: true, nodes: new Map(nodeIds.map((nodeId) => [nodeId, 'PENDING'])) });
         },
@@ -160,9 +143,9 @@ function createWorld(random: ReturnType<typeof createRandom>, projectId: string)
       const job = random.pick(openJobs);
       const progress = Math.round(random.next() * 100) / 100;
       list.push(
-        { weight: 4, run: () => mutate(publisherUrl, UPDATE_PROGRESS, { id: job.id, progress, processedItems: Math.round(progress * 100), message: `at ${progress}` }) },
-        { weight: 0.6, run: async () => ((job.open = false), await mutate(publisherUrl, COMPLETE_JOB, { id: job.id })) },
-        { weight: 0.3, run: async () => ((job.open = false), await mutate(publisherUrl, FAIL_JOB, { id: job.id, error: 'source went away' })) },
+        { weight: 4, run: () => mutate(servers.publisherUrl, UPDATE_PROGRESS, { id: job.id, progress, processedItems: Math.round(progress * 100), message: `at ${progress}` }) },
+        { weight: 0.6, run: async () => ((job.open = false), await mutate(servers.publisherUrl, COMPLETE_JOB, { id: job.id })) },
+        { weight: 0.3, run: async () => ((job.open = false), await mutate(servers.publisherUrl, FAIL_JOB, { id: job.id, error: 'source went away' })) },
       );
     }
     if (openRuns.length) {
@@ -175,15 +158,15 @@ function createWorld(random: ReturnType<typeof createRandom>, projectId: string)
           weight: 3,
           run: async () => {
             run.steps.set(stepId, status);
-            await mutate(publisherUrl, UPDATE_STEP, { runId: run.id, stepId, name: `Step ${stepId}`, status });
+            await mutate(servers.publisherUrl, UPDATE_STEP, { runId: run.id, stepId, name: `Step ${stepId}`, status });
           },
         },
         {
           weight: 4,
-          run: () => mutate(publisherUrl, APPEND_MESSAGE, { runId: run.id, role: random.pick(['USER', 'ASSISTANT', 'TOOL']), content: `said ${counter++}` }),
+          run: () => mutate(servers.publisherUrl, APPEND_MESSAGE, { runId: run.id, role: random.pick(['USER', 'ASSISTANT', 'TOOL']), content: `said ${counter++}` }),
         },
-        { weight: 0.4, run: async () => ((run.open = false), await mutate(publisherUrl, COMPLETE_RUN, { runId: run.id, output: 'done' })) },
-        { weight: 0.2, run: async () => ((run.open = false), await mutate(publisherUrl, FAIL_RUN, { runId: run.id, error: 'model unavailable' })) },
+        { weight: 0.4, run: async () => ((run.open = false), await mutate(servers.publisherUrl, COMPLETE_RUN, { runId: run.id, output: 'done' })) },
+        { weight: 0.2, run: async () => ((run.open = false), await mutate(servers.publisherUrl, FAIL_RUN, { runId: run.id, error: 'model unavailable' })) },
       );
     }
     if (openWorkflows.length) {
@@ -196,7 +179,7 @@ function createWorld(random: ReturnType<typeof createRandom>, projectId: string)
           weight: 3,
           run: async () => {
             flow.nodes.set(nodeId, status);
-            await mutate(publisherUrl, UPDATE_NODE, { runId: flow.id, nodeId, status, output: status === 'SUCCEEDED' ? `${nodeId} ok` : null });
+            await mutate(servers.publisherUrl, UPDATE_NODE, { runId: flow.id, nodeId, status, output: status === 'SUCCEEDED' ? `${nodeId} ok` : null });
           },
         });
       }
@@ -204,7 +187,7 @@ function createWorld(random: ReturnType<typeof createRandom>, projectId: string)
         weight: changeable.length ? 0.3 : 2,
         run: async () => {
           flow.open = false;
-          await mutate(publisherUrl, FINISH_WORKFLOW, { runId: flow.id, status: random.pick(['SUCCEEDED', 'FAILED', 'CANCELLED']) });
+          await mutate(servers.publisherUrl, FINISH_WORKFLOW, { runId: flow.id, status: random.pick(['SUCCEEDED', 'FAILED', 'CANCELLED']) });
         },
       });
     }
@@ -243,7 +226,7 @@ describe('hooks under a random sequence of changes, disconnects and resumes', ()
     for (let move = 0; move < BEFORE_MOUNT; move++) await world.step();
 
     let seen: Seen = { jobs: [], runs: [], workflows: [], statuses: [] };
-    const events = createEventsClient({ url, webSocketImpl: WebSocket, retryDelayMs: 20, maxRetryDelayMs: 200 });
+    const events = createEventsClient({ url: servers.url, webSocketImpl: WebSocket, retryDelayMs: 20, maxRetryDelayMs: 200 });
     eventsClients.push(events);
     const view = render(
       <EventsProvider value={events}>
@@ -257,13 +240,10 @@ describe('hooks under a random sequence of changes, disconnects and resumes', ()
       for (let move = BEFORE_MOUNT; move < TOTAL; move++) {
         if (restartAt.has(move)) {
           await waitFor(allLive, { what: `the hooks to be live before restart at move ${move} (${seen.statuses})` });
-          serving.child.kill('SIGKILL');
-          await serving.exited;
+          await servers.killServing();
           // Changes while the hooks' server is down arrive through the replay after resume.
           for (let down = 1 + random.below(8); down > 0; down--) await world.step();
-          serving = spawnServer(servingEnv);
-          servers.push(serving);
-          await serving.listening;
+          await servers.startServing();
         }
         await world.step();
       }

@@ -3,7 +3,7 @@ import { cleanup, render } from '@testing-library/react';
 import { print } from 'graphql';
 import { isDeepStrictEqual } from 'node:util';
 import { useEffect } from 'react';
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import WebSocket from 'ws';
 import type { ConnectionStatus } from '../../client/src/connection-status.js';
 import type { EventsClient } from '../../client/src/events-client.js';
@@ -21,9 +21,8 @@ import {
   START_MESSAGE,
   START_RUN,
 } from '../support/operations.js';
-import type { ServerProcess } from '../support/processes.js';
-import { freePort, spawnServer } from '../support/processes.js';
-import { REDIS_URL, redisForTests } from '../support/redis.js';
+import { redisForTests } from '../support/redis.js';
+import { createServingPair } from '../support/serving-pair.js';
 import { waitFor } from '../support/wait-for.js';
 import { createRandom } from '../support/random.js';
 
@@ -42,24 +41,8 @@ const random = createRandom(seed);
 const deltaWindowMs = random.pick([0, 10, 50, 50]);
 
 const { prefix } = redisForTests('random-streamed');
-const servers: ServerProcess[] = [];
-let servingEnv: Record<string, string>;
-let serving: ServerProcess;
-let url: string;
-let publisherUrl: string;
-
-beforeAll(async () => {
-  servingEnv = { PORT: String(await freePort()), REDIS_URL, REDIS_KEY_PREFIX: prefix };
-  serving = spawnServer(servingEnv);
-  const publisher = spawnServer({ REDIS_URL, REDIS_KEY_PREFIX: prefix, AGENT_DELTA_WINDOW_MS: String(deltaWindowMs) });
-  servers.push(serving, publisher);
-  [url, publisherUrl] = await Promise.all([serving.listening, publisher.listening]);
-});
+const servers = createServingPair(prefix, { AGENT_DELTA_WINDOW_MS: String(deltaWindowMs) });
 afterEach(() => cleanup());
-afterAll(async () => {
-  for (const server of servers) server.child.kill('SIGKILL');
-  await Promise.all(servers.map((server) => server.exited));
-});
 
 const MESSAGE_LIMIT = 3;
 const RUN_QUERY = `query ($id: ID!, $messageLimit: Int) { agentRun(id: $id) { ...AgentRunFields } }\n${print(AgentRunFields)}`;
@@ -99,22 +82,22 @@ function createWorld(projectId: string) {
   const token = () => `${random.next() < 0.8 ? ' ' : ''}${random.pick(WORDS)}${random.next() < 0.05 ? '\n' : ''}`;
 
   async function startRun() {
-    const run = (await mutate(publisherUrl, START_RUN, { projectId, agent: `writer-${runs.length}` })).startAgentRun;
+    const run = (await mutate(servers.publisherUrl, START_RUN, { projectId, agent: `writer-${runs.length}` })).startAgentRun;
     runs.push({ id: run.id, open: [] });
   }
   async function startMessage(run = random.pick(runs)) {
-    const message = (await mutate(publisherUrl, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+    const message = (await mutate(servers.publisherUrl, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
     run.open.push(message.id);
   }
   async function append({ run, messageId } = random.pick(openMessages())) {
-    await mutate(publisherUrl, APPEND_CONTENT, { runId: run.id, messageId, text: token() });
+    await mutate(servers.publisherUrl, APPEND_CONTENT, { runId: run.id, messageId, text: token() });
   }
   async function finish({ run, messageId } = random.pick(openMessages())) {
     run.open.splice(run.open.indexOf(messageId), 1);
-    await mutate(publisherUrl, FINISH_MESSAGE, { runId: run.id, messageId });
+    await mutate(servers.publisherUrl, FINISH_MESSAGE, { runId: run.id, messageId });
   }
   async function appendWhole(run = random.pick(runs)) {
-    await mutate(publisherUrl, APPEND_MESSAGE, { runId: run.id, role: random.pick(['USER', 'TOOL']), content: `said ${random.below(1000)}` });
+    await mutate(servers.publisherUrl, APPEND_MESSAGE, { runId: run.id, role: random.pick(['USER', 'TOOL']), content: `said ${random.below(1000)}` });
   }
   /** A message being written, with some text: what "mid-message" means for the next move. */
   async function midMessage() {
@@ -147,7 +130,7 @@ function createWorld(projectId: string) {
     async finishAll() {
       for (const run of runs) {
         while (run.open.length > 0 && random.next() < 0.5) await finish({ run, messageId: run.open[0]! });
-        await mutate(publisherUrl, COMPLETE_RUN, { runId: run.id, output: 'done' });
+        await mutate(servers.publisherUrl, COMPLETE_RUN, { runId: run.id, output: 'done' });
         run.open.length = 0;
       }
     },
@@ -171,7 +154,7 @@ describe('streamed messages in hooks under random writes, mounts mid-message and
       if (typeof init?.body === 'string' && init.body.includes('query ProjectSnapshot')) probe.snapshotLoads++;
       return fetch(input, init);
     };
-    const events = createEventsClient({ url, webSocketImpl: WebSocket, fetch: countingFetch, retryDelayMs: 20, maxRetryDelayMs: 200 });
+    const events = createEventsClient({ url: servers.url, webSocketImpl: WebSocket, fetch: countingFetch, retryDelayMs: 20, maxRetryDelayMs: 200 });
     const view = render(
       <EventsProvider value={events}>
         <ProbeView projectId={projectId} probe={probe} />
@@ -204,14 +187,11 @@ describe('streamed messages in hooks under random writes, mounts mid-message and
       if (restartAt.has(move)) {
         await waitFor(() => probes.every((probe) => probe.status === 'live'), { what: `the hooks to be live before the restart at move ${move}` });
         await world.midMessage();
-        serving.child.kill('SIGKILL');
-        await serving.exited;
+        await servers.killServing();
         // Text written while the hooks' server is down arrives through the replay after resume.
         for (let down = 1 + random.below(8); down > 0; down--) await world.step();
         await world.midMessage();
-        serving = spawnServer(servingEnv);
-        servers.push(serving);
-        await serving.listening;
+        await servers.startServing();
       }
       await world.step();
     }
@@ -220,7 +200,7 @@ describe('streamed messages in hooks under random writes, mounts mid-message and
     const expected = Object.fromEntries(
       await Promise.all(
         world.runs.map(async ({ id }) => {
-          const result = await request(publisherUrl, RUN_QUERY, { id, messageLimit: MESSAGE_LIMIT });
+          const result = await request(servers.publisherUrl, RUN_QUERY, { id, messageLimit: MESSAGE_LIMIT });
           if (result.errors?.length) throw new Error(JSON.stringify(result.errors));
           return [id, result.data!.agentRun as AgentRun] as const;
         }),
@@ -241,7 +221,7 @@ describe('streamed messages in hooks under random writes, mounts mid-message and
     // turned COMPLETE once, at its whole text.
     const finals = new Map<string, { content: string; status: string }>();
     for (const { id } of world.runs) {
-      const messages = (await request(publisherUrl, ALL_MESSAGES, { id })).data!.agentRun.messages;
+      const messages = (await request(servers.publisherUrl, ALL_MESSAGES, { id })).data!.agentRun.messages;
       for (const message of messages) finals.set(message.id, message);
     }
     for (const probe of probes) {
