@@ -3,7 +3,9 @@
  * server with its batching window (AGENT_DELTA_WINDOW_MS, default 50) and with the window
  * off (0, every delta its own event). BENCH_RUNS (100) runs each stream BENCH_DELTAS_PER_SECOND
  * (50) deltas a second for BENCH_SECONDS (5) to BENCH_SUBSCRIBERS_PER_RUN (10) subscribers
- * each, on the client library's own `AgentRunStream` document over graphql-ws, Redis. Each
+ * each, on the client library's own `AgentRunStream` document over graphql-ws, Redis, with
+ * authentication on (a token per subscriber, each subscribing after a snapshot's cursor as
+ * the hooks do, and one for the producers). Each
  * run's producer sends its tokens one after the other over a WebSocket of its own
  * (BENCH_PRODUCER=http: one HTTP request per token).
  * Prints deltas/s accepted, events/s on the wire, frames per second per subscriber,
@@ -21,6 +23,7 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { AgentRunStream } from '../client/src/operations.js';
 import { deleteKeys } from '../tests/support/redis.js';
+import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
 import { startServerProcess } from './server-process.js';
 
 const runCount = Number(process.env.BENCH_RUNS ?? 100);
@@ -47,10 +50,14 @@ const percentile = (sorted: Float64Array, p: number) => (sorted.length ? sorted[
  */
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
+/** The token every HTTP call of the load generator carries: a producer allowed on every project. */
+let producerToken = '';
+
 function call(url: string, query: string, variables: Record<string, unknown>): Promise<any> {
   const body = JSON.stringify({ query, variables });
+  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${producerToken}` };
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
+    const req = request(url, { method: 'POST', agent, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
@@ -62,6 +69,14 @@ function call(url: string, query: string, variables: Record<string, unknown>): P
     });
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/** Resolves once the client is connected; a refused connection fails the run instead of hanging it. */
+function connected(client: Client): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.on('connected', () => resolve());
+    client.on('closed', (event) => reject(new Error(`connection closed: ${(event as { code?: number }).code ?? 'unknown'}`)));
   });
 }
 
@@ -84,12 +99,23 @@ interface Result {
 
 async function measure(name: string, window: string): Promise<Result> {
   const prefix = `${runPrefix}${window}:`;
-  const server = await startServerProcess({ REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, AGENT_DELTA_WINDOW_MS: window });
+  // Authentication on, as deployed: producers and subscribers present tokens of their own.
+  const server = await startServerProcess({
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    AGENT_DELTA_WINDOW_MS: window,
+    AUTH_JWT_SECRET: TEST_SECRET,
+    MUTATIONS_PER_SECOND: '100000',
+  });
+  producerToken = await signToken({ sub: 'bench-producer', projects: ['*'], expiresIn: 3600 });
   const clients: Client[] = [];
   try {
     const projectId = 'tokens';
     const runs: Array<{ id: string; messageId: string; sent: string }> = [];
     for (let index = 0; index < runCount; index++) runs.push({ id: (await call(server.url, START_RUN, { projectId })).startAgentRun.id, messageId: '', sent: '' });
+    // Subscribers start from a snapshot's cursor, as the hooks do: they replay, then join.
+    const { cursor } = (await call(server.url, `query ($projectId: ID!) { projectSnapshot(projectId: $projectId) { cursor } }`, { projectId }))
+      .projectSnapshot as { cursor: string };
 
     // Every delta's text is `<sent at>;` so a subscriber can tell each one's latency, batched or not.
     const latencies = new Float64Array(runCount * deltasPerSecond * seconds * subscribersPerRun + 1000);
@@ -105,20 +131,23 @@ async function measure(name: string, window: string): Promise<Result> {
       runs.flatMap((run, runIndex) =>
         Array.from({ length: subscribersPerRun }, async (_, offset) => {
           const key = `${runIndex}:${offset}`;
+          // A user of their own, with a project list of their own that includes the watched one.
+          const token = await signToken({ sub: `bench-user-${key}`, projects: [projectId, `own-${key}`], scope: 'events:read', expiresIn: 3600 });
           const client = createClient({
             url: server.url.replace(/^http/, 'ws'),
             webSocketImpl: WebSocket,
             lazy: false,
             retryAttempts: 0,
+            connectionParams: { authorization: `Bearer ${token}` },
             onNonLazyError: () => {},
             on: { closed: () => void (completed.has(key) || disconnected.add(key)) },
           });
           clients.push(client);
-          await new Promise<void>((resolve) => client.on('connected', () => resolve()));
+          await connected(client);
           const texts: string[] = [];
           received.set(key, texts);
           client.subscribe<any>(
-            { query: print(AgentRunStream), variables: { projectId, runId: run.id } },
+            { query: print(AgentRunStream), variables: { projectId, runId: run.id, after: cursor } },
             {
               next: (result) => {
                 const event = result.data.agentRun;
@@ -151,11 +180,20 @@ async function measure(name: string, window: string): Promise<Result> {
 
     // One connection per producer, as each agent worker would hold.
     const producers = await Promise.all(
-      runs.map(async () => {
+      runs.map(async (_, runIndex) => {
         if (producer === 'http') return (variables: Record<string, unknown>) => call(server.url, APPEND, variables);
-        const client = createClient({ url: server.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, onNonLazyError: () => {} });
+        // A worker of its own: connections are limited per token subject.
+        const token = await signToken({ sub: `bench-producer-${runIndex}`, projects: [projectId], expiresIn: 3600 });
+        const client = createClient({
+          url: server.url.replace(/^http/, 'ws'),
+          webSocketImpl: WebSocket,
+          lazy: false,
+          retryAttempts: 0,
+          connectionParams: { authorization: `Bearer ${token}` },
+          onNonLazyError: () => {},
+        });
         clients.push(client);
-        await new Promise<void>((resolve) => client.on('connected', () => resolve()));
+        await connected(client);
         return (variables: Record<string, unknown>) =>
           new Promise<void>((resolve, reject) =>
             client.subscribe({ query: APPEND, variables }, { next: () => {}, error: reject, complete: () => resolve() }),
