@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { IngestJobEventRecord } from '../src/events/event-record.js';
 import { createMemoryStateStore } from '../src/store/memory-state-store.js';
 import { newEntityId } from '../src/store/entity-ids.js';
+import { newEpoch } from '../src/store/epochs.js';
 import { createRedisKeys } from '../src/store/redis-keys.js';
 import { createRedisStateStore } from '../src/store/redis-state-store.js';
 import type { AgentRunRecord } from '../src/store/records.js';
@@ -44,6 +45,14 @@ async function createJob(store: StateStore, projectId: string, source = 's'): Pr
   });
   return event as IngestJobEventRecord;
 }
+
+describe('log epochs', () => {
+  it('are 6 random bytes each, none repeated across refills of their pool', () => {
+    const epochs = Array.from({ length: 2000 }, () => newEpoch());
+    for (const epoch of epochs) expect(Buffer.from(epoch, 'base64url')).toHaveLength(6);
+    expect(new Set(epochs).size).toBe(epochs.length);
+  });
+});
 
 describe.each(backends)('event log, %s', (_, makeStore) => {
   const unlimited = { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 };

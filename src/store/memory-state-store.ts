@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { EventRecord } from '../events/event-record.js';
 import type { AgentMessageRecord, AgentRunRecord } from './records.js';
 import type {
@@ -11,6 +10,7 @@ import type {
   Versioned,
 } from './state-store.js';
 import { COLLECTIONS_OF, FLUSH_GRACE_MS, VersionConflictError } from './state-store.js';
+import { newEpoch } from './epochs.js';
 
 interface StoredEntity {
   version: number;
@@ -36,7 +36,6 @@ interface ProjectLog {
   start: number;
 }
 
-const newEpoch = () => randomBytes(6).toString('base64url');
 
 
 /**

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { DomainError } from '../errors.js';
 import type { EventDraft, EventRecord } from '../events/event-record.js';
@@ -17,6 +16,7 @@ import type {
 } from './state-store.js';
 import { createRedisKeys } from './redis-keys.js';
 import { COLLECTIONS_OF, FLUSH_GRACE_MS, VersionConflictError } from './state-store.js';
+import { newEpoch } from './epochs.js';
 
 /**
  * Shared by the scripts below. A project's head hash holds its epoch and latest position;
@@ -382,7 +382,6 @@ export function createRedisStateStore(
   }
 
   const redisKeys = createRedisKeys(prefix);
-  const newEpoch = () => randomBytes(6).toString('base64url');
   const ageCutoff = () => (retention.maxAgeMs > 0 ? now() - retention.maxAgeMs : 0);
 
   const record = (json: string, seq: number, epoch: string) =>
