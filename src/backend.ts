@@ -61,9 +61,13 @@ export function createBackend(config: Config, logger: Logger, metrics: Metrics):
   // Commands fail at once while Redis is unreachable instead of queueing: a mutation is
   // then refused with SERVICE_UNAVAILABLE rather than left hanging or half-done. On a
   // cluster that holds per shard: a shard without a master refuses, the others serve.
+  // On one Redis, the commands issued in one turn of the event loop (the pieces of text of
+  // many producers, say) go out in one write: auto-pipelining. On a cluster, ioredis
+  // refuses such a pipeline when its keys span slots of different groups, so the cluster
+  // client sends each command as it comes.
   const commands = config.redisClusterNodes
     ? createClusterClient(config.redisClusterNodes, { enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 0 } })
-    : createRedisClient(config, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    : createRedisClient(config, { enableOfflineQueue: false, enableAutoPipelining: true, maxRetriesPerRequest: 0 });
   // On a cluster: one subscriber connection per master, each holding the sharded channels
   // of the slots that master owns.
   const subscriber = config.redisClusterNodes
