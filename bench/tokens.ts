@@ -1,16 +1,18 @@
 /**
  * Streamed agent messages at token rate, side by side in one run: the same load against the
- * server with its batching window (AGENT_DELTA_WINDOW_MS, default 50) and with the window
- * off (0, every delta its own event). BENCH_RUNS (100) runs each stream BENCH_DELTAS_PER_SECOND
- * (50) deltas a second for BENCH_SECONDS (5) to BENCH_SUBSCRIBERS_PER_RUN (10) subscribers
- * each, on the client library's own `AgentRunStream` document over graphql-ws, Redis, with
- * authentication on (a token per subscriber, each subscribing after a snapshot's cursor as
- * the hooks do, and one for the producers). Each
- * run's producer sends its tokens one after the other over a WebSocket of its own
- * (BENCH_PRODUCER=http: one HTTP request per token).
+ * server with its batching window (AGENT_DELTA_WINDOW_MS, default 50), with the window off
+ * (0, every delta its own event), and against the raw limit (bench/raw-token-server.ts: the
+ * same frames and window with no GraphQL, Redis or authentication), with and without its
+ * window. BENCH_RUNS (100) runs each stream BENCH_DELTAS_PER_SECOND (50) deltas a second for
+ * BENCH_SECONDS (5) to BENCH_SUBSCRIBERS_PER_RUN (10) subscribers each, on the client
+ * library's own `AgentRunStream` document over graphql-ws. Our server runs on Redis with
+ * authentication on: a token per subscriber, each subscribing after a snapshot's cursor as
+ * the hooks do, and one per producer. Each run's producer sends its tokens one after the
+ * other over a WebSocket of its own (BENCH_PRODUCER=http: one HTTP request per token).
  * Prints deltas/s accepted, events/s on the wire, frames per second per subscriber,
- * p50/p99 from a delta's mutation to its subscribers, server CPU, and whether every
- * subscriber ended with exactly the text sent.
+ * p50/p99 from a delta's mutation to its subscribers, the CPU of the server and of this
+ * load generator (they share the machine), and whether every subscriber ended with exactly
+ * the text sent.
  *
  *   npm run bench:tokens
  */
@@ -24,6 +26,7 @@ import WebSocket from 'ws';
 import { AgentRunStream } from '../client/src/operations.js';
 import { deleteKeys } from '../tests/support/redis.js';
 import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
+import type { ServerProcess } from './server-process.js';
 import { startServerProcess } from './server-process.js';
 
 const runCount = Number(process.env.BENCH_RUNS ?? 100);
@@ -93,20 +96,27 @@ interface Result {
   p50: number;
   p99: number;
   cpuPercent: number;
+  /** This process: the producers and every subscriber, on the same machine as the server. */
+  generatorCpuPercent: number;
   exact: boolean;
   disconnected: number;
 }
 
-async function measure(name: string, window: string): Promise<Result> {
-  const prefix = `${runPrefix}${window}:`;
-  // Authentication on, as deployed: producers and subscribers present tokens of their own.
-  const server = await startServerProcess({
+/** Our server as deployed: Redis, and authentication on (producers and subscribers present tokens of their own). */
+const ours = (window: string) => () =>
+  startServerProcess({
     REDIS_URL: redisUrl,
-    REDIS_KEY_PREFIX: prefix,
+    REDIS_KEY_PREFIX: `${runPrefix}${window}:`,
     AGENT_DELTA_WINDOW_MS: window,
     AUTH_JWT_SECRET: TEST_SECRET,
     MUTATIONS_PER_SECOND: '100000',
   });
+
+/** The raw limit: the same frames and the same window, with no GraphQL, Redis or authentication. */
+const raw = (window: string) => () => startServerProcess({ AGENT_DELTA_WINDOW_MS: window }, 'bench/raw-token-server.ts');
+
+async function measure(name: string, start: () => Promise<ServerProcess>): Promise<Result> {
+  const server = await start();
   producerToken = await signToken({ sub: 'bench-producer', projects: ['*'], expiresIn: 3600 });
   const clients: Client[] = [];
   try {
@@ -202,6 +212,7 @@ async function measure(name: string, window: string): Promise<Result> {
     );
 
     const cpuBefore = server.cpuMs();
+    const generatorBefore = process.cpuUsage();
     const started = now();
     measuring = true;
     let accepted = 0;
@@ -225,6 +236,7 @@ async function measure(name: string, window: string): Promise<Result> {
     );
     const elapsed = (now() - started) / 1000;
     const cpuMs = server.cpuMs() - cpuBefore;
+    const generator = process.cpuUsage(generatorBefore);
     measuring = false;
     await Promise.all(runs.map((run) => call(server.url, FINISH, { runId: run.id, messageId: run.messageId })));
     const deadline = Date.now() + 30_000;
@@ -242,6 +254,7 @@ async function measure(name: string, window: string): Promise<Result> {
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
       cpuPercent: (cpuMs / 1000 / elapsed) * 100,
+      generatorCpuPercent: ((generator.user + generator.system) / 1e6 / elapsed) * 100,
       exact,
       disconnected: disconnected.size,
     };
@@ -254,8 +267,10 @@ async function measure(name: string, window: string): Promise<Result> {
 const redis = new Redis(redisUrl);
 const results: Result[] = [];
 try {
-  for (const window of windows) results.push(await measure(`window ${window} ms${window === '50' ? ' (default)' : ''}`, window));
-  results.push(await measure('window 0 (each delta its own event)', '0'));
+  for (const window of windows) results.push(await measure(`window ${window} ms${window === '50' ? ' (default)' : ''}`, ours(window)));
+  results.push(await measure('window 0 (each delta its own event)', ours('0')));
+  results.push(await measure(`raw limit, window ${windows[0]} ms`, raw(windows[0]!)));
+  results.push(await measure('raw limit, window 0', raw('0')));
 } finally {
   agent.destroy();
   await deleteKeys(redis, runPrefix);
@@ -265,17 +280,19 @@ try {
 console.log(
   `\n${runCount} runs x ${deltasPerSecond} deltas/s, ${subscribersPerRun} subscribers each (${runCount * subscribersPerRun} in all), ${seconds} s, Redis:\n`,
 );
-console.log('| | deltas/s accepted | delta events/s on the wire | frames/s per subscriber | p50 / p99 mutation→subscriber (ms) | server CPU | every text exact | subscribers cut off |');
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |');
+console.log('| | deltas/s accepted | delta events/s on the wire | frames/s per subscriber | p50 / p99 mutation→subscriber (ms) | server CPU | load generator CPU | every text exact | subscribers cut off |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |');
 for (const result of results) {
   console.log(
-    `| ${result.name} | ${result.accepted.toFixed(0)} | ${result.eventsPerSecond.toFixed(0)} | ${result.framesPerSubscriberPerSecond.toFixed(1)} | ${result.p50.toFixed(1)} / ${result.p99.toFixed(1)} | ${result.cpuPercent.toFixed(0)}% | ${result.exact ? 'yes' : 'NO'} | ${result.disconnected} |`,
+    `| ${result.name} | ${result.accepted.toFixed(0)} | ${result.eventsPerSecond.toFixed(0)} | ${result.framesPerSubscriberPerSecond.toFixed(1)} | ${result.p50.toFixed(1)} / ${result.p99.toFixed(1)} | ${result.cpuPercent.toFixed(0)}% | ${result.generatorCpuPercent.toFixed(0)}% | ${result.exact ? 'yes' : 'NO'} | ${result.disconnected} |`,
   );
 }
-const unbatched = results.at(-1)!;
-for (const batched of results.slice(0, -1)) {
-  // Per delta accepted, so runs that accepted different rates compare fairly.
-  const framesPerDelta = (result: Result) => result.eventsPerSecond / result.accepted;
+// Per delta accepted, so runs that accepted different rates compare fairly.
+const framesPerDelta = (result: Result) => result.eventsPerSecond / result.accepted;
+const [rawBatched, rawUnbatched] = results.slice(-2) as [Result, Result];
+const unbatched = results.at(-3)!;
+for (const batched of results.slice(0, -3)) {
   console.log(`Frames per delta cut by the ${batched.name}: ${(framesPerDelta(unbatched) / framesPerDelta(batched)).toFixed(1)}x`);
 }
+console.log(`Frames per delta cut by the raw limit's window: ${(framesPerDelta(rawUnbatched) / framesPerDelta(rawBatched)).toFixed(1)}x`);
 console.log(`(producers over ${producer === 'ws' ? 'WebSocket' : 'HTTP'}; goals: p99 < 100 ms, frames cut ≥ 5x)`);
