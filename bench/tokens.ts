@@ -102,9 +102,13 @@ interface Result {
   disconnected: number;
 }
 
-/** Our server as deployed: Redis, and authentication on (producers and subscribers present tokens of their own). */
+/**
+ * Our server as deployed: in production mode, on Redis, with authentication on (producers
+ * and subscribers present tokens of their own).
+ */
 const ours = (window: string) => () =>
   startServerProcess({
+    NODE_ENV: 'production',
     REDIS_URL: redisUrl,
     REDIS_KEY_PREFIX: `${runPrefix}${window}:`,
     AGENT_DELTA_WINDOW_MS: window,
