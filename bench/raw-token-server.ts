@@ -89,6 +89,10 @@ const server = createServer((request, response) => {
       emit(run, 'AGENT_MESSAGE_APPENDED', { message: messageRecord(run.message, 'STREAMING') });
       return answer({ startAgentMessage: { id: run.message.id } });
     }
+    if (query.includes('appendAgentMessageContent')) {
+      append(variables as { runId: string; text: string });
+      return answer({ appendAgentMessageContent: { id: variables.messageId } });
+    }
     if (query.includes('finishAgentMessage')) {
       const message = run.message!;
       flush(run, message);

@@ -43,8 +43,8 @@ export interface ServerProcess {
 }
 
 /**
- * `src/main.ts` (or another server script) in a child process, the way `npm start` runs it
- * (`node --import tsx`), without npm around it.
+ * `src/main.ts` (or another server script) in a child process through tsx, without npm
+ * around it (`npm start` runs the same code built, see `spawnNpmStart`).
  * `listening` comes from the start-up log line, so LOG_LEVEL must allow info.
  */
 export function spawnServer(env: Record<string, string>, script = 'src/main.ts'): ServerProcess {
