@@ -3,7 +3,9 @@
  *   - this server: an agent run of BENCH_MESSAGES (5,000) messages of 2,000 characters, and a
  *     workflow of BENCH_NODES (500) nodes with 4 KB outputs, each node updated 3 times, with
  *     one subscriber per workload on the client library's own documents (`AgentRunStream`,
- *     `WorkflowStream`) over graphql-ws;
+ *     `WorkflowStream`) over graphql-ws, as deployed: production mode, authentication on (a
+ *     token for the producer and one for each subscriber), each subscriber starting after a
+ *     snapshot's cursor as the hooks do;
  *   - the naive way: every append rewrites the whole run and its event carries the whole run
  *     (hash + log entry + publish of the full JSON, straight to Redis), for the first
  *     BENCH_NAIVE_MESSAGES (300) messages only, since it grows quadratically;
@@ -20,6 +22,7 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { AgentRunStream, WorkflowStream } from '../client/src/operations.js';
 import { deleteKeys } from '../tests/support/redis.js';
+import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
 import { startServerProcess } from './server-process.js';
 
 const messageCount = Number(process.env.BENCH_MESSAGES ?? 5000);
@@ -46,8 +49,12 @@ async function memoryUnder(prefix: string): Promise<number> {
   return total;
 }
 
+/** The producer's token: every mutation and query of this benchmark carries it. */
+const producerToken = await signToken({ sub: 'bench-long-run', projects: ['*'], expiresIn: 3600 });
+
 async function call(url: string, query: string, variables: Record<string, unknown>): Promise<any> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${producerToken}` };
+  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
   const result = (await response.json()) as { data?: any; errors?: unknown[] };
   if (result.errors) throw new Error(JSON.stringify(result.errors));
   return result.data;
@@ -80,15 +87,22 @@ interface Row {
   changeBytes?: number;
 }
 
-/** A graphql-ws subscriber that counts the bytes of every frame it receives. */
-async function frameCounter(url: string) {
+/** Where a subscriber of the project starts, as the hooks do: the cursor of a snapshot. */
+async function snapshotCursor(url: string, projectId: string): Promise<string> {
+  return (await call(url, `query ($projectId: ID!) { projectSnapshot(projectId: $projectId) { cursor } }`, { projectId })).projectSnapshot.cursor;
+}
+
+/** A graphql-ws subscriber of `projectId`, with a token of its own, that counts the bytes of every frame it receives. */
+async function frameCounter(url: string, projectId: string) {
   let bytes = 0;
   let frames = 0;
   let largest = 0;
+  const token = await signToken({ sub: `bench-viewer-${projectId}`, projects: [projectId], scope: 'events:read', expiresIn: 3600 });
   const client = createClient({
     url: url.replace(/^http/, 'ws'),
     lazy: false,
     retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${token}` },
     webSocketImpl: class extends WebSocket {
       constructor(...args: ConstructorParameters<typeof WebSocket>) {
         super(...args);
@@ -123,9 +137,10 @@ async function waitUntil(condition: () => boolean, what: string) {
 async function agentRunOnServer(url: string, prefix: string): Promise<Row> {
   const projectId = 'long-run';
   const run = (await call(url, `mutation { startAgentRun(projectId: "${projectId}", agent: "bench") { id } }`, {})).startAgentRun;
-  const counter = await frameCounter(url);
+  const counter = await frameCounter(url, projectId);
   let received = 0;
-  counter.client.subscribe({ query: print(AgentRunStream), variables: { projectId, runId: run.id } }, {
+  const startAfter = await snapshotCursor(url, projectId);
+  counter.client.subscribe({ query: print(AgentRunStream), variables: { projectId, runId: run.id, after: startAfter } }, {
     next: () => void received++,
     error: (error) => console.error(error),
     complete: () => {},
@@ -161,9 +176,10 @@ async function agentRunOnServer(url: string, prefix: string): Promise<Row> {
 async function workflowOnServer(url: string, prefix: string): Promise<Row> {
   const projectId = 'long-workflow';
   const nodeIds = Array.from({ length: nodeCount }, (_, index) => `node-${index}`);
-  const counter = await frameCounter(url);
+  const counter = await frameCounter(url, projectId);
   let received = 0;
-  counter.client.subscribe({ query: print(WorkflowStream), variables: { projectId } }, {
+  const startAfter = await snapshotCursor(url, projectId);
+  counter.client.subscribe({ query: print(WorkflowStream), variables: { projectId, after: startAfter } }, {
     next: () => void received++,
     error: (error) => console.error(error),
     complete: () => {},
@@ -231,7 +247,15 @@ async function raw(prefix: string): Promise<Row> {
 }
 
 const serverPrefix = `${runPrefix}server:`;
-const server = await startServerProcess({ REDIS_URL: redisUrl, REDIS_KEY_PREFIX: serverPrefix, LOG_LEVEL: 'info', MAX_MESSAGES_PER_RUN: String(messageCount + 10) });
+const server = await startServerProcess({
+  NODE_ENV: 'production',
+  AUTH_JWT_SECRET: TEST_SECRET,
+  MUTATIONS_PER_SECOND: '100000',
+  REDIS_URL: redisUrl,
+  REDIS_KEY_PREFIX: serverPrefix,
+  LOG_LEVEL: 'info',
+  MAX_MESSAGES_PER_RUN: String(messageCount + 10),
+});
 const rows: Row[] = [];
 try {
   // Warm the server up first, so the first 100 measured are not its compile time.
