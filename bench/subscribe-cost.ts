@@ -1,32 +1,54 @@
 /**
  * What a subscribe costs: 1,000 subscriptions with one document (parsed and validated once,
  * sharing one audience) against 1,000 distinct documents (each parsed, validated and
- * executed on its own), over the same 10 WebSocket connections, in one run.
+ * executed on its own), over the same 10 WebSocket connections, in one run. The document is
+ * the client library's own `IngestJobStream` (distinct ones rename its operation), with
+ * authentication on: each connection presents a token of its own, and each subscribe starts
+ * after a snapshot's cursor.
  *
  *   npm run bench:subscribe
  */
+import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { IngestJobStream } from '../client/src/operations.js';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
 
 const SUBSCRIPTIONS = Number(process.env.BENCH_SUBSCRIPTIONS ?? 1000);
 const CONNECTIONS = 10;
+const PROJECT = 'subscribe-cost';
 
 async function run(label: string, documentFor: (index: number) => string): Promise<number> {
-  const app = createApp({ ...loadConfig({}), port: 0, logLevel: 'silent', limits: { ...loadConfig({}).limits, maxSubscriptionsPerConnection: SUBSCRIPTIONS } });
+  const config = loadConfig({ AUTH_JWT_SECRET: TEST_SECRET });
+  const app = createApp({ ...config, port: 0, logLevel: 'silent', limits: { ...config.limits, maxSubscriptionsPerConnection: SUBSCRIPTIONS } });
   await app.start();
   const clients: Client[] = [];
   try {
+    const producer = await signToken({ sub: 'bench-producer', projects: [PROJECT], expiresIn: 3600 });
+    const snapshot = await fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${producer}` },
+      body: JSON.stringify({ query: 'query ($projectId: ID!) { projectSnapshot(projectId: $projectId) { cursor } }', variables: { projectId: PROJECT } }),
+    });
+    const after = ((await snapshot.json()) as { data: { projectSnapshot: { cursor: string } } }).data.projectSnapshot.cursor;
     for (let index = 0; index < CONNECTIONS; index++) {
-      const client = createClient({ url: app.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: false, retryAttempts: 0 });
+      const token = await signToken({ sub: `bench-viewer-${index}`, projects: [PROJECT], scope: 'events:read', expiresIn: 3600 });
+      const client = createClient({
+        url: app.url.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
+        lazy: false,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${token}` },
+      });
       await new Promise<void>((resolve) => client.on('connected', () => resolve()));
       clients.push(client);
     }
     const started = performance.now();
     for (let index = 0; index < SUBSCRIPTIONS; index++) {
-      clients[index % CONNECTIONS]!.subscribe({ query: documentFor(index), variables: { projectId: 'subscribe-cost' } }, { next: () => {}, error: () => {}, complete: () => {} });
+      clients[index % CONNECTIONS]!.subscribe({ query: documentFor(index), variables: { projectId: PROJECT, after } }, { next: () => {}, error: () => {}, complete: () => {} });
     }
     while (app.subscriberCount() < SUBSCRIPTIONS) await new Promise((resolve) => setImmediate(resolve));
     const micros = ((performance.now() - started) * 1000) / SUBSCRIPTIONS;
@@ -38,8 +60,8 @@ async function run(label: string, documentFor: (index: number) => string): Promi
   }
 }
 
-const FIELDS = 'cursor type projectId occurredAt ... on IngestJobEvent { job { id source status progress message updatedAt } }';
+const DOCUMENT = print(IngestJobStream);
 console.log(`${SUBSCRIPTIONS} subscriptions over ${CONNECTIONS} WebSocket connections, in process:`);
-const same = await run('one document for all', () => `subscription S($projectId: ID!) { projectEvents(projectId: $projectId) { ${FIELDS} } }`);
-const distinct = await run('a distinct document each', (index) => `subscription S${index}($projectId: ID!) { projectEvents(projectId: $projectId) { ${FIELDS} } }`);
+const same = await run('one document for all', () => DOCUMENT);
+const distinct = await run('a distinct document each', (index) => DOCUMENT.replace('subscription IngestJobStream', `subscription IngestJobStream${index}`));
 console.log(`one shared document costs ${((same / distinct) * 100).toFixed(0)}% of distinct ones per subscribe`);
