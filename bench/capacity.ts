@@ -3,20 +3,26 @@
  * started here from the installed binaries and one server process:
  *   - Redis CPU per commit (a progress mutation: one HMGET, one commit script, one SPUBLISH)
  *     and per published message, from INFO commandstats and INFO cpu of every master;
- *   - API-instance CPU per delivery, from the server process' CPU time;
+ *   - API-instance CPU per delivery, from the server process' CPU time, as deployed:
+ *     production mode, authentication on (a token per subscriber and one for the producer),
+ *     subscribers on the client library's own `IngestJobStream`, starting after a snapshot's
+ *     cursor;
  *   - Redis memory per event (log entry) and per entity (job; agent run with messages).
  * Removes the cluster afterwards.
  *
  *   npm run bench:capacity
  *   CAPACITY_MUTATIONS=3000 CAPACITY_PROJECTS=30 CAPACITY_SUBSCRIBERS_PER_PROJECT=10 npm run bench:capacity
  */
+import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
 import { createClient } from 'graphql-ws';
 import type { Redis } from 'ioredis';
 import WebSocket from 'ws';
+import { IngestJobStream } from '../client/src/operations.js';
 import { createRedisKeys } from '../src/store/redis-keys.js';
 import { startRedisCluster } from '../tests/support/cluster.js';
 import { createCluster } from '../tests/support/redis.js';
+import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
 import { startServerProcess } from './server-process.js';
 
 const mutations = Number(process.env.CAPACITY_MUTATIONS ?? 3000);
@@ -31,10 +37,14 @@ const PROGRESS = `mutation ($id: ID!, $progress: Float!, $processed: Int, $messa
 }`;
 const START_RUN = `mutation ($p: ID!) { startAgentRun(projectId: $p, agent: "researcher") { id } }`;
 const APPEND = `mutation ($runId: ID!, $content: String!) { appendAgentMessage(runId: $runId, role: ASSISTANT, content: $content) { id } }`;
-const STREAM = `subscription ($projectId: ID!) { ingestJob(projectId: $projectId) { cursor job { id progress message } } }`;
+const SNAPSHOT = `query ($projectId: ID!) { projectSnapshot(projectId: $projectId) { cursor } }`;
+
+/** The producer's token: every mutation and query of this benchmark carries it. */
+const producerToken = await signToken({ sub: 'capacity-producer', projects: ['*'], expiresIn: 3600 });
 
 async function call(url: string, query: string, variables: Record<string, unknown>): Promise<any> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${producerToken}` };
+  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
   const result = (await response.json()) as { data?: any; errors?: unknown[] };
   if (result.errors) throw new Error(JSON.stringify(result.errors));
   return result.data;
@@ -66,7 +76,13 @@ async function redisCpuSeconds(nodes: Redis[]): Promise<number> {
 
 const cluster = await startRedisCluster({ masters: 3 });
 const inspector = createCluster(cluster.nodes);
-const server = await startServerProcess({ REDIS_CLUSTER_NODES: cluster.nodeList, REDIS_KEY_PREFIX: prefix, MUTATIONS_PER_SECOND: '100000' });
+const server = await startServerProcess({
+  NODE_ENV: 'production',
+  AUTH_JWT_SECRET: TEST_SECRET,
+  REDIS_CLUSTER_NODES: cluster.nodeList,
+  REDIS_KEY_PREFIX: prefix,
+  MUTATIONS_PER_SECOND: '100000',
+});
 const clients: Client[] = [];
 try {
   await inspector.connect();
@@ -77,11 +93,20 @@ try {
   let delivered = 0;
   let subscribed = 0;
   const wsUrl = server.url.replace(/^http/, 'ws');
+  const document = print(IngestJobStream);
   for (const projectId of projects) {
+    const after = (await call(server.url, SNAPSHOT, { projectId })).projectSnapshot.cursor as string;
     for (let index = 0; index < subscribersPerProject; index++) {
-      const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0 });
+      const token = await signToken({ sub: `capacity-viewer-${projectId}-${index}`, projects: [projectId], scope: 'events:read', expiresIn: 3600 });
+      const client = createClient({
+        url: wsUrl,
+        webSocketImpl: WebSocket,
+        lazy: false,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${token}` },
+      });
       clients.push(client);
-      client.subscribe({ query: STREAM, variables: { projectId } }, { next: () => void delivered++, error: (error) => console.error(error), complete: () => {} });
+      client.subscribe({ query: document, variables: { projectId, after } }, { next: () => void delivered++, error: (error) => console.error(error), complete: () => {} });
       client.on('connected', () => void subscribed++);
     }
   }
