@@ -1,7 +1,8 @@
 /**
  * The measured inputs of the capacity model in the README, on a 3-master Redis Cluster
  * started here from the installed binaries and one server process:
- *   - Redis CPU per commit (a progress mutation: one HMGET, one commit script, one SPUBLISH)
+ *   - Redis CPU per commit (a progress mutation: one HMGET, then the commit script, which
+ *     publishes the event with SPUBLISH)
  *     and per published message, from INFO commandstats and INFO cpu of every master;
  *   - API-instance CPU per delivery, from the server process' CPU time, as deployed:
  *     production mode, authentication on (a token per subscriber and one for the producer),
@@ -149,8 +150,8 @@ try {
   console.log(`deliveries: ${delivered} of ${expectedDeliveries}`);
   console.log('\nRedis CPU (INFO commandstats, usec_per_call × calls, summed over masters):');
   for (const name of ['evalsha', 'hmget', 'spublish', 'hget', 'xadd', 'hincrby', 'hset', 'cluster|myid']) console.log(`  ${name.padEnd(14)} ${perCall(name)}`);
-  console.log(`  per commit (commit script + the read before it): ${(((stats.get('evalsha')?.usec ?? 0) + (stats.get('hmget')?.usec ?? 0)) / mutations).toFixed(1)} µs`);
-  console.log(`  per published message (SPUBLISH, one subscriber connection per instance): ${perCall('spublish')}`);
+  console.log(`  per commit (commit script, its SPUBLISH included, + the read before it): ${(((stats.get('evalsha')?.usec ?? 0) + (stats.get('hmget')?.usec ?? 0)) / mutations).toFixed(1)} µs`);
+  console.log(`  per published message (SPUBLISH within the commit script, one subscriber connection per instance): ${perCall('spublish')}`);
   console.log(`  redis-server process CPU per mutation, all work incl. network: ${((redisCpu * 1e6) / mutations).toFixed(1)} µs`);
   console.log('\nAPI instance CPU (one server process, mutations and deliveries):');
   console.log(`  per mutation + its deliveries: ${((serverCpuMs * 1000) / mutations).toFixed(0)} µs`);

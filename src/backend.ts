@@ -11,7 +11,9 @@ import type { StateStore } from './store/state-store.js';
 
 /** Where state, logs and fan-out live: this process, Redis, or a Redis Cluster. Owns its Redis clients. */
 export interface Backend {
+  /** Commits and logs changes, and publishes each logged event on its project's channel. */
   store: StateStore;
+  /** Where instances hear the events the store published. */
   pubsub: PubSub;
   /** The PubSub channel of a project's events. */
   channelFor(projectId: string): string;
@@ -48,9 +50,10 @@ export function createBackend(config: Config, logger: Logger, metrics: Metrics):
   const sharded = config.redisClusterNodes !== undefined;
   const channelFor = (projectId: string) => projectChannel(config.redisKeyPrefix, projectId, sharded);
   if (!config.redisUrl && !config.redisSentinels && !config.redisClusterNodes) {
+    const pubsub = createMemoryPubSub();
     return {
-      store: createMemoryStateStore(config.retention),
-      pubsub: createMemoryPubSub(),
+      store: createMemoryStateStore(config.retention, Date.now, (event) => void pubsub.publish(channelFor(event.projectId), event)),
+      pubsub,
       channelFor,
       onReconnect: () => {},
       problems: () => [],

@@ -34,28 +34,19 @@ export interface Domain {
 }
 
 /**
- * Wires the domain: the backend (in process or Redis), the change applier that commits a
- * change with its events and then publishes them, one ordered feed per watched project, and
- * the services on top.
+ * Wires the domain: the backend (in process or Redis), whose store commits a change with its
+ * events and publishes them in the same step, the change applier on top of it, one ordered
+ * feed per watched project, and the services on top.
  */
 export function createDomain(config: Config, logger: Logger, metrics: Metrics): Domain {
   const backend = createBackend(config, logger, metrics);
   // The backend names the channels: sharded ones, in their project's slot, on a Redis Cluster.
   const { channelFor } = backend;
 
-  const publish = async (events: EventRecord[]) => {
-    for (const event of events) {
-      metrics.eventsPublished.inc({ type: event.type });
-      try {
-        await backend.pubsub.publish(channelFor(event.projectId), event);
-      } catch (error) {
-        // The change and its event are committed; failing the mutation now would invite a
-        // duplicate retry. Feeds notice the missing position and read it from the log.
-        logger.error({ err: error, projectId: event.projectId, seq: event.seq }, 'event publish failed');
-      }
-    }
+  const committed = (events: EventRecord[]) => {
+    for (const event of events) metrics.eventsPublished.inc({ type: event.type });
   };
-  const domain = { store: backend.store, changes: createChangeApplier({ store: backend.store, publish }) };
+  const domain = { store: backend.store, changes: createChangeApplier({ store: backend.store, committed }) };
   const feeds = createProjectFeeds({
     pubsub: backend.pubsub,
     channelFor,

@@ -4,6 +4,11 @@ import type { PubSub } from '../src/events/pubsub.js';
 import { createMemoryPubSub, createRedisPubSub, createShardedRedisPubSub, projectChannel } from '../src/events/pubsub.js';
 import { Cluster, Redis } from 'ioredis';
 import { REDIS_URL, channelSubscribers, clusterNodes, createCluster, createRedis, deleteKeys, uniquePrefix } from './support/redis.js';
+import pino from 'pino';
+import { createBackend } from '../src/backend.js';
+import { createMetrics } from '../src/observability/metrics.js';
+import { newEntityId } from '../src/store/entity-ids.js';
+import { BACKENDS, testConfig } from './support/servers.js';
 import { waitFor } from './support/wait-for.js';
 
 function event(projectId: string, seq: number): EventRecord {
@@ -183,5 +188,53 @@ describe('Redis PubSub', () => {
     expect(await count()).toBe(1);
     pubsub.unsubscribe(ids[1]!);
     await waitFor(async () => (await count()) === 0, { what: 'NUMSUB to reach 0' });
+  });
+});
+
+describe.each(BACKENDS)('the %s backend', (kind) => {
+  const backendPrefix = `${prefix}backend-${kind}:`;
+  let backend: ReturnType<typeof createBackend>;
+  beforeAll(async () => {
+    backend = createBackend(testConfig(kind, backendPrefix), pino({ level: 'silent' }), createMetrics());
+    await backend.connect();
+  });
+  afterAll(async () => {
+    if (kind !== 'memory') {
+      const cleaner = kind === 'cluster' ? createCluster() : createRedis();
+      await deleteKeys(cleaner, backendPrefix);
+      await cleaner.quit();
+    }
+    await backend.close();
+  });
+
+  it('publishes each event its store logs, as the record readers get, with no publish of its own', async () => {
+    const projectId = `announced-${kind}`;
+    const heard: EventRecord[] = [];
+    const subscription = await backend.pubsub.subscribe(backend.channelFor(projectId), (message) => heard.push(message as EventRecord));
+    const { store } = backend;
+    const at = new Date().toISOString();
+    const run = { id: newEntityId(projectId), projectId, agent: 'a', status: 'RUNNING' as const, output: null, error: null, createdAt: at, updatedAt: at, stepCount: 0, messageCount: 1 };
+    const message = { id: 'm1', index: 0, role: 'ASSISTANT' as const, content: '', status: 'STREAMING' as const, createdAt: at };
+    const committed = await store.commit({
+      kind: 'agentRun',
+      id: run.id,
+      projectId,
+      expectedVersion: 0,
+      value: run,
+      append: [{ collection: 'messages', value: message }],
+      openStream: { messageId: message.id, message },
+      events: [
+        { type: 'AGENT_RUN_CREATED', projectId, occurredAt: at, run },
+        { type: 'AGENT_MESSAGE_APPENDED', projectId, occurredAt: at, run, message },
+      ],
+    });
+    expect(await store.appendContent(run.id, message.id, 'Hello, "world" é', { maxLength: 100, flushAfterMs: 0 })).toMatchObject({ outcome: 'appended' });
+    const delta = await store.flushContent(run.id, message.id, { projectId, occurredAt: at });
+    const logged = [...committed, delta!];
+    await waitFor(() => heard.length === logged.length, { what: 'every logged event on the channel' });
+    expect(heard).toEqual(logged);
+    expect(heard.map((event) => event.seq)).toEqual([1, 2, 3]);
+    expect((await store.readLog(projectId, 0, 10)).events).toEqual(logged);
+    backend.pubsub.unsubscribe(subscription);
   });
 });

@@ -121,7 +121,7 @@ export function createAgentService(
 
   async function flush(projectId: string, runId: string, messageId: string): Promise<void> {
     const event = await store.flushContent(runId, messageId, { projectId, occurredAt: now().toISOString() });
-    if (event) await changes.publish([event]);
+    if (event) changes.committed([event]);
   }
 
   function scheduleFlush(projectId: string, runId: string, messageId: string): void {

@@ -20,7 +20,7 @@ export interface EntityRules<K extends EntityKind> {
 export interface ChangeApplier {
   /**
    * Reads an entity, lets `decide` validate and compute the change (it throws to reject),
-   * commits state and events atomically, then publishes the events. `decide` may read more
+   * and commits state and events atomically (the store publishes them). `decide` may read more
    * of the entity (a step, a node): a commit only succeeds if the entity's version did not
    * move, so whatever it read is still current.
    *
@@ -35,8 +35,8 @@ export interface ChangeApplier {
    * `apply` for an entity that must exist, be visible and writable to the caller, and not
    * have reached a final state; `action` completes "cannot … agent run "id"".
    */
-  /** Hands events committed outside `apply` (a flush of streamed text) to the live fan-out. */
-  publish(events: EventRecord[]): Promise<void>;
+  /** Reports events committed outside `apply` (a flush of streamed text), as `apply` reports its own. */
+  committed(events: EventRecord[]): void;
   update<K extends EntityKind>(
     rules: EntityRules<K>,
     id: string,
@@ -56,10 +56,10 @@ const MAX_ATTEMPTS = 25;
  */
 export function createChangeApplier(dependencies: {
   store: StateStore;
-  /** Hands committed events to the live fan-out. */
-  publish(events: EventRecord[]): Promise<void>;
+  /** Told of every event committed (and so published), for metrics. */
+  committed(events: EventRecord[]): void;
 }): ChangeApplier {
-  const { store, publish } = dependencies;
+  const { store, committed } = dependencies;
   const queues = new Map<string, Promise<unknown>>();
 
   function serialize<T>(key: string, task: () => Promise<T>): Promise<T> {
@@ -74,7 +74,7 @@ export function createChangeApplier(dependencies: {
   }
 
   const applier: ChangeApplier = {
-    publish,
+    committed,
     apply(kind, id, decide) {
       return serialize(`${kind}:${id}`, async () => {
         for (let attempt = 1; ; attempt++) {
@@ -91,7 +91,7 @@ export function createChangeApplier(dependencies: {
             await sleep(Math.random() * Math.min(attempt, 10));
             continue;
           }
-          await publish(events);
+          committed(events);
           return decision.value;
         }
       });

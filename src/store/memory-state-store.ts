@@ -42,8 +42,15 @@ interface ProjectLog {
  * The in-process store: the same contract as the Redis one, with each project's log a
  * bounded ring. Values are copied on the way in and out, so no caller can change stored
  * state without a commit; a commit copies only what it writes.
+ *
+ * @param announce receives each event once it is logged, as the Redis store publishes it
+ *   (the in-process PubSub); by default nobody
  */
-export function createMemoryStateStore(retention: Retention, now: () => number = Date.now): StateStore {
+export function createMemoryStateStore(
+  retention: Retention,
+  now: () => number = Date.now,
+  announce: (event: EventRecord) => void = () => {},
+): StateStore {
   const entities = new Map<string, StoredEntity>();
   const projectIndex = new Map<string, string[]>();
   const keyed = new Map<string, Map<string, unknown>>();
@@ -188,6 +195,7 @@ export function createMemoryStateStore(retention: Retention, now: () => number =
       });
       trim(log);
       purge(change.projectId);
+      records.forEach(announce);
       return records;
     },
     async appendContent(runId, messageId, text, { maxLength, flushAfterMs }) {
@@ -220,6 +228,7 @@ export function createMemoryStateStore(retention: Retention, now: () => number =
       const event = { type: 'AGENT_MESSAGE_DELTA', projectId, occurredAt, run, messageDelta, seq: ++log.seq, epoch: log.epoch } as EventRecord;
       log.events.push({ at: now(), event });
       trim(log);
+      announce(event);
       return event;
     },
     async streams(runId, messageId) {

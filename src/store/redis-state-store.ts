@@ -33,6 +33,14 @@ import { newEpoch } from './epochs.js';
  */
 const LUA_HELPERS = `
 local fence_by_node = false
+local publish_command = 'PUBLISH'
+
+-- Publishes a logged event on its project's channel as the record readers get: the draft
+-- with its position. In the script that logs it, so an event is announced exactly when it
+-- is committed, and without a command of its own.
+local function announce(channel, draft, seq, epoch)
+  redis.call(publish_command, channel, string.sub(draft, 1, -2) .. ',"seq":' .. seq .. ',"epoch":' .. cjson.encode(epoch) .. '}')
+end
 local function ensure_epoch(head, log, new_epoch)
   local epoch = redis.call('HGET', head, 'epoch')
   local node = ''
@@ -114,13 +122,15 @@ end
  * ARGV: expected version, entity JSON, entity id, epoch for a new log, now (ms),
  *       max events (0: no limit), age cutoff (ms, 0: none), finished (1 or 0),
  *       finished retention (ms, 0: for good), kind, entity key prefix, project key prefix,
- *       event count, write count, then one JSON per event, then per write seven values:
+ *       event count, write count, the project's channel, then one JSON per event, then
+ *       per write seven values:
  *       op, key index, then by op
  *       'h' (HSET member): member key, JSON;
  *       'l' (RPUSH item): -, JSON;
  *       'o' (open a stream, key is the streams hash): message id, message JSON;
  *       'f' (complete a stream, key is the streams hash): message id, message JSON,
  *           expected content bytes, expected emitted code units, list index from the end.
+ * Each event is published on the project's channel as it is logged.
  * Returns false on a version conflict, otherwise { epoch, last seq }.
  */
 const COMMIT_SCRIPT = `${LUA_HELPERS}${LUA_PURGE}
@@ -128,7 +138,8 @@ local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if current ~= tonumber(ARGV[1]) then return false end
 local count = tonumber(ARGV[13])
 local writes = tonumber(ARGV[14])
-local base = 14 + count
+local channel = ARGV[15]
+local base = 15 + count
 local function write(w)
   local at = base + w * 7
   return ARGV[at + 1], KEYS[tonumber(ARGV[at + 2])], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6], ARGV[at + 7]
@@ -172,12 +183,13 @@ if ARGV[8] == '1' and not redis.call('HGET', KEYS[1], 'f') then
 end
 local max_events = tonumber(ARGV[6])
 for i = 1, count do
-  local id = (first + i - 1) .. '-0'
+  local seq = first + i - 1
   if max_events > 0 then
-    redis.call('XADD', KEYS[4], 'MAXLEN', max_events, id, 't', ARGV[5], 'e', ARGV[14 + i])
+    redis.call('XADD', KEYS[4], 'MAXLEN', max_events, seq .. '-0', 't', ARGV[5], 'e', ARGV[15 + i])
   else
-    redis.call('XADD', KEYS[4], id, 't', ARGV[5], 'e', ARGV[14 + i])
+    redis.call('XADD', KEYS[4], seq .. '-0', 't', ARGV[5], 'e', ARGV[15 + i])
   end
+  announce(channel, ARGV[15 + i], seq, epoch)
 end
 trim_by_age(KEYS[4], tonumber(ARGV[7]), 1)
 purge_finished(KEYS[5], tonumber(ARGV[5]), ARGV[11], ARGV[12])
@@ -216,7 +228,8 @@ return { 'appended', stored, due, redis.call('HGET', KEYS[2], ARGV[1] .. ':m') }
  * the caller gives its start, this adds the run's summary and the delta.
  * KEYS: run hash, streams hash, content string, flush-due marker, project head, project log.
  * ARGV: message id, event JSON without its last fields and closing brace, epoch for a new
- *       log, now (ms), max events, age cutoff (ms).
+ *       log, now (ms), max events, age cutoff (ms), the project's channel (the event is
+ *       published there as it is logged).
  * Returns false when nothing is pending, otherwise { epoch, seq, event JSON }.
  */
 const FLUSH_CONTENT_SCRIPT = `${LUA_HELPERS}
@@ -240,6 +253,7 @@ else
   redis.call('XADD', KEYS[6], seq .. '-0', 't', ARGV[4], 'e', event)
 end
 trim_by_age(KEYS[6], tonumber(ARGV[6]), 1)
+announce(ARGV[7], event, seq, epoch)
 return { epoch, seq, event }
 `;
 
@@ -370,8 +384,12 @@ export function createRedisStateStore(
   const { prefix, retention, now = Date.now } = options;
   const redis = client as ScriptedRedis;
   if (!redis.commitChange) {
-    // Only a cluster node knows CLUSTER MYID; one Redis has no failover of its own to fence.
-    const lua = (script: string) => (redis.isCluster ? script.replace('local fence_by_node = false', 'local fence_by_node = true') : script);
+    // Only a cluster node knows CLUSTER MYID (one Redis has no failover of its own to
+    // fence), and a cluster's channels are sharded, published with SPUBLISH.
+    const lua = (script: string) =>
+      redis.isCluster
+        ? script.replace('local fence_by_node = false', 'local fence_by_node = true').replace("local publish_command = 'PUBLISH'", "local publish_command = 'SPUBLISH'")
+        : script;
     redis.defineCommand('commitChange', { lua: lua(COMMIT_SCRIPT) });
     redis.defineCommand('readLog', { numberOfKeys: 2, lua: lua(READ_LOG_SCRIPT) });
     redis.defineCommand('readList', { numberOfKeys: 2, lua: LIST_SCRIPT });
@@ -483,6 +501,7 @@ export function createRedisStateStore(
           redisKeys.projectPrefix(change.projectId),
           change.events.length,
           writes.length / 7,
+          redisKeys.channel(change.projectId, redis.isCluster),
           ...change.events.map((draft) => JSON.stringify(draft)),
           ...writes,
         )
@@ -530,6 +549,7 @@ export function createRedisStateStore(
           now(),
           retention.maxEvents,
           ageCutoff(),
+          redisKeys.channel(projectId, redis.isCluster),
         )
         .catch(unavailable);
       if (reply === null) return undefined;

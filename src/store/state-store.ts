@@ -179,7 +179,8 @@ export interface StateStore {
   items<C extends AppendedCollection>(collection: C, id: string, start: number, end: number): Promise<Array<AppendedCollections[C]>>;
   /**
    * Stores the new state and appends its events to the project's log at consecutive
-   * positions, atomically. Throws `VersionConflictError` when `expectedVersion` is stale.
+   * positions, atomically, publishing each on the project's channel as it is logged.
+   * Throws `VersionConflictError` when `expectedVersion` is stale.
    */
   commit<K extends EntityKind>(change: Change<K>): Promise<EventRecord[]>;
   /**
@@ -195,8 +196,8 @@ export interface StateStore {
   ): Promise<ContentAppend>;
   /**
    * Appends the text stored since the message's last delta event to the project's log as one
-   * AGENT_MESSAGE_DELTA event (carrying the run's summary), in one atomic step; undefined when
-   * nothing is pending or the message is no longer streaming.
+   * AGENT_MESSAGE_DELTA event (carrying the run's summary) and publishes it, in one atomic
+   * step; undefined when nothing is pending or the message is no longer streaming.
    */
   flushContent(runId: string, messageId: string, event: { projectId: string; occurredAt: string }): Promise<EventRecord | undefined>;
   /** The run's messages still streaming, with their content so far (all, or the one asked for). */
