@@ -46,13 +46,19 @@ export interface ChangeApplier {
   ): Promise<Entities[K]>;
 }
 
-/** Beyond this many lost races with other instances the caller is told to try again. */
-const MAX_ATTEMPTS = 25;
+/**
+ * How long a change may keep losing races with other instances before the caller is told to
+ * try again. A time, not a number of attempts: on a loaded machine each attempt is slower,
+ * and so is every competitor's.
+ */
+const CONFLICT_GIVE_UP_MS = 5000;
+/** The longest random pause between two attempts. */
+const MAX_RETRY_PAUSE_MS = 50;
 
 /**
  * Changes to one entity are applied one after another within this process, so version
- * conflicts only happen between instances; those are retried on fresh state after a short
- * random pause that spreads the competing writers apart.
+ * conflicts only happen between instances; those are retried on fresh state after a random
+ * pause that doubles with each lost race (up to 50 ms), spreading the competing writers apart.
  */
 export function createChangeApplier(dependencies: {
   store: StateStore;
@@ -77,6 +83,7 @@ export function createChangeApplier(dependencies: {
     committed,
     apply(kind, id, decide) {
       return serialize(`${kind}:${id}`, async () => {
+        const giveUpAt = Date.now() + CONFLICT_GIVE_UP_MS;
         for (let attempt = 1; ; attempt++) {
           const current = await store.get(kind, id);
           const decision = await decide(current);
@@ -85,10 +92,10 @@ export function createChangeApplier(dependencies: {
             events = await store.commit({ kind, id, expectedVersion: current?.version ?? 0, ...decision });
           } catch (error) {
             if (!(error instanceof VersionConflictError)) throw error;
-            if (attempt === MAX_ATTEMPTS) {
+            if (Date.now() >= giveUpAt) {
               throw new DomainError('CONFLICT', `${kind} "${id}" is being changed by others too often; try again`);
             }
-            await sleep(Math.random() * Math.min(attempt, 10));
+            await sleep(Math.random() * Math.min(2 ** attempt, MAX_RETRY_PAUSE_MS));
             continue;
           }
           committed(events);
