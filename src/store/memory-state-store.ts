@@ -36,8 +36,6 @@ interface ProjectLog {
   start: number;
 }
 
-
-
 /**
  * The in-process store: the same contract as the Redis one, with each project's log a
  * bounded ring. Values are copied on the way in and out, so no caller can change stored
