@@ -56,12 +56,18 @@ interface Probe {
   shown: Map<string, Array<{ content: string; status: string }>>;
   /** ProjectSnapshot requests sent: more than one means a missed delta made the hook reload. */
   snapshotLoads: number;
+  /**
+   * What happened to the hook, in order: its status changes (with an error's message), its
+   * snapshot requests and the test's server restarts, so a failure says why it reloaded.
+   */
+  timeline: string[];
 }
 
 function ProbeView({ projectId, probe }: { projectId: string; probe: Probe }) {
-  const { runs, status } = useAgentRunStream(projectId, undefined, { messageLimit: MESSAGE_LIMIT });
+  const { runs, status, error } = useAgentRunStream(projectId, undefined, { messageLimit: MESSAGE_LIMIT });
   useEffect(() => {
     probe.runs = runs;
+    if (probe.status !== status) probe.timeline.push(error ? `${status} (${error.message})` : status);
     probe.status = status;
     for (const message of runs.flatMap((run) => run.messages)) {
       const seen = probe.shown.get(message.id) ?? [];
@@ -149,9 +155,12 @@ describe('streamed messages in hooks under random writes, mounts mid-message and
   // WebSocket only: happy-dom's fetch, which SSE would stream over here, leaves an unhandled
   // 'aborted' rejection behind when the server dies in the middle of a response.
   function mount(projectId: string): Probe {
-    const probe: Probe = { runs: [], status: undefined, shown: new Map(), snapshotLoads: 0 };
+    const probe: Probe = { runs: [], status: undefined, shown: new Map(), snapshotLoads: 0, timeline: [] };
     const countingFetch: typeof fetch = async (input, init) => {
-      if (typeof init?.body === 'string' && init.body.includes('query ProjectSnapshot')) probe.snapshotLoads++;
+      if (typeof init?.body === 'string' && init.body.includes('query ProjectSnapshot')) {
+        probe.snapshotLoads++;
+        probe.timeline.push('snapshot requested');
+      }
       return fetch(input, init);
     };
     const events = createEventsClient({ url: servers.url, webSocketImpl: WebSocket, fetch: countingFetch, retryDelayMs: 20, maxRetryDelayMs: 200 });
@@ -187,11 +196,13 @@ describe('streamed messages in hooks under random writes, mounts mid-message and
       if (restartAt.has(move)) {
         await waitFor(() => probes.every((probe) => probe.status === 'live'), { what: `the hooks to be live before the restart at move ${move}` });
         await world.midMessage();
+        for (const probe of probes) probe.timeline.push(`serving server killed at move ${move}`);
         await servers.killServing();
         // Text written while the hooks' server is down arrives through the replay after resume.
         for (let down = 1 + random.below(8); down > 0; down--) await world.step();
         await world.midMessage();
         await servers.startServing();
+        for (const probe of probes) probe.timeline.push('serving server started');
       }
       await world.step();
     }
@@ -237,7 +248,7 @@ describe('streamed messages in hooks under random writes, mounts mid-message and
         });
       }
       // No delta was missed across the restarts: the hook never had to load its snapshot again.
-      expect(probe.snapshotLoads).toBe(1);
+      expect(probe.snapshotLoads, probe.timeline.join(' → ')).toBe(1);
     }
     // The sequence did what it is for: messages left the window, and the hooks showed text
     // growing across more than one delta.
