@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
@@ -6,6 +5,7 @@ import type { AudienceMember } from './audiences.js';
 import type { PlainAdmission, PlainStreams } from './plain-streams.js';
 import { refusalCode } from './plain-streams.js';
 import { PlainStreamRefusal, redactedUrl } from './plain-routes.js';
+import { logConnection } from './connection-log.js';
 
 const TRANSPORT = 'sse-plain';
 
@@ -77,13 +77,7 @@ export function createPlainSse(options: PlainSseOptions): PlainSse {
   }
 
   async function stream(request: IncomingMessage, response: ServerResponse, admission: PlainAdmission): Promise<void> {
-    const connectionId = randomUUID();
-    const opened = Date.now();
-    metrics.connections.inc({ transport: TRANSPORT });
-    logger.info(
-      { connectionId, transport: TRANSPORT, remote: request.socket.remoteAddress, origin: request.headers.origin, url: redactedUrl(request.url) },
-      'connection opened',
-    );
+    const connection = logConnection(metrics, logger, TRANSPORT, request, { url: redactedUrl(request.url) });
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
@@ -132,24 +126,17 @@ export function createPlainSse(options: PlainSseOptions): PlainSse {
     open.add(end);
     response.once('close', () => {
       end();
-      metrics.connections.dec({ transport: TRANSPORT });
-      logger.info(
-        {
-          connectionId,
-          transport: TRANSPORT,
-          subject: admission.viewer.subject,
-          durationMs: Date.now() - opened,
-          reason: cutOff ? 'slow consumer' : response.writableEnded ? 'ended' : 'client went away',
-        },
-        'connection closed',
-      );
+      connection.closed({
+        subject: admission.viewer.subject,
+        reason: cutOff ? 'slow consumer' : response.writableEnded ? 'ended' : 'client went away',
+      });
     });
 
     let joined: Awaited<ReturnType<PlainStreams['join']>>;
     try {
       joined = await streams.join(request, admission, member);
     } catch (error) {
-      logger.error({ err: error, connectionId }, 'plain stream failed to start');
+      logger.error({ err: error, connectionId: connection.id }, 'plain stream failed to start');
       ending = sseError('INTERNAL_SERVER_ERROR', 'the stream could not be opened');
       return finish();
     }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -13,6 +12,7 @@ import { PlainStreamRefusal, isPlainStreamPath, redactedUrl } from './plain-rout
 import type { UpgradeRoute } from './upgrades.js';
 import { refuseUpgrade } from './upgrades.js';
 import { closeSlowConsumer } from './websocket.js';
+import { logConnection } from './connection-log.js';
 
 const TRANSPORT = 'ws-plain';
 
@@ -63,13 +63,7 @@ export function createPlainWebSocketTransport(options: PlainWebSocketOptions): U
   heartbeat.unref();
 
   function serve(socket: WebSocket, request: IncomingMessage, admission: PlainAdmission): void {
-    const connectionId = randomUUID();
-    const opened = Date.now();
-    metrics.connections.inc({ transport: TRANSPORT });
-    logger.info(
-      { connectionId, transport: TRANSPORT, remote: request.socket.remoteAddress, origin: request.headers.origin, url: redactedUrl(request.url) },
-      'connection opened',
-    );
+    const connection = logConnection(metrics, logger, TRANSPORT, request, { url: redactedUrl(request.url) });
     answered.add(socket);
     socket.on('pong', () => answered.add(socket));
     // A plain stream only sends; whatever a client sends is ignored.
@@ -93,11 +87,7 @@ export function createPlainWebSocketTransport(options: PlainWebSocketOptions): U
       clearTimeout(expiry);
       admission.release();
       void handle?.return?.();
-      metrics.connections.dec({ transport: TRANSPORT });
-      logger.info(
-        { connectionId, transport: TRANSPORT, code, reason: String(reason), subject: admission.viewer.subject, durationMs: Date.now() - opened },
-        'connection closed',
-      );
+      connection.closed({ code, reason: String(reason), subject: admission.viewer.subject });
     });
 
     void (async () => {
@@ -105,7 +95,7 @@ export function createPlainWebSocketTransport(options: PlainWebSocketOptions): U
       try {
         joined = await streams.join(request, admission, member);
       } catch (error) {
-        logger.error({ err: error, connectionId }, 'plain stream failed to start');
+        logger.error({ err: error, connectionId: connection.id }, 'plain stream failed to start');
         socket.close(CloseCode.InternalError, 'INTERNAL_SERVER_ERROR');
         return;
       }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { DocumentNode, ExecutionArgs, ExecutionResult } from 'graphql';
 import { GraphQLError, getOperationAST } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -19,6 +18,7 @@ import { planShare, sharedExecution } from './shared-subscriptions.js';
 import { CloseCode } from './close-codes.js';
 import type { ConnectionLimiter } from './limiters.js';
 import type { UpgradeRoute } from './upgrades.js';
+import { logConnection } from './connection-log.js';
 
 /** How long a slow consumer's close handshake may take before its connection is cut. */
 const SLOW_CLOSE_GRACE_MS = 2000;
@@ -109,17 +109,8 @@ export function createWebSocketTransport(
 
   // One log line when a connection opens and one when it closes, with why.
   webSocketServer.on('connection', (socket, request) => {
-    const connectionId = randomUUID();
-    const opened = Date.now();
-    metrics.connections.inc({ transport: 'ws' });
-    logger.info({ connectionId, transport: 'ws', remote: request.socket.remoteAddress, origin: request.headers.origin }, 'connection opened');
-    socket.once('close', (code, reason) => {
-      metrics.connections.dec({ transport: 'ws' });
-      logger.info(
-        { connectionId, transport: 'ws', code, reason: String(reason), subject: subjectOf.get(socket), durationMs: Date.now() - opened },
-        'connection closed',
-      );
-    });
+    const connection = logConnection(metrics, logger, 'ws', request);
+    socket.once('close', (code, reason) => connection.closed({ code, reason: String(reason), subject: subjectOf.get(socket) }));
   });
 
   const graphqlWs = useServer(
