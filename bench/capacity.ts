@@ -16,14 +16,13 @@
  */
 import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
-import { createClient } from 'graphql-ws';
 import type { Redis } from 'ioredis';
-import WebSocket from 'ws';
 import { IngestJobStream } from '../client/src/operations.js';
 import { createRedisKeys } from '../src/store/redis-keys.js';
 import { startRedisCluster } from '../tests/support/cluster.js';
 import { createCluster } from '../tests/support/redis.js';
 import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
+import { connectGraphqlWs, graphqlCaller } from './clients.js';
 import { startServerProcess } from './server-process.js';
 
 const mutations = Number(process.env.CAPACITY_MUTATIONS ?? 3000);
@@ -40,16 +39,8 @@ const START_RUN = `mutation ($p: ID!) { startAgentRun(projectId: $p, agent: "res
 const APPEND = `mutation ($runId: ID!, $content: String!) { appendAgentMessage(runId: $runId, role: ASSISTANT, content: $content) { id } }`;
 const SNAPSHOT = `query ($projectId: ID!) { projectSnapshot(projectId: $projectId) { cursor } }`;
 
-/** The producer's token: every mutation and query of this benchmark carries it. */
-const producerToken = await signToken({ sub: 'capacity-producer', projects: ['*'], expiresIn: 3600 });
-
-async function call(url: string, query: string, variables: Record<string, unknown>): Promise<any> {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${producerToken}` };
-  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  const result = (await response.json()) as { data?: any; errors?: unknown[] };
-  if (result.errors) throw new Error(JSON.stringify(result.errors));
-  return result.data;
-}
+/** Every mutation and query of this benchmark carries the producer's token. */
+const call = graphqlCaller(await signToken({ sub: 'capacity-producer', projects: ['*'], expiresIn: 3600 }));
 
 /** `name:calls=…,usec=…` of INFO commandstats, summed over the given nodes. */
 async function commandStats(nodes: Redis[]): Promise<Map<string, { calls: number; usec: number }>> {
@@ -92,27 +83,17 @@ try {
   const jobs = await Promise.all(projects.map(async (p) => (await call(server.url, CREATE, { p })).createIngestJob.id as string));
 
   let delivered = 0;
-  let subscribed = 0;
-  const wsUrl = server.url.replace(/^http/, 'ws');
   const document = print(IngestJobStream);
   for (const projectId of projects) {
     const after = (await call(server.url, SNAPSHOT, { projectId })).projectSnapshot.cursor as string;
     for (let index = 0; index < subscribersPerProject; index++) {
       const token = await signToken({ sub: `capacity-viewer-${projectId}-${index}`, projects: [projectId], scope: 'events:read', expiresIn: 3600 });
-      const client = createClient({
-        url: wsUrl,
-        webSocketImpl: WebSocket,
-        lazy: false,
-        retryAttempts: 0,
-        connectionParams: { authorization: `Bearer ${token}` },
-      });
+      const client = await connectGraphqlWs(server.url, token);
       clients.push(client);
       client.subscribe({ query: document, variables: { projectId, after } }, { next: () => void delivered++, error: (error) => console.error(error), complete: () => {} });
-      client.on('connected', () => void subscribed++);
     }
   }
   const expectedSubscribers = projects.length * subscribersPerProject;
-  while (subscribed < expectedSubscribers) await new Promise((resolve) => setTimeout(resolve, 20));
   // A probe per project: every subscription is live once its probe arrived.
   await Promise.all(jobs.map((id) => call(server.url, PROGRESS, { id, progress: 0 })));
   while (delivered < expectedSubscribers) await new Promise((resolve) => setTimeout(resolve, 20));

@@ -17,12 +17,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { print } from 'graphql';
-import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { AgentRunStream, WorkflowStream } from '../client/src/operations.js';
 import { deleteKeys } from '../tests/support/redis.js';
 import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
+import { connectGraphqlWs, graphqlCaller } from './clients.js';
 import { startServerProcess } from './server-process.js';
 
 const messageCount = Number(process.env.BENCH_MESSAGES ?? 5000);
@@ -49,16 +49,8 @@ async function memoryUnder(prefix: string): Promise<number> {
   return total;
 }
 
-/** The producer's token: every mutation and query of this benchmark carries it. */
-const producerToken = await signToken({ sub: 'bench-long-run', projects: ['*'], expiresIn: 3600 });
-
-async function call(url: string, query: string, variables: Record<string, unknown>): Promise<any> {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${producerToken}` };
-  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  const result = (await response.json()) as { data?: any; errors?: unknown[] };
-  if (result.errors) throw new Error(JSON.stringify(result.errors));
-  return result.data;
-}
+/** Every mutation and query of this benchmark carries the producer's token. */
+const call = graphqlCaller(await signToken({ sub: 'bench-long-run', projects: ['*'], expiresIn: 3600 }));
 
 /** Times each call; returns the medians of the first and of the last 100. */
 async function timed(count: number, action: (index: number) => Promise<unknown>) {
@@ -98,11 +90,7 @@ async function frameCounter(url: string, projectId: string) {
   let frames = 0;
   let largest = 0;
   const token = await signToken({ sub: `bench-viewer-${projectId}`, projects: [projectId], scope: 'events:read', expiresIn: 3600 });
-  const client = createClient({
-    url: url.replace(/^http/, 'ws'),
-    lazy: false,
-    retryAttempts: 0,
-    connectionParams: { authorization: `Bearer ${token}` },
+  const client = await connectGraphqlWs(url, token, {
     webSocketImpl: class extends WebSocket {
       constructor(...args: ConstructorParameters<typeof WebSocket>) {
         super(...args);
@@ -115,7 +103,6 @@ async function frameCounter(url: string, projectId: string) {
       }
     },
   });
-  await new Promise<void>((resolve) => client.on('connected', () => resolve()));
   return {
     client,
     stats: () => ({ bytes, frames, largest }),

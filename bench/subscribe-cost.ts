@@ -10,12 +10,11 @@
  */
 import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
-import { createClient } from 'graphql-ws';
-import WebSocket from 'ws';
 import { IngestJobStream } from '../client/src/operations.js';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
+import { connectGraphqlWs, graphqlCaller } from './clients.js';
 
 const SUBSCRIPTIONS = Number(process.env.BENCH_SUBSCRIPTIONS ?? 1000);
 const CONNECTIONS = 10;
@@ -27,24 +26,12 @@ async function run(label: string, documentFor: (index: number) => string): Promi
   await app.start();
   const clients: Client[] = [];
   try {
-    const producer = await signToken({ sub: 'bench-producer', projects: [PROJECT], expiresIn: 3600 });
-    const snapshot = await fetch(app.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${producer}` },
-      body: JSON.stringify({ query: 'query ($projectId: ID!) { projectSnapshot(projectId: $projectId) { cursor } }', variables: { projectId: PROJECT } }),
-    });
-    const after = ((await snapshot.json()) as { data: { projectSnapshot: { cursor: string } } }).data.projectSnapshot.cursor;
+    const call = graphqlCaller(await signToken({ sub: 'bench-producer', projects: [PROJECT], expiresIn: 3600 }));
+    const snapshot = await call(app.url, 'query ($projectId: ID!) { projectSnapshot(projectId: $projectId) { cursor } }', { projectId: PROJECT });
+    const after = snapshot.projectSnapshot.cursor as string;
     for (let index = 0; index < CONNECTIONS; index++) {
       const token = await signToken({ sub: `bench-viewer-${index}`, projects: [PROJECT], scope: 'events:read', expiresIn: 3600 });
-      const client = createClient({
-        url: app.url.replace(/^http/, 'ws'),
-        webSocketImpl: WebSocket,
-        lazy: false,
-        retryAttempts: 0,
-        connectionParams: { authorization: `Bearer ${token}` },
-      });
-      await new Promise<void>((resolve) => client.on('connected', () => resolve()));
-      clients.push(client);
+      clients.push(await connectGraphqlWs(app.url, token));
     }
     const started = performance.now();
     for (let index = 0; index < SUBSCRIPTIONS; index++) {

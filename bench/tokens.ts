@@ -20,13 +20,12 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
-import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
-import WebSocket from 'ws';
 import { AgentRunStream } from '../client/src/operations.js';
 import { deleteKeys } from '../tests/support/redis.js';
 import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
 import type { ServerProcess } from './server-process.js';
+import { connectGraphqlWs } from './clients.js';
 import { startServerProcess } from './server-process.js';
 
 const runCount = Number(process.env.BENCH_RUNS ?? 100);
@@ -72,14 +71,6 @@ function call(url: string, query: string, variables: Record<string, unknown>): P
     });
     req.on('error', reject);
     req.end(body);
-  });
-}
-
-/** Resolves once the client is connected; a refused connection fails the run instead of hanging it. */
-function connected(client: Client): Promise<void> {
-  return new Promise((resolve, reject) => {
-    client.on('connected', () => resolve());
-    client.on('closed', (event) => reject(new Error(`connection closed: ${(event as { code?: number }).code ?? 'unknown'}`)));
   });
 }
 
@@ -147,17 +138,10 @@ async function measure(name: string, start: () => Promise<ServerProcess>): Promi
           const key = `${runIndex}:${offset}`;
           // A user of their own, with a project list of their own that includes the watched one.
           const token = await signToken({ sub: `bench-user-${key}`, projects: [projectId, `own-${key}`], scope: 'events:read', expiresIn: 3600 });
-          const client = createClient({
-            url: server.url.replace(/^http/, 'ws'),
-            webSocketImpl: WebSocket,
-            lazy: false,
-            retryAttempts: 0,
-            connectionParams: { authorization: `Bearer ${token}` },
-            onNonLazyError: () => {},
+          const client = await connectGraphqlWs(server.url, token, {
             on: { closed: () => void (completed.has(key) || disconnected.add(key)) },
           });
           clients.push(client);
-          await connected(client);
           const texts: string[] = [];
           received.set(key, texts);
           client.subscribe<any>(
@@ -198,16 +182,8 @@ async function measure(name: string, start: () => Promise<ServerProcess>): Promi
         if (producer === 'http') return (variables: Record<string, unknown>) => call(server.url, APPEND, variables);
         // A worker of its own: connections are limited per token subject.
         const token = await signToken({ sub: `bench-producer-${runIndex}`, projects: [projectId], expiresIn: 3600 });
-        const client = createClient({
-          url: server.url.replace(/^http/, 'ws'),
-          webSocketImpl: WebSocket,
-          lazy: false,
-          retryAttempts: 0,
-          connectionParams: { authorization: `Bearer ${token}` },
-          onNonLazyError: () => {},
-        });
+        const client = await connectGraphqlWs(server.url, token);
         clients.push(client);
-        await connected(client);
         return (variables: Record<string, unknown>) =>
           new Promise<void>((resolve, reject) =>
             client.subscribe({ query: APPEND, variables }, { next: () => {}, error: reject, complete: () => resolve() }),
