@@ -31,12 +31,12 @@ export interface ChangeApplier {
     id: string,
     decide: (current: Versioned<Entities[K]> | undefined) => Decision<K> | Promise<Decision<K>>,
   ): Promise<Entities[K]>;
+  /** Reports events committed outside `apply` (a flush of streamed text), as `apply` reports its own. */
+  committed(events: EventRecord[]): void;
   /**
    * `apply` for an entity that must exist, be visible and writable to the caller, and not
    * have reached a final state; `action` completes "cannot … agent run "id"".
    */
-  /** Reports events committed outside `apply` (a flush of streamed text), as `apply` reports its own. */
-  committed(events: EventRecord[]): void;
   update<K extends EntityKind>(
     rules: EntityRules<K>,
     id: string,
