@@ -52,7 +52,7 @@ export function createBackend(config: Config, logger: Logger, metrics: Metrics):
   if (!config.redisUrl && !config.redisSentinels && !config.redisClusterNodes) {
     const pubsub = createMemoryPubSub();
     return {
-      store: createMemoryStateStore(config.retention, Date.now, (event) => void pubsub.publish(channelFor(event.projectId), event)),
+      store: createMemoryStateStore(config.retention, config.now, (event) => void pubsub.publish(channelFor(event.projectId), event)),
       pubsub,
       channelFor,
       onReconnect: () => {},
@@ -68,9 +68,12 @@ export function createBackend(config: Config, logger: Logger, metrics: Metrics):
   // many producers, say) go out in one write: auto-pipelining. On a cluster, ioredis
   // refuses such a pipeline when its keys span slots of different groups, so the cluster
   // client sends each command as it comes.
+  // Every command has a deadline: a Redis that stalls (paused, swapping, a long script)
+  // fails the commands waiting on it instead of leaving their callers hanging.
+  const commandTimeout = config.redisCommandTimeoutMs;
   const commands = config.redisClusterNodes
-    ? createClusterClient(config.redisClusterNodes, { enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 0 } })
-    : createRedisClient(config, { enableOfflineQueue: false, enableAutoPipelining: true, maxRetriesPerRequest: 0 });
+    ? createClusterClient(config.redisClusterNodes, { enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 0, commandTimeout } })
+    : createRedisClient(config, { enableOfflineQueue: false, enableAutoPipelining: true, maxRetriesPerRequest: 0, commandTimeout });
   // On a cluster: one subscriber connection per master, each holding the sharded channels
   // of the slots that master owns.
   const subscriber = config.redisClusterNodes
@@ -87,10 +90,14 @@ export function createBackend(config: Config, logger: Logger, metrics: Metrics):
     client.on('ready', () => up.set(1));
     client.on('close', () => up.set(0));
   }
+  const probe = createResponsivenessProbe(
+    () => (commands instanceof Cluster ? Promise.all(commands.nodes('master').map((node) => node.ping())) : commands.ping()),
+    commandTimeout,
+  );
   const onUnsubscribeError = (error: unknown) =>
     logger.warn({ err: (error as Error).message }, 'redis unsubscribe failed; the connection was lost and its subscriptions with it');
   return {
-    store: createRedisStateStore(commands, { prefix: config.redisKeyPrefix, retention: config.retention }),
+    store: createRedisStateStore(commands, { prefix: config.redisKeyPrefix, retention: config.retention, now: config.now }),
     pubsub:
       commands instanceof Cluster && subscriber instanceof Cluster
         ? createShardedRedisPubSub({ publisher: commands, subscriber, onError: onUnsubscribeError })
@@ -125,13 +132,49 @@ export function createBackend(config: Config, logger: Logger, metrics: Metrics):
         });
       });
     },
-    problems: () =>
-      clients.filter(([, client]) => client.status !== 'ready').map(([role, client]) => `redis ${role} connection is ${client.status}`),
+    problems: () => [
+      ...clients.filter(([, client]) => client.status !== 'ready').map(([role, client]) => `redis ${role} connection is ${client.status}`),
+      ...probe.problems(),
+    ],
     async connect() {
       await Promise.all([commands.connect(), subscriber.connect()]);
+      probe.start();
     },
     async close() {
+      probe.stop();
       await Promise.allSettled([commands.quit(), subscriber.quit()]);
+    },
+  };
+}
+
+/**
+ * Whether Redis answers in time. A stalled Redis keeps its connections open, so their status
+ * says nothing: a PING every half second (at most one outstanding) does, and until one
+ * answers within the command deadline, the instance is not ready.
+ */
+function createResponsivenessProbe(ping: () => Promise<unknown>, timeoutMs: number) {
+  let timer: NodeJS.Timeout | undefined;
+  let pendingSince: number | undefined;
+  let failed = false;
+  const check = () => {
+    if (pendingSince !== undefined) return;
+    pendingSince = Date.now();
+    ping().then(
+      () => (failed = false),
+      () => (failed = true),
+    ).finally(() => (pendingSince = undefined));
+  };
+  return {
+    start() {
+      timer ??= setInterval(check, 500).unref();
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+    },
+    problems(): string[] {
+      const late = pendingSince !== undefined && Date.now() - pendingSince > timeoutMs;
+      return failed || late ? [`redis did not answer within ${timeoutMs} ms`] : [];
     },
   };
 }

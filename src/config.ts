@@ -49,6 +49,25 @@ export interface Config {
    * @default "shared"
    */
   fanout: 'shared' | 'per-subscriber';
+  /** How producers' changes happen exactly once, and what happens to work whose producer vanished. */
+  producing: Producing;
+  /**
+   * Deadline of every Redis command, in ms: past it, a mutation answers SERVICE_UNAVAILABLE
+   * (outcome unknown) and `/ready` says not ready. @default 2000
+   */
+  redisCommandTimeoutMs: number;
+  /** The clock of the domain, in ms. Not read from the environment: tests move it by hand. @default Date.now */
+  now?: () => number;
+}
+
+export interface Producing {
+  /** How long an idempotency key is kept, in ms (IDEMPOTENCY_WINDOW_SECONDS). @default 86400000 */
+  idempotencyWindowMs: number;
+  /**
+   * A job or run that sees no change for this long (ms) is failed by the server, its
+   * streaming messages finished (ABANDONED_AFTER_SECONDS); 0 never. @default 0
+   */
+  abandonedAfterMs: number;
 }
 
 /** Where JWT signatures are checked against: exactly one of the three. */
@@ -184,6 +203,11 @@ export function loadConfig(env: Environment = process.env): Config {
     drainGraceMs: integer(env, 'DRAIN_GRACE_MS', 5000, 0, 600_000),
     streamHeartbeatMs: 15_000,
     fanout: fanout(env),
+    producing: {
+      idempotencyWindowMs: integer(env, 'IDEMPOTENCY_WINDOW_SECONDS', 86_400, 1, 31_536_000) * 1000,
+      abandonedAfterMs: integer(env, 'ABANDONED_AFTER_SECONDS', 0, 1, 31_536_000) * 1000,
+    },
+    redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 2000, 100, 600_000),
     limits: {
       maxPayloadBytes: integer(env, 'WS_MAX_PAYLOAD_BYTES', 65_536, 1024, 16_777_216),
       connectionInitTimeoutMs: integer(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000, 100, 60_000),

@@ -2,6 +2,7 @@ import type { AgentService } from './agent/agent-service.js';
 import type { Access, Viewer } from './auth/viewer.js';
 import type { LogPosition } from './events/event-record.js';
 import type { AudienceSourceTap, EventStreams } from './events/event-streams.js';
+import type { RequestIdempotency } from './idempotency/request-idempotency.js';
 import type { IngestService } from './ingest/ingest-service.js';
 import type { WorkflowService } from './workflow/workflow-service.js';
 
@@ -25,4 +26,6 @@ export interface GraphQLContext {
   audienceSource?: AudienceSourceTap;
   /** Set when this execution only replays a resuming member of a shared audience; see `Caller.replayUntil`. */
   replayUntil?: LogPosition;
+  /** A mutation's idempotency key, when it carries one; see `idempotencyPlugin`. */
+  idempotency?: RequestIdempotency;
 }

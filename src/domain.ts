@@ -64,15 +64,20 @@ export function createDomain(config: Config, logger: Logger, metrics: Metrics): 
     void feeds.catchUp();
   });
 
+  const clock = config.now ?? Date.now;
+  const now = () => new Date(clock());
   const services: Services = {
-    ingest: createIngestService(domain),
-    agent: createAgentService({
-      ...domain,
-      limits: config.entityLimits,
-      deltaWindowMs: config.agentDeltaWindowMs,
-      onError: (error) => logger.warn({ err: error }, 'streamed text not sent yet; it goes out with the next delta or the finish'),
-    }),
-    workflow: createWorkflowService({ ...domain, limits: config.entityLimits }),
+    ingest: createIngestService(domain, now),
+    agent: createAgentService(
+      {
+        ...domain,
+        limits: config.entityLimits,
+        deltaWindowMs: config.agentDeltaWindowMs,
+        onError: (error) => logger.warn({ err: error }, 'streamed text not sent yet; it goes out with the next delta or the finish'),
+      },
+      now,
+    ),
+    workflow: createWorkflowService({ ...domain, limits: config.entityLimits }, now),
     streams: createEventStreams({ feeds, store: backend.store, maxQueuedEvents: config.limits.maxQueuedEvents, metrics }),
   };
 

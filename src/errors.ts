@@ -12,7 +12,9 @@ export type ErrorCode =
   | 'CURSOR_EXPIRED'
   | 'SERVICE_UNAVAILABLE'
   | 'FORBIDDEN'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'OFFSET_MISMATCH';
 
 export class DomainError extends Error {
   override readonly name = 'DomainError';
@@ -22,8 +24,11 @@ export class DomainError extends Error {
     message: string,
     /** The argument the error is about, when there is one. */
     readonly field?: string,
+    /** More that a client can act on, beside the code (for example `expectedOffset`). */
+    readonly extensions?: Readonly<Record<string, unknown>>,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

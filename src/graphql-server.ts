@@ -12,6 +12,7 @@ import type { Config } from './config.js';
 import type { GraphQLContext } from './context.js';
 import type { Services } from './domain.js';
 import { DomainError } from './errors.js';
+import { idempotencyPlugin } from './idempotency/idempotency-plugin.js';
 import { createMaskError } from './mask-error.js';
 import type { Metrics } from './observability/metrics.js';
 import { operationMetricsPlugin } from './observability/operation-metrics.js';
@@ -79,6 +80,7 @@ export function createGraphQLServer(options: {
       operationMetricsPlugin(metrics),
       ...documentLimitPlugins(config.limits, config.production),
       ...(authenticator.enabled ? [mutationRateLimitPlugin(createRateLimiter(config.limits.mutationsPerSecond))] : []),
+      idempotencyPlugin({ windowMs: config.producing.idempotencyWindowMs }),
     ],
     maskedErrors: { maskError: createMaskError(logger, metrics), isDev: !config.production },
     graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Real-time events API' } : false,

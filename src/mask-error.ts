@@ -26,7 +26,7 @@ export function createMaskError(logger: Logger, metrics: Metrics) {
         source: located?.source,
         positions: located?.positions,
         path: located?.path,
-        extensions: original.field ? { code: original.code, field: original.field } : { code: original.code },
+        extensions: { code: original.code, ...(original.field ? { field: original.field } : {}), ...original.extensions },
       });
     }
     if (!isGraphQLError(original)) {

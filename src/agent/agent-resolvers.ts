@@ -2,6 +2,7 @@ import { requireRead, requireWrite, visibleTo } from '../auth/viewer.js';
 import type { AgentRunEventRecord } from '../events/event-record.js';
 import { isAgentRunEvent } from '../events/event-record.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
+import { idempotentCall } from '../idempotency/request-idempotency.js';
 
 export const agentResolvers: Resolvers = {
   Query: {
@@ -19,17 +20,20 @@ export const agentResolvers: Resolvers = {
     content: (message, _, { agent }) => agent.contentOf(message),
   },
   Mutation: {
-    startAgentRun: (_, args, { agent, viewer }) => {
+    startAgentRun: (_, args, { agent, viewer, idempotency }, info) => {
       requireWrite(viewer, args.projectId);
-      return agent.start(args);
+      return agent.start(args, idempotentCall(idempotency, info));
     },
-    updateAgentStep: (_, args, { agent, access }) => agent.updateStep(args, access),
-    appendAgentMessage: (_, args, { agent, access }) => agent.appendMessage(args, access),
-    startAgentMessage: (_, args, { agent, access }) => agent.startMessage(args, access),
-    appendAgentMessageContent: (_, args, { agent, access }) => agent.appendContent(args, access),
-    finishAgentMessage: (_, args, { agent, access }) => agent.finishMessage(args, access),
-    completeAgentRun: (_, args, { agent, access }) => agent.complete(args, access),
-    failAgentRun: (_, args, { agent, access }) => agent.fail(args, access),
+    updateAgentStep: (_, args, { agent, access, idempotency }, info) => agent.updateStep(args, access, idempotentCall(idempotency, info)),
+    appendAgentMessage: (_, args, { agent, access, idempotency }, info) =>
+      agent.appendMessage(args, access, idempotentCall(idempotency, info)),
+    startAgentMessage: (_, args, { agent, access, idempotency }, info) => agent.startMessage(args, access, idempotentCall(idempotency, info)),
+    appendAgentMessageContent: (_, args, { agent, access, idempotency }, info) =>
+      agent.appendContent(args, access, idempotentCall(idempotency, info)),
+    finishAgentMessage: (_, args, { agent, access, idempotency }, info) =>
+      agent.finishMessage(args, access, idempotentCall(idempotency, info)),
+    completeAgentRun: (_, args, { agent, access, idempotency }, info) => agent.complete(args, access, idempotentCall(idempotency, info)),
+    failAgentRun: (_, args, { agent, access, idempotency }, info) => agent.fail(args, access, idempotentCall(idempotency, info)),
   },
   Subscription: {
     agentRun: {

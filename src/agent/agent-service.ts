@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Access } from '../auth/viewer.js';
 import type { EntityLimits } from '../config.js';
-import { badUserInput, invalidTransition, notFound } from '../errors.js';
+import { DomainError, badUserInput, invalidTransition, notFound } from '../errors.js';
 import type { EventDraft } from '../events/event-record.js';
 import type { AgentRunStatus, MessageRole, StepStatus } from '../generated/resolvers-types.js';
 import { newEntityId } from '../store/entity-ids.js';
-import type { ChangeApplier, Decision, EntityRules } from '../store/change-applier.js';
+import type { ChangeApplier, Decision, EntityRules, IdempotentCall } from '../store/change-applier.js';
+import { keyReused } from '../store/change-applier.js';
 import type { AgentMessageRecord, AgentRunRecord, AgentStepRecord } from '../store/records.js';
 import type { ContentAppend, StateStore, StreamState } from '../store/state-store.js';
 import { optionalText, requireId, requireText } from '../validation.js';
@@ -52,24 +53,37 @@ export interface AgentService {
   steps(run: AgentRunRecord): Promise<AgentStepRecord[]>;
   /** One page of the run's messages, never past the `messageCount` of `run`. */
   messages(run: AgentRunRecord, page: MessagePage): Promise<AgentMessageRecord[]>;
-  start(input: { projectId: string; agent: string }): Promise<AgentRunRecord>;
+  /** Every change takes an idempotency key's call, so that a repeat changes nothing and gets the first answer. */
+  start(input: { projectId: string; agent: string }, idempotent?: IdempotentCall): Promise<AgentRunRecord>;
   updateStep(
     input: { runId: string; stepId: string; name: string; status: StepStatus },
     access: Access,
+    idempotent?: IdempotentCall,
   ): Promise<AgentRunRecord>;
-  appendMessage(input: { runId: string; role: MessageRole; content: string }, access: Access): Promise<AgentMessageRecord>;
+  appendMessage(
+    input: { runId: string; role: MessageRole; content: string },
+    access: Access,
+    idempotent?: IdempotentCall,
+  ): Promise<AgentMessageRecord>;
   /** Starts a message whose content is streamed. */
-  startMessage(input: { runId: string; role: MessageRole }, access: Access): Promise<AgentMessageRecord>;
-  /** Stores text at the end of a streaming message; its delta event follows within the batching window. */
-  appendContent(input: { runId: string; messageId: string; text: string }, access: Access): Promise<AgentMessageModel>;
+  startMessage(input: { runId: string; role: MessageRole }, access: Access, idempotent?: IdempotentCall): Promise<AgentMessageRecord>;
+  /**
+   * Stores text at the end of a streaming message; its delta event follows within the
+   * batching window. With `offset` the text is stored only there (see `StateStore.appendContent`).
+   */
+  appendContent(
+    input: { runId: string; messageId: string; text: string; offset?: number | null },
+    access: Access,
+    idempotent?: IdempotentCall,
+  ): Promise<AgentMessageModel>;
   /** Sends what is left of a streaming message and marks it complete. */
-  finishMessage(input: { runId: string; messageId: string }, access: Access): Promise<AgentMessageRecord>;
+  finishMessage(input: { runId: string; messageId: string }, access: Access, idempotent?: IdempotentCall): Promise<AgentMessageRecord>;
   /** A message's content as stored now. */
   contentOf(message: AgentMessageModel): Promise<string>;
   /** Stops the batching timers; text they would have sent goes out with the next delta or the finish. */
   dispose(): void;
-  complete(input: { runId: string; output?: string | null }, access: Access): Promise<AgentRunRecord>;
-  fail(input: { runId: string; error: string }, access: Access): Promise<AgentRunRecord>;
+  complete(input: { runId: string; output?: string | null }, access: Access, idempotent?: IdempotentCall): Promise<AgentRunRecord>;
+  fail(input: { runId: string; error: string }, access: Access, idempotent?: IdempotentCall): Promise<AgentRunRecord>;
 }
 
 function pageSize(field: string, value: number | null | undefined): number {
@@ -173,15 +187,14 @@ export function createAgentService(
     access: Access,
     action: string,
     body: Pick<AgentMessageRecord, 'content' | 'status'>,
+    idempotent: IdempotentCall | undefined,
   ): Promise<AgentMessageRecord> {
-    let message: AgentMessageRecord | undefined;
-    await changes.update(RUN_RULES, input.runId, access, action, (run) => {
+    return changes.update(RUN_RULES, input.runId, access, action, (run): Decision<'agentRun', AgentMessageRecord> => {
       if (run.messageCount >= limits.maxMessagesPerRun) {
         throw badUserInput('runId', `agent run "${run.id}" already has the most messages allowed (${limits.maxMessagesPerRun})`);
       }
       const at = now().toISOString();
       const added: AgentMessageRecord = { id: randomUUID(), index: run.messageCount, role: input.role, ...body, createdAt: at };
-      message = added;
       const next: AgentRunRecord = { ...run, messageCount: run.messageCount + 1, updatedAt: at };
       return {
         projectId: run.projectId,
@@ -190,13 +203,22 @@ export function createAgentService(
         put: [{ collection: 'messageIds', key: added.id, value: { index: added.index } }],
         openStream: added.status === 'STREAMING' ? { messageId: added.id, message: added } : undefined,
         events: [{ type: 'AGENT_MESSAGE_APPENDED', projectId: run.projectId, occurredAt: at, run: next, message: added }],
+        answer: added,
       };
-    });
-    return message!;
+    }, idempotent);
   }
 
   function refuseAppend(outcome: ContentAppend['outcome'], input: { runId: string; messageId: string }, length?: number): never {
     switch (outcome) {
+      case 'key-reused':
+        throw keyReused();
+      case 'offset-mismatch':
+        throw new DomainError(
+          'OFFSET_MISMATCH',
+          `offset: the message's content is ${length} characters long, so the next piece starts at offset ${length}`,
+          'offset',
+          { expectedOffset: length },
+        );
       case 'run-missing':
         throw notFound('Agent run', input.runId);
       case 'message-missing':
@@ -236,7 +258,7 @@ export function createAgentService(
       const end = Math.min(run.messageCount, page.before ?? run.messageCount);
       return store.items('messages', run.id, Math.max(0, end - pageSize('last', page.last)), end);
     },
-    start(input) {
+    start(input, idempotent) {
       const projectId = requireId('projectId', input.projectId);
       const agent = requireText('agent', input.agent, 256);
       const id = newEntityId(projectId);
@@ -255,9 +277,9 @@ export function createAgentService(
           messageCount: 0,
         };
         return { projectId, value: run, events: [{ type: 'AGENT_RUN_CREATED', projectId, occurredAt: at, run }] };
-      });
+      }, idempotent && { ...idempotent, projectId });
     },
-    updateStep(input, access) {
+    updateStep(input, access, idempotent) {
       const stepId = requireId('stepId', input.stepId);
       const name = requireText('name', input.name, 256);
       const { status } = input;
@@ -289,35 +311,46 @@ export function createAgentService(
         if (startsRun) events.push({ type: 'AGENT_RUN_UPDATED', projectId: run.projectId, occurredAt: at, run: next });
         events.push({ type: 'AGENT_STEP_UPDATED', projectId: run.projectId, occurredAt: at, run: next, step });
         return { projectId: run.projectId, value: next, put: [{ collection: 'steps', key: stepId, value: step }], events };
-      });
+      }, idempotent);
     },
-    appendMessage(input, access) {
+    appendMessage(input, access, idempotent) {
       const content = requireText('content', input.content, MAX_MESSAGE_LENGTH);
-      return addMessage(input, access, 'append a message to', { content, status: 'COMPLETE' });
+      return addMessage(input, access, 'append a message to', { content, status: 'COMPLETE' }, idempotent);
     },
-    startMessage(input, access) {
-      return addMessage(input, access, 'start a message in', { content: '', status: 'STREAMING' });
+    startMessage(input, access, idempotent) {
+      return addMessage(input, access, 'start a message in', { content: '', status: 'STREAMING' }, idempotent);
     },
-    async appendContent(input, access) {
-      const { runId, messageId, text } = input;
+    async appendContent(input, access, idempotent) {
+      const { runId, messageId, text, offset } = input;
       requireId('messageId', messageId);
       if (text.length === 0) throw badUserInput('text', 'must not be empty');
       if (text.length > MAX_DELTA_LENGTH) throw badUserInput('text', `must be at most ${MAX_DELTA_LENGTH} characters, got ${text.length}`);
       if (LONE_SURROGATE.test(text)) throw badUserInput('text', 'must be well-formed Unicode (no lone surrogates)');
+      if (offset != null && (!Number.isInteger(offset) || offset < 0)) throw badUserInput('offset', `must be a non-negative integer, got ${offset}`);
       const projectId = await projectOfRun(runId);
       access.assertWrite(projectId, 'Agent run', runId);
       // Whether the run still exists and may take text is decided where the text is stored.
-      const stored = await store.appendContent(runId, messageId, text, { maxLength: MAX_MESSAGE_LENGTH, flushAfterMs: deltaWindowMs });
+      // With an offset the position itself makes a retry harmless, so no key is recorded
+      // for it: a record per piece would cost more memory than the text.
+      const stored = await store.appendContent(runId, messageId, text, {
+        maxLength: MAX_MESSAGE_LENGTH,
+        flushAfterMs: deltaWindowMs,
+        offset: offset ?? undefined,
+        idempotency: idempotent && offset == null ? { ...idempotent.record, projectId } : undefined,
+      });
+      if (stored.outcome === 'replayed') {
+        idempotent?.replayed();
+        return { ...stored.message, runId };
+      }
       if (stored.outcome !== 'appended') refuseAppend(stored.outcome, input, 'length' in stored ? stored.length : undefined);
       // The text is stored: acknowledged text survives a crash, and the next flush sends it.
       if (deltaWindowMs === 0) await flush(projectId, runId, messageId);
       else if (stored.flushDue) scheduleFlush(projectId, runId, messageId);
       return { ...stored.message, runId };
     },
-    async finishMessage(input, access) {
+    finishMessage(input, access, idempotent) {
       const { messageId } = input;
-      let message: AgentMessageRecord | undefined;
-      await changes.update(RUN_RULES, input.runId, access, 'finish a message of', async (run) => {
+      return changes.update(RUN_RULES, input.runId, access, 'finish a message of', async (run): Promise<Decision<'agentRun', AgentMessageRecord>> => {
         const [stream] = await store.streams(run.id, messageId);
         if (!stream) {
           const [known] = await store.members('messageIds', run.id, [messageId]);
@@ -327,10 +360,8 @@ export function createAgentService(
         const at = now().toISOString();
         const next: AgentRunRecord = { ...run, updatedAt: at };
         const closing = completeStreams(next, [stream], at);
-        message = closing.completeStreams![0]!.message;
-        return { projectId: run.projectId, value: next, ...closing };
-      });
-      return message!;
+        return { projectId: run.projectId, value: next, ...closing, answer: closing.completeStreams![0]!.message };
+      }, idempotent);
     },
     async contentOf(message) {
       if (message.content !== undefined || message.runId === undefined) return message.content ?? '';
@@ -339,16 +370,26 @@ export function createAgentService(
       const [item] = await store.items('messages', message.runId, message.index, message.index + 1);
       return item?.content ?? '';
     },
-    complete(input, access) {
+    complete(input, access, idempotent) {
       const output = optionalText('output', input.output, MAX_MESSAGE_LENGTH);
-      return changes.update(RUN_RULES, input.runId, access, 'complete', (run) =>
-        finishRun('AGENT_RUN_COMPLETED', run, { ...run, status: 'COMPLETED', output, updatedAt: now().toISOString() }),
+      return changes.update(
+        RUN_RULES,
+        input.runId,
+        access,
+        'complete',
+        (run) => finishRun('AGENT_RUN_COMPLETED', run, { ...run, status: 'COMPLETED', output, updatedAt: now().toISOString() }),
+        idempotent,
       );
     },
-    fail(input, access) {
+    fail(input, access, idempotent) {
       const error = requireText('error', input.error, 4096);
-      return changes.update(RUN_RULES, input.runId, access, 'fail', (run) =>
-        finishRun('AGENT_RUN_FAILED', run, { ...run, status: 'FAILED', error, updatedAt: now().toISOString() }),
+      return changes.update(
+        RUN_RULES,
+        input.runId,
+        access,
+        'fail',
+        (run) => finishRun('AGENT_RUN_FAILED', run, { ...run, status: 'FAILED', error, updatedAt: now().toISOString() }),
+        idempotent,
       );
     },
     dispose() {

@@ -277,6 +277,7 @@ export type MutationAppendAgentMessageArgs = {
 
 export type MutationAppendAgentMessageContentArgs = {
   messageId: Scalars['ID']['input'];
+  offset?: InputMaybe<Scalars['Int']['input']>;
   runId: Scalars['ID']['input'];
   text: Scalars['String']['input'];
 };

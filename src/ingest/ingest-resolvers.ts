@@ -3,6 +3,7 @@ import { badUserInput } from '../errors.js';
 import type { IngestJobEventRecord } from '../events/event-record.js';
 import { isIngestJobEvent } from '../events/event-record.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
+import { idempotentCall } from '../idempotency/request-idempotency.js';
 
 export const ingestResolvers: Resolvers = {
   Query: {
@@ -13,13 +14,15 @@ export const ingestResolvers: Resolvers = {
     },
   },
   Mutation: {
-    createIngestJob: (_, args, { ingest, viewer }) => {
+    createIngestJob: (_, args, { ingest, viewer, idempotency }, info) => {
       requireWrite(viewer, args.projectId);
-      return ingest.create(args);
+      return ingest.create(args, idempotentCall(idempotency, info));
     },
-    updateIngestJobProgress: (_, args, { ingest, access }) => ingest.updateProgress(args, access),
-    completeIngestJob: (_, { id }, { ingest, access }) => ingest.complete(id, access),
-    failIngestJob: (_, { id, error }, { ingest, access }) => ingest.fail(id, error, access),
+    updateIngestJobProgress: (_, args, { ingest, access, idempotency }, info) =>
+      ingest.updateProgress(args, access, idempotentCall(idempotency, info)),
+    completeIngestJob: (_, { id }, { ingest, access, idempotency }, info) => ingest.complete(id, access, idempotentCall(idempotency, info)),
+    failIngestJob: (_, { id, error }, { ingest, access, idempotency }, info) =>
+      ingest.fail(id, error, access, idempotentCall(idempotency, info)),
   },
   Subscription: {
     ingestJob: {

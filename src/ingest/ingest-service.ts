@@ -2,7 +2,7 @@ import type { Access } from '../auth/viewer.js';
 import { badUserInput } from '../errors.js';
 import type { IngestJobStatus } from '../generated/resolvers-types.js';
 import { newEntityId } from '../store/entity-ids.js';
-import type { ChangeApplier, EntityRules } from '../store/change-applier.js';
+import type { ChangeApplier, EntityRules, IdempotentCall } from '../store/change-applier.js';
 import type { IngestJobRecord as IngestJob } from '../store/records.js';
 import type { StateStore } from '../store/state-store.js';
 import { optionalCount, optionalText, requireId, requireText } from '../validation.js';
@@ -18,13 +18,15 @@ const JOB_RULES: EntityRules<'ingestJob'> = {
 export interface IngestService {
   get(id: string): Promise<IngestJob | undefined>;
   list(projectId: string): Promise<IngestJob[]>;
-  create(input: { projectId: string; source: string; totalItems?: number | null }): Promise<IngestJob>;
+  /** Every change takes an idempotency key's call, so that a repeat changes nothing and gets the first answer. */
+  create(input: { projectId: string; source: string; totalItems?: number | null }, idempotent?: IdempotentCall): Promise<IngestJob>;
   updateProgress(
     input: { id: string; progress: number; processedItems?: number | null; message?: string | null },
     access: Access,
+    idempotent?: IdempotentCall,
   ): Promise<IngestJob>;
-  complete(id: string, access: Access): Promise<IngestJob>;
-  fail(id: string, error: string, access: Access): Promise<IngestJob>;
+  complete(id: string, access: Access, idempotent?: IdempotentCall): Promise<IngestJob>;
+  fail(id: string, error: string, access: Access, idempotent?: IdempotentCall): Promise<IngestJob>;
 }
 
 export function createIngestService(
@@ -39,6 +41,7 @@ export function createIngestService(
     access: Access,
     action: string,
     change: (job: IngestJob, at: string) => { job: IngestJob; type: 'INGEST_JOB_UPDATED' | 'INGEST_JOB_COMPLETED' | 'INGEST_JOB_FAILED' },
+    idempotent: IdempotentCall | undefined,
   ): Promise<IngestJob> {
     return changes.update(JOB_RULES, id, access, action, (job) => {
       const at = now().toISOString();
@@ -49,7 +52,7 @@ export function createIngestService(
         finished: FINAL_STATUSES.has(next.job.status),
         events: [{ type: next.type, projectId: job.projectId, occurredAt: at, job: next.job }],
       };
-    });
+    }, idempotent);
   }
 
   return {
@@ -59,7 +62,7 @@ export function createIngestService(
     list(projectId) {
       return store.list('ingestJob', requireId('projectId', projectId));
     },
-    create(input) {
+    create(input, idempotent) {
       const projectId = requireId('projectId', input.projectId);
       const source = requireText('source', input.source, 2048);
       const totalItems = optionalCount('totalItems', input.totalItems);
@@ -80,9 +83,9 @@ export function createIngestService(
           updatedAt: at,
         };
         return { projectId, value: job, events: [{ type: 'INGEST_JOB_CREATED', projectId, occurredAt: at, job }] };
-      });
+      }, idempotent && { ...idempotent, projectId });
     },
-    updateProgress(input, access) {
+    updateProgress(input, access, idempotent) {
       const { id, progress } = input;
       if (!Number.isFinite(progress) || progress < 0 || progress > 1) {
         throw badUserInput('progress', `must be between 0 and 1, got ${progress}`);
@@ -104,20 +107,20 @@ export function createIngestService(
             updatedAt: at,
           },
         };
-      });
+      }, idempotent);
     },
-    complete(id, access) {
+    complete(id, access, idempotent) {
       return changeJob(id, access, 'complete', (job, at) => ({
         type: 'INGEST_JOB_COMPLETED',
         job: { ...job, status: 'COMPLETED', progress: 1, updatedAt: at },
-      }));
+      }), idempotent);
     },
-    fail(id, error, access) {
+    fail(id, error, access, idempotent) {
       const reason = requireText('error', error, 4096);
       return changeJob(id, access, 'fail', (job, at) => ({
         type: 'INGEST_JOB_FAILED',
         job: { ...job, status: 'FAILED', error: reason, updatedAt: at },
-      }));
+      }), idempotent);
     },
   };
 }

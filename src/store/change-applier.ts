@@ -2,11 +2,36 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Access } from '../auth/viewer.js';
 import { DomainError, invalidTransition, notFound } from '../errors.js';
 import type { EventRecord } from '../events/event-record.js';
-import type { Change, EntityKind, Entities, StateStore, Versioned } from './state-store.js';
-import { VersionConflictError } from './state-store.js';
+import type { Change, EntityKind, Entities, IdempotencyRecord, StateStore, Versioned } from './state-store.js';
+import { IdempotencyKeyReused, IdempotentReplay, VersionConflictError } from './state-store.js';
 
-/** What a service decided: the entity's next summary, what changed beside it, and the events that say so. */
-export type Decision<K extends EntityKind> = Omit<Change<K>, 'kind' | 'id' | 'expectedVersion'>;
+/**
+ * What a service decided: the entity's next summary, what changed beside it, the events that
+ * say so, and what the caller is answered (the summary unless it says otherwise).
+ */
+export type Decision<K extends EntityKind, A = Entities[K]> = Omit<Change<K>, 'kind' | 'id' | 'expectedVersion' | 'idempotency'> & {
+  answer?: A;
+};
+
+/** A change asked for with an idempotency key: it happens once, and every repeat gets its answer. */
+export interface IdempotentCall {
+  record: IdempotencyRecord;
+  /** Told when the answer is the recorded one and nothing changed now. */
+  replayed(): void;
+}
+
+export function keyReused(): DomainError {
+  return new DomainError(
+    'IDEMPOTENCY_KEY_REUSED',
+    'this Idempotency-Key was used before with another operation or other variables; nothing was changed (use a new key for a new request)',
+  );
+}
+
+/**
+ * Refusals that say nothing about whether the change happened before: the caller may not see
+ * or change the entity (now), so no recorded answer is looked up for them.
+ */
+const NO_RECALL: ReadonlySet<string> = new Set(['FORBIDDEN', 'NOT_FOUND']);
 
 /** How the changes to one kind of entity are guarded. */
 export interface EntityRules<K extends EntityKind> {
@@ -26,24 +51,29 @@ export interface ChangeApplier {
    *
    * @returns the committed summary
    */
-  apply<K extends EntityKind>(
+  apply<K extends EntityKind, A = Entities[K]>(
     kind: K,
     id: string,
-    decide: (current: Versioned<Entities[K]> | undefined) => Decision<K> | Promise<Decision<K>>,
-  ): Promise<Entities[K]>;
+    decide: (current: Versioned<Entities[K]> | undefined) => Decision<K, A> | Promise<Decision<K, A>>,
+    idempotent?: IdempotentCall & {
+      /** The project the change is in when the entity does not exist yet. */
+      projectId?: string;
+    },
+  ): Promise<A>;
   /** Reports events committed outside `apply` (a flush of streamed text), as `apply` reports its own. */
   committed(events: EventRecord[]): void;
   /**
    * `apply` for an entity that must exist, be visible and writable to the caller, and not
    * have reached a final state; `action` completes "cannot … agent run "id"".
    */
-  update<K extends EntityKind>(
+  update<K extends EntityKind, A = Entities[K]>(
     rules: EntityRules<K>,
     id: string,
     access: Access,
     action: string,
-    decide: (value: Entities[K]) => Decision<K> | Promise<Decision<K>>,
-  ): Promise<Entities[K]>;
+    decide: (value: Entities[K]) => Decision<K, A> | Promise<Decision<K, A>>,
+    idempotent?: IdempotentCall,
+  ): Promise<A>;
 }
 
 /**
@@ -59,6 +89,11 @@ const MAX_RETRY_PAUSE_MS = 50;
  * Changes to one entity are applied one after another within this process, so version
  * conflicts only happen between instances; those are retried on fresh state after a random
  * pause that doubles with each lost race (up to 50 ms), spreading the competing writers apart.
+ *
+ * A change with an idempotency key carries its record into the commit, which checks and
+ * writes it atomically with the change. A repeat that decides a change again is answered
+ * there; a repeat that is refused before it gets there (the first request finished a job,
+ * so completing it again is an invalid transition) looks its record up instead.
  */
 export function createChangeApplier(dependencies: {
   store: StateStore;
@@ -79,40 +114,83 @@ export function createChangeApplier(dependencies: {
     return result;
   }
 
+  function applyOnce<K extends EntityKind, A>(
+    kind: K,
+    id: string,
+    decide: (current: Versioned<Entities[K]> | undefined) => Decision<K, A> | Promise<Decision<K, A>>,
+    idempotent: (IdempotentCall & { projectId?: string }) | undefined,
+  ): Promise<A> {
+    return serialize(`${kind}:${id}`, async () => {
+      const giveUpAt = Date.now() + CONFLICT_GIVE_UP_MS;
+      for (let attempt = 1; ; attempt++) {
+        const current = await store.get(kind, id);
+        let decision: Awaited<ReturnType<typeof decide>>;
+        try {
+          decision = await decide(current);
+        } catch (error) {
+          const projectId = current?.value.projectId ?? idempotent?.projectId;
+          if (idempotent && projectId !== undefined && error instanceof DomainError && !NO_RECALL.has(error.code)) {
+            const recorded = await store.recall(projectId, idempotent.record.key);
+            if (recorded && recorded.fingerprint !== idempotent.record.fingerprint) throw keyReused();
+            if (recorded) {
+              idempotent.replayed();
+              return JSON.parse(recorded.answer);
+            }
+          }
+          throw error;
+        }
+        const answer = decision.answer ?? decision.value;
+        let events: EventRecord[];
+        try {
+          events = await store.commit({
+            kind,
+            id,
+            expectedVersion: current?.version ?? 0,
+            ...decision,
+            idempotency: idempotent && { ...idempotent.record, answer: JSON.stringify(answer) },
+          });
+        } catch (error) {
+          if (error instanceof IdempotentReplay) {
+            idempotent!.replayed();
+            return JSON.parse(error.answer);
+          }
+          if (error instanceof IdempotencyKeyReused) throw keyReused();
+          if (!(error instanceof VersionConflictError)) throw error;
+          if (Date.now() >= giveUpAt) {
+            throw new DomainError('CONFLICT', `${kind} "${id}" is being changed by others too often; try again`);
+          }
+          await sleep(Math.random() * Math.min(2 ** attempt, MAX_RETRY_PAUSE_MS));
+          continue;
+        }
+        committed(events);
+        return answer as never;
+      }
+    });
+  }
+
   const applier: ChangeApplier = {
     committed,
-    apply(kind, id, decide) {
-      return serialize(`${kind}:${id}`, async () => {
-        const giveUpAt = Date.now() + CONFLICT_GIVE_UP_MS;
-        for (let attempt = 1; ; attempt++) {
-          const current = await store.get(kind, id);
-          const decision = await decide(current);
-          let events: EventRecord[];
-          try {
-            events = await store.commit({ kind, id, expectedVersion: current?.version ?? 0, ...decision });
-          } catch (error) {
-            if (!(error instanceof VersionConflictError)) throw error;
-            if (Date.now() >= giveUpAt) {
-              throw new DomainError('CONFLICT', `${kind} "${id}" is being changed by others too often; try again`);
-            }
-            await sleep(Math.random() * Math.min(2 ** attempt, MAX_RETRY_PAUSE_MS));
-            continue;
-          }
-          committed(events);
-          return decision.value;
-        }
-      });
+    apply(kind, id, decide, idempotent) {
+      // A repeat whose first request is still being applied here waits for it, then finds
+      // its record, instead of deciding a change of its own beside it.
+      if (idempotent) return serialize(`key:${idempotent.record.key}`, () => applyOnce(kind, id, decide, idempotent));
+      return applyOnce(kind, id, decide, undefined);
     },
-    update(rules, id, access, action, decide) {
-      return applier.apply(rules.kind, id, (current) => {
-        if (!current) throw notFound(rules.label, id);
-        access.assertWrite(current.value.projectId, rules.label, id);
-        const finalStatus = rules.finalStatus(current.value);
-        if (finalStatus !== undefined) {
-          throw invalidTransition(`cannot ${action} ${rules.label.toLowerCase()} "${id}": it is already ${finalStatus}`);
-        }
-        return decide(current.value);
-      });
+    update(rules, id, access, action, decide, idempotent) {
+      return applier.apply(
+        rules.kind,
+        id,
+        (current) => {
+          if (!current) throw notFound(rules.label, id);
+          access.assertWrite(current.value.projectId, rules.label, id);
+          const finalStatus = rules.finalStatus(current.value);
+          if (finalStatus !== undefined) {
+            throw invalidTransition(`cannot ${action} ${rules.label.toLowerCase()} "${id}": it is already ${finalStatus}`);
+          }
+          return decide(current.value);
+        },
+        idempotent,
+      );
     },
   };
   return applier;

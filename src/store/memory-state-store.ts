@@ -9,7 +9,8 @@ import type {
   StateStore,
   Versioned,
 } from './state-store.js';
-import { COLLECTIONS_OF, FLUSH_GRACE_MS, VersionConflictError } from './state-store.js';
+import type { IdempotencyRecord, RecordedAnswer } from './state-store.js';
+import { COLLECTIONS_OF, FLUSH_GRACE_MS, IdempotencyKeyReused, IdempotentReplay, VersionConflictError } from './state-store.js';
 import { newEpoch } from './epochs.js';
 
 interface StoredEntity {
@@ -58,6 +59,37 @@ export function createMemoryStateStore(
   const logs = new Map<string, ProjectLog>();
   /** Streaming messages by run, then by message id. */
   const streaming = new Map<string, Map<string, Stream>>();
+  /**
+   * Idempotency records by project and key. One window for all, so insertion order is
+   * expiry order: the expired ones are dropped from the front as new ones come.
+   */
+  const recorded = new Map<string, RecordedAnswer & { expiresAt: number }>();
+
+  const recordKey = (projectId: string, key: string) => `${projectId}\0${key}`;
+  function recallRecord(projectId: string, key: string): RecordedAnswer | undefined {
+    const time = now();
+    for (const [oldest, entry] of recorded) {
+      if (entry.expiresAt > time) break;
+      recorded.delete(oldest);
+    }
+    const entry = recorded.get(recordKey(projectId, key));
+    return entry && entry.expiresAt > time ? { fingerprint: entry.fingerprint, answer: entry.answer } : undefined;
+  }
+  /** What the Redis scripts do first: a recorded key answers instead of the change. */
+  function checkRecord(projectId: string, idempotency: IdempotencyRecord | undefined): RecordedAnswer | undefined {
+    if (!idempotency) return undefined;
+    const entry = recallRecord(projectId, idempotency.key);
+    if (entry && entry.fingerprint !== idempotency.fingerprint) {
+      throw new IdempotencyKeyReused(`idempotency key ${idempotency.key} was used with other input`);
+    }
+    return entry;
+  }
+  function writeRecord(projectId: string, idempotency: IdempotencyRecord | undefined, answer: string): void {
+    if (!idempotency) return;
+    const key = recordKey(projectId, idempotency.key);
+    recorded.delete(key);
+    recorded.set(key, { fingerprint: idempotency.fingerprint, answer, expiresAt: now() + idempotency.windowMs });
+  }
 
   const entityKey = (kind: EntityKind, id: string) => `${kind}:${id}`;
   const indexKey = (kind: EntityKind, projectId: string) => `${kind}:${projectId}`;
@@ -136,6 +168,8 @@ export function createMemoryStateStore(
       return slice;
     },
     async commit(change) {
+      const replay = checkRecord(change.projectId, change.idempotency);
+      if (replay) throw new IdempotentReplay(replay.answer);
       const key = entityKey(change.kind, change.id);
       const stored = entities.get(key);
       const current = stored?.version ?? 0;
@@ -193,10 +227,25 @@ export function createMemoryStateStore(
       });
       trim(log);
       purge(change.projectId);
+      writeRecord(change.projectId, change.idempotency, change.idempotency?.answer ?? '');
       records.forEach(announce);
       return records;
     },
-    async appendContent(runId, messageId, text, { maxLength, flushAfterMs }) {
+    async recall(projectId, key) {
+      return recallRecord(projectId, key);
+    },
+    async appendContent(runId, messageId, text, { maxLength, flushAfterMs, offset: at, idempotency }) {
+      let replay: RecordedAnswer | undefined;
+      try {
+        replay = checkRecord(idempotency?.projectId ?? '', idempotency);
+      } catch (error) {
+        if (error instanceof IdempotencyKeyReused) return { outcome: 'key-reused' };
+        throw error;
+      }
+      if (replay) {
+        const [, offset, json] = /^(\d+):(.*)$/s.exec(replay.answer)!;
+        return { outcome: 'replayed', offset: Number(offset), message: JSON.parse(json!), flushDue: false };
+      }
       const run = entities.get(entityKey('agentRun', runId));
       if (!run || expired(run)) return { outcome: 'run-missing' };
       if (run.finished) return { outcome: 'run-finished' };
@@ -205,13 +254,20 @@ export function createMemoryStateStore(
         const known = keyed.get(collectionKey('messageIds', runId))?.has(messageId);
         return { outcome: known ? 'message-complete' : 'message-missing' };
       }
-      if (stream.content.length + text.length > maxLength) return { outcome: 'too-long', length: stream.content.length };
+      const { content: _content, ...message } = stream.message;
       const offset = stream.content.length;
+      if (at !== undefined && at !== offset) {
+        if (at < offset && at + text.length <= offset && stream.content.startsWith(text, at)) {
+          return { outcome: 'replayed', offset: at, message: structuredClone(message), flushDue: false };
+        }
+        return { outcome: 'offset-mismatch', length: offset };
+      }
+      if (stream.content.length + text.length > maxLength) return { outcome: 'too-long', length: stream.content.length };
       stream.content += text;
       const time = now();
       const flushDue = flushAfterMs > 0 && (stream.flushBy === undefined || stream.flushBy <= time);
       if (flushDue) stream.flushBy = time + flushAfterMs + FLUSH_GRACE_MS;
-      const { content: _content, ...message } = stream.message;
+      writeRecord(idempotency?.projectId ?? '', idempotency, `${offset}:${JSON.stringify(message)}`);
       return { outcome: 'appended', offset, message: structuredClone(message), flushDue };
     },
     async flushContent(runId, messageId, { projectId, occurredAt }) {

@@ -25,6 +25,8 @@ const OWNER_OF = Object.fromEntries(
  * - `<slot>project:<projectId>:finished`: sorted set of `<kind>:<id>` by when they leave
  * - `<slot>project:<projectId>:head`: hash `epoch`, `seq`
  * - `<slot>project:<projectId>:log`: stream of the project's retained events
+ * - `<slot>project:<projectId>:idem:<key>`: string, an idempotency record (fingerprint and
+ *   answer), expiring with its window
  *
  * The Lua scripts build entity keys of a project from `entityPrefix` and its collection
  * keys from the entity key, so those strings must keep this shape.
@@ -64,6 +66,7 @@ export function createRedisKeys(prefix: string) {
     finished: (projectId: string) => `${projectPrefix(projectId)}finished`,
     head: (projectId: string) => `${projectPrefix(projectId)}head`,
     log: (projectId: string) => `${projectPrefix(projectId)}log`,
+    idempotency: (projectId: string, key: string) => `${projectPrefix(projectId)}idem:${key}`,
     /**
      * A project's event channel. On a cluster it is a sharded channel in the project's own
      * slot, so its messages travel only through the shard that holds the project; a plain

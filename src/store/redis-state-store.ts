@@ -15,7 +15,7 @@ import type {
   StateStore,
 } from './state-store.js';
 import { createRedisKeys } from './redis-keys.js';
-import { COLLECTIONS_OF, FLUSH_GRACE_MS, VersionConflictError } from './state-store.js';
+import { COLLECTIONS_OF, IDEMPOTENCY_FINGERPRINT_LENGTH as FINGERPRINT_LENGTH, FLUSH_GRACE_MS, IdempotencyKeyReused, IdempotentReplay, VersionConflictError } from './state-store.js';
 import { newEpoch } from './epochs.js';
 
 /**
@@ -105,6 +105,23 @@ end
 `;
 
 /**
+ * An idempotency record is one string: the request's fingerprint (fixed length) followed by
+ * the answer, expiring with the key's window.
+ */
+const LUA_IDEMPOTENCY = `
+local function recall(key, fingerprint)
+  if fingerprint == '' then return nil end
+  local recorded = redis.call('GET', key)
+  if not recorded then return nil end
+  if string.sub(recorded, 1, #fingerprint) == fingerprint then return { 'r', string.sub(recorded, #fingerprint + 1) } end
+  return { 'k' }
+end
+local function record(key, fingerprint, answer, window)
+  if fingerprint ~= '' then redis.call('SET', key, fingerprint .. answer, 'PX', window) end
+end
+`;
+
+/**
  * Checks the version, stores the entity's summary, writes the collection members and items
  * the change carries, indexes a new entity under its project and appends its events to the
  * project's log at consecutive positions, in one step: Redis runs a script without
@@ -117,12 +134,18 @@ end
  * `<id>:e` code units and `<id>:b` bytes already emitted, `<id>:m` the message as started).
  * Completing it writes its whole content into its list item once and drops the rest.
  *
- * KEYS: entity hash, project index, project head, project log, project finished set, then
- *       the collection keys the writes name.
+ * An idempotency key is checked first and recorded last, in the same script: there is no
+ * moment in which the change is committed and its key is not, or the other way round, and a
+ * repeat finds the key whatever instance committed it.
+ *
+ * KEYS: entity hash, project index, project head, project log, project finished set, the
+ *       idempotency record (the head again when there is none), then the collection keys
+ *       the writes name.
  * ARGV: expected version, entity JSON, entity id, epoch for a new log, now (ms),
  *       max events (0: no limit), age cutoff (ms, 0: none), finished (1 or 0),
  *       finished retention (ms, 0: for good), kind, entity key prefix, project key prefix,
- *       event count, write count, the project's channel, then one JSON per event, then
+ *       event count, write count, the project's channel, the idempotency fingerprint ('':
+ *       none), the answer recorded with it, its window (ms), then one JSON per event, then
  *       per write seven values:
  *       op, key index, then by op
  *       'h' (HSET member): member key, JSON;
@@ -131,15 +154,18 @@ end
  *       'f' (complete a stream, key is the streams hash): message id, message JSON,
  *           expected content bytes, expected emitted code units, list index from the end.
  * Each event is published on the project's channel as it is logged.
- * Returns false on a version conflict, otherwise { epoch, last seq }.
+ * Returns false on a version conflict, { 'r', answer } when the key was recorded with the
+ * same fingerprint, { 'k' } when with another, otherwise { 'c', epoch, last seq }.
  */
-const COMMIT_SCRIPT = `${LUA_HELPERS}${LUA_PURGE}
+const COMMIT_SCRIPT = `${LUA_HELPERS}${LUA_PURGE}${LUA_IDEMPOTENCY}
+local recorded = recall(KEYS[6], ARGV[16])
+if recorded then return recorded end
 local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if current ~= tonumber(ARGV[1]) then return false end
 local count = tonumber(ARGV[13])
 local writes = tonumber(ARGV[14])
 local channel = ARGV[15]
-local base = 15 + count
+local base = 18 + count
 local function write(w)
   local at = base + w * 7
   return ARGV[at + 1], KEYS[tonumber(ARGV[at + 2])], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6], ARGV[at + 7]
@@ -185,26 +211,42 @@ local max_events = tonumber(ARGV[6])
 for i = 1, count do
   local seq = first + i - 1
   if max_events > 0 then
-    redis.call('XADD', KEYS[4], 'MAXLEN', max_events, seq .. '-0', 't', ARGV[5], 'e', ARGV[15 + i])
+    redis.call('XADD', KEYS[4], 'MAXLEN', max_events, seq .. '-0', 't', ARGV[5], 'e', ARGV[18 + i])
   else
-    redis.call('XADD', KEYS[4], seq .. '-0', 't', ARGV[5], 'e', ARGV[15 + i])
+    redis.call('XADD', KEYS[4], seq .. '-0', 't', ARGV[5], 'e', ARGV[18 + i])
   end
-  announce(channel, ARGV[15 + i], seq, epoch)
+  announce(channel, ARGV[18 + i], seq, epoch)
 end
 trim_by_age(KEYS[4], tonumber(ARGV[7]), 1)
 purge_finished(KEYS[5], tonumber(ARGV[5]), ARGV[11], ARGV[12])
-return { epoch, last }
+record(KEYS[6], ARGV[16], ARGV[17], ARGV[18])
+return { 'c', epoch, last }
 `;
 
 /**
  * Stores streamed text in place: one APPEND, no rewrite of the run or of earlier text.
- * KEYS: run hash, streams hash, content string, flush-due marker, message ids hash.
+ *
+ * With an offset, the text is stored only at the content's end. A piece the content already
+ * holds at that offset is a retry whose first reply was lost: it changes nothing and is
+ * answered as the first time. The offset is UTF-16 code units and the content UTF-8 bytes,
+ * so its byte position is found walking back from the end, which a retry of a recent piece
+ * finds at once.
+ *
+ * KEYS: run hash, streams hash, content string, flush-due marker, message ids hash, the
+ *       idempotency record (the streams hash again when there is none).
  * ARGV: message id, text, its length in UTF-16 code units, most code units allowed,
- *       how long the caller told to flush has before another may (ms, 0: nobody is told).
- * Returns { outcome } or { 'appended', offset, flush due (1 or 0), message JSON } or
- * { 'too-long', length }.
+ *       how long the caller told to flush has before another may (ms, 0: nobody is told),
+ *       offset ('' for none), idempotency fingerprint ('' for none), its window (ms).
+ * Returns { outcome } or { 'appended' | 'replayed', offset, flush due (1 or 0), message JSON }
+ * or { 'too-long' | 'offset-mismatch', stored length }.
  */
-const APPEND_CONTENT_SCRIPT = `
+const APPEND_CONTENT_SCRIPT = `${LUA_IDEMPOTENCY}
+local recorded = recall(KEYS[6], ARGV[7])
+if recorded then
+  if recorded[1] == 'k' then return { 'key-reused' } end
+  local offset, message = string.match(recorded[2], '^(%d+):(.*)$')
+  return { 'replayed', tonumber(offset), 0, message }
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then return { 'run-missing' } end
 if redis.call('HGET', KEYS[1], 'f') then return { 'run-finished' } end
 local stored = redis.call('HGET', KEYS[2], ARGV[1] .. ':c')
@@ -213,12 +255,40 @@ if not stored then
   return { 'message-missing' }
 end
 stored = tonumber(stored)
-if stored + tonumber(ARGV[3]) > tonumber(ARGV[4]) then return { 'too-long', stored } end
+local units = tonumber(ARGV[3])
+if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= stored then
+  local offset = tonumber(ARGV[6])
+  if offset < stored and offset + units <= stored then
+    -- The byte position of code unit offset: walk back stored - offset units from the end.
+    -- A unit takes at most 3 bytes, so the tail read holds them all.
+    local bytes = redis.call('STRLEN', KEYS[3])
+    local back = stored - offset
+    local window = math.min(bytes, back * 3)
+    local tail = redis.call('GETRANGE', KEYS[3], bytes - window, bytes - 1)
+    local i, counted = #tail, 0
+    while counted < back and i > 0 do
+      local j = i
+      while j > 1 and string.byte(tail, j) >= 0x80 and string.byte(tail, j) < 0xC0 do j = j - 1 end
+      if string.byte(tail, j) >= 0xF0 then counted = counted + 2 else counted = counted + 1 end
+      i = j - 1
+    end
+    if counted == back then
+      local start = bytes - (#tail - i)
+      if redis.call('GETRANGE', KEYS[3], start, start + #ARGV[2] - 1) == ARGV[2] then
+        return { 'replayed', offset, 0, redis.call('HGET', KEYS[2], ARGV[1] .. ':m') }
+      end
+    end
+  end
+  return { 'offset-mismatch', stored }
+end
+if stored + units > tonumber(ARGV[4]) then return { 'too-long', stored } end
 redis.call('APPEND', KEYS[3], ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[1] .. ':c', stored + tonumber(ARGV[3]))
+redis.call('HSET', KEYS[2], ARGV[1] .. ':c', stored + units)
 local due = 0
 if tonumber(ARGV[5]) > 0 and redis.call('SET', KEYS[4], 1, 'NX', 'PX', ARGV[5]) then due = 1 end
-return { 'appended', stored, due, redis.call('HGET', KEYS[2], ARGV[1] .. ':m') }
+local message = redis.call('HGET', KEYS[2], ARGV[1] .. ':m')
+record(KEYS[6], ARGV[7], stored .. ':' .. message, ARGV[8])
+return { 'appended', stored, due, message }
 `;
 
 /**
@@ -341,11 +411,12 @@ return result
 `;
 
 type ScriptedRedis = (Redis | Cluster) & {
-  commitChange(...args: Array<string | number>): Promise<[string, number] | null>;
+  commitChange(...args: Array<string | number>): Promise<['c', string, number] | ['r', string] | ['k'] | null>;
   readLog(...args: Array<string | number>): Promise<[string, number, number, string[]]>;
   readList(...args: Array<string | number>): Promise<string[]>;
   readSnapshot(...args: Array<string | number>): Promise<[string, number, string[], string[], string[]]>;
   appendContent(...args: Array<string | number>): Promise<[ContentAppend['outcome'], number?, number?, string?]>;
+  recallAnswer(...args: Array<string | number>): Promise<string | null>;
   flushContent(...args: Array<string | number>): Promise<[string, number, string] | null>;
   readStreams(...args: Array<string | number>): Promise<Array<[string, string, string, string]>>;
 };
@@ -354,19 +425,44 @@ const SNAPSHOT_KINDS = ['ingestJob', 'agentRun', 'workflowRun'] as const satisfi
 
 /**
  * Replies of a cluster that cannot serve the slot now (no master for it, a failover or a
- * slot migration under way): like a lost connection, they mean "not confirmed, retry".
+ * slot migration under way): the command was refused, so like an unsent one it did nothing.
  */
 const CLUSTER_UNAVAILABLE = /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY) /;
 
 /**
- * A Redis error that is not a reply to a command is a connection problem: the change was
- * not confirmed, and the caller is told so instead of being left to assume success.
+ * ioredis' words for a command it refused to send (the connection is down and commands do
+ * not queue): such a command cannot have done anything.
+ */
+const NOT_SENT = /isn't writeable|Cluster isn't ready|None of startup nodes is available/;
+
+/**
+ * A Redis error that is not a reply to a command is a connection problem or a deadline:
+ * the caller is told the store did not answer, with what is known of the outcome, and the
+ * raw error stays in the log.
  */
 function unavailable(error: unknown): never {
   if (error instanceof Error && error.name === 'ReplyError' && !CLUSTER_UNAVAILABLE.test(error.message)) throw error;
+  throw new DomainError('SERVICE_UNAVAILABLE', 'the event store did not answer; try again shortly', undefined, undefined, { cause: error });
+}
+
+/**
+ * `unavailable` for a command that changes state. A command refused before it was sent
+ * changed nothing; one whose reply was lost or late (a dropped connection, the command
+ * deadline) may have been applied. Only a retry with the same idempotency key (or, for
+ * streamed text, the same offset) is then safe: it applies the change once, or answers what
+ * the first attempt committed.
+ */
+function changeUnconfirmed(error: unknown): never {
+  if (error instanceof Error && error.name === 'ReplyError' && !CLUSTER_UNAVAILABLE.test(error.message)) throw error;
+  const notApplied = error instanceof Error && (NOT_SENT.test(error.message) || CLUSTER_UNAVAILABLE.test(error.message));
   throw new DomainError(
     'SERVICE_UNAVAILABLE',
-    `the event store is unreachable (${(error as Error).message}); nothing was confirmed, retry later`,
+    notApplied
+      ? 'the event store is unreachable and the change was not applied; retry it (with the same Idempotency-Key)'
+      : 'the event store did not confirm the change in time: it may or may not have been applied; retry with the same Idempotency-Key (or offset) to apply it exactly once',
+    undefined,
+    { outcome: notApplied ? 'NOT_APPLIED' : 'UNKNOWN' },
+    { cause: error },
   );
 }
 
@@ -394,7 +490,7 @@ export function createRedisStateStore(
     redis.defineCommand('readLog', { numberOfKeys: 2, lua: lua(READ_LOG_SCRIPT) });
     redis.defineCommand('readList', { numberOfKeys: 2, lua: LIST_SCRIPT });
     redis.defineCommand('readSnapshot', { numberOfKeys: 3 + SNAPSHOT_KINDS.length, lua: lua(SNAPSHOT_SCRIPT) });
-    redis.defineCommand('appendContent', { numberOfKeys: 5, lua: APPEND_CONTENT_SCRIPT });
+    redis.defineCommand('appendContent', { numberOfKeys: 6, lua: APPEND_CONTENT_SCRIPT });
     redis.defineCommand('flushContent', { numberOfKeys: 6, lua: lua(FLUSH_CONTENT_SCRIPT) });
     redis.defineCommand('readStreams', { numberOfKeys: 1, lua: READ_STREAMS_SCRIPT });
   }
@@ -460,7 +556,7 @@ export function createRedisStateStore(
       const keyIndex = (key: string) => {
         let position = collectionKeys.indexOf(key);
         if (position === -1) position = collectionKeys.push(key) - 1;
-        return 6 + position;
+        return 7 + position;
       };
       const write = (op: string, key: string, ...values: Array<string | number>) =>
         writes.push(op, keyIndex(key), ...values, ...Array<string>(5 - values.length).fill(''));
@@ -474,6 +570,7 @@ export function createRedisStateStore(
         const bytes = Buffer.byteLength(stream.message.content, 'utf8');
         write('f', redisKeys.streams(change.id), stream.messageId, JSON.stringify(message), bytes, stream.emitted, message.index - messageCount);
       }
+      const { idempotency } = change;
       const time = now();
       const keys = [
         redisKeys.entity(change.kind, change.id),
@@ -481,6 +578,7 @@ export function createRedisStateStore(
         redisKeys.head(change.projectId),
         redisKeys.log(change.projectId),
         redisKeys.finished(change.projectId),
+        idempotency ? redisKeys.idempotency(change.projectId, idempotency.key) : redisKeys.head(change.projectId),
         ...collectionKeys,
       ];
       const reply = await redis
@@ -502,18 +600,31 @@ export function createRedisStateStore(
           change.events.length,
           writes.length / 7,
           redisKeys.channel(change.projectId, redis.isCluster),
+          idempotency?.fingerprint ?? '',
+          idempotency?.answer ?? '',
+          idempotency?.windowMs ?? 0,
           ...change.events.map((draft) => JSON.stringify(draft)),
           ...writes,
         )
-        .catch(unavailable);
+        .catch(changeUnconfirmed);
       if (reply === null) {
         throw new VersionConflictError(`${change.kind} ${change.id} changed since version ${change.expectedVersion}`);
       }
-      const [epoch, last] = reply;
+      if (reply[0] === 'r') throw new IdempotentReplay(reply[1]);
+      if (reply[0] === 'k') throw new IdempotencyKeyReused(`idempotency key ${idempotency!.key} was used with other input`);
+      const [, epoch, last] = reply;
       const first = Number(last) - change.events.length + 1;
       return change.events.map((draft, index) => ({ ...draft, seq: first + index, epoch }) as EventRecord);
     },
-    async appendContent(runId, messageId, text, { maxLength, flushAfterMs }) {
+    async recall(projectId, key) {
+      const recorded = await redis.get(redisKeys.idempotency(projectId, key)).catch(unavailable);
+      if (recorded === null) return undefined;
+      return { fingerprint: recorded.slice(0, FINGERPRINT_LENGTH), answer: recorded.slice(FINGERPRINT_LENGTH) };
+    },
+    async appendContent(runId, messageId, text, { maxLength, flushAfterMs, offset: at, idempotency }) {
+      if (idempotency && !redisKeys.sameSlot(runId, idempotency.projectId)) {
+        throw new Error(`agent run id "${runId}" was not made by newEntityId for project "${idempotency.projectId}"`);
+      }
       const [outcome, offset, due, message] = await redis
         .appendContent(
           redisKeys.entity('agentRun', runId),
@@ -521,15 +632,19 @@ export function createRedisStateStore(
           redisKeys.content(runId, messageId),
           redisKeys.contentDue(runId, messageId),
           redisKeys.collection('messageIds', runId),
+          idempotency ? redisKeys.idempotency(idempotency.projectId, idempotency.key) : redisKeys.streams(runId),
           messageId,
           text,
           text.length,
           maxLength,
           flushAfterMs > 0 ? flushAfterMs + FLUSH_GRACE_MS : 0,
+          at ?? '',
+          idempotency?.fingerprint ?? '',
+          idempotency?.windowMs ?? 0,
         )
-        .catch(unavailable);
-      if (outcome === 'too-long') return { outcome, length: Number(offset) };
-      if (outcome !== 'appended') return { outcome };
+        .catch(changeUnconfirmed);
+      if (outcome === 'too-long' || outcome === 'offset-mismatch') return { outcome, length: Number(offset) };
+      if (outcome !== 'appended' && outcome !== 'replayed') return { outcome };
       const { content: _content, ...started } = JSON.parse(message!) as AgentMessageRecord;
       return { outcome, offset: Number(offset), flushDue: Number(due) === 1, message: started };
     },
@@ -551,7 +666,7 @@ export function createRedisStateStore(
           ageCutoff(),
           redisKeys.channel(projectId, redis.isCluster),
         )
-        .catch(unavailable);
+        .catch(changeUnconfirmed);
       if (reply === null) return undefined;
       const [epoch, seq, json] = reply;
       return record(json, Number(seq), epoch);

@@ -62,7 +62,8 @@ export const FLUSH_GRACE_MS = 1000;
 /** What storing a piece of streamed text came to. */
 export type ContentAppend =
   | {
-      outcome: 'appended';
+      /** `replayed`: the piece was stored before (a retry), and nothing changed now. */
+      outcome: 'appended' | 'replayed';
       /** Where the text starts in the content, in UTF-16 code units. */
       offset: number;
       /** The message without its content. */
@@ -70,8 +71,51 @@ export type ContentAppend =
       /** This caller is the one to emit the pending text once the batching window is over. */
       flushDue: boolean;
     }
-  | { outcome: 'run-missing' | 'run-finished' | 'message-missing' | 'message-complete' }
-  | { outcome: 'too-long'; length: number };
+  | { outcome: 'run-missing' | 'run-finished' | 'message-missing' | 'message-complete' | 'key-reused' }
+  /** `length`: the content's length in UTF-16 code units, where the next piece must start. */
+  | { outcome: 'too-long' | 'offset-mismatch'; length: number };
+
+/** Every fingerprint has this many characters, so a record splits without a separator. */
+export const IDEMPOTENCY_FINGERPRINT_LENGTH = 22;
+
+/**
+ * The record that makes a change happen once: checked and written in the same atomic step
+ * as the change, under `key` within the change's project, and kept for `windowMs`.
+ */
+export interface IdempotencyRecord {
+  /** Who asked (a hash of the subject), for which field of the request, with which key. */
+  key: string;
+  /**
+   * Of the request's document and variables (`IDEMPOTENCY_FINGERPRINT_LENGTH` characters):
+   * the same key with other input is refused.
+   */
+  fingerprint: string;
+  windowMs: number;
+}
+
+/** What the first request with a key was answered, as recorded. */
+export interface RecordedAnswer {
+  fingerprint: string;
+  /** The answer's JSON. */
+  answer: string;
+}
+
+/**
+ * The change's idempotency key was recorded before with the same input: nothing was
+ * changed now, and `answer` is what the first request was answered.
+ */
+export class IdempotentReplay extends Error {
+  override readonly name = 'IdempotentReplay';
+
+  constructor(readonly answer: string) {
+    super('this change was applied before under the same idempotency key');
+  }
+}
+
+/** The idempotency key was recorded before with other input; nothing was changed. */
+export class IdempotencyKeyReused extends Error {
+  override readonly name = 'IdempotencyKeyReused';
+}
 
 export interface Versioned<T> {
   value: T;
@@ -118,6 +162,12 @@ export interface Change<K extends EntityKind> {
    */
   completeStreams?: ReadonlyArray<{ stream: StreamState; message: AgentMessageRecord; messageCount: number }>;
   events: EventDraft[];
+  /**
+   * Makes the change happen once per key: if the key is recorded, nothing is written and the
+   * commit throws `IdempotentReplay` (same fingerprint) or `IdempotencyKeyReused` (another);
+   * otherwise the key is recorded with `answer` (JSON) in the same step as the change.
+   */
+  idempotency?: IdempotencyRecord & { answer: string };
 }
 
 /** Another writer changed the entity between read and commit. */
@@ -183,16 +233,28 @@ export interface StateStore {
    * Throws `VersionConflictError` when `expectedVersion` is stale.
    */
   commit<K extends EntityKind>(change: Change<K>): Promise<EventRecord[]>;
+  /** The answer recorded under an idempotency key of the project, while its window lasts. */
+  recall(projectId: string, key: string): Promise<RecordedAnswer | undefined>;
   /**
    * Stores text at the end of a streaming message's content, in place: the run's summary,
    * version and log are not touched. At most `maxLength` code units in all; `flushAfterMs`
    * (0: never) decides who emits the pending text: the first caller after the last emission.
+   *
+   * With `offset` (UTF-16 code units) the text is stored only there: at the content's end
+   * it is appended; where the content already holds exactly this text it is a retry
+   * (`replayed`, nothing changes); anywhere else `offset-mismatch`. With `idempotency` the
+   * key is checked and recorded in the same step as the text (`projectId` names the slot).
    */
   appendContent(
     runId: string,
     messageId: string,
     text: string,
-    options: { maxLength: number; flushAfterMs: number },
+    options: {
+      maxLength: number;
+      flushAfterMs: number;
+      offset?: number;
+      idempotency?: IdempotencyRecord & { projectId: string };
+    },
   ): Promise<ContentAppend>;
   /**
    * Appends the text stored since the message's last delta event to the project's log as one

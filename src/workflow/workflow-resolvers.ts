@@ -2,6 +2,7 @@ import { requireRead, requireWrite, visibleTo } from '../auth/viewer.js';
 import type { WorkflowEventRecord } from '../events/event-record.js';
 import { isWorkflowEvent } from '../events/event-record.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
+import { idempotentCall } from '../idempotency/request-idempotency.js';
 
 export const workflowResolvers: Resolvers = {
   Query: {
@@ -15,12 +16,14 @@ export const workflowResolvers: Resolvers = {
     nodes: (run, _, { workflow }) => workflow.nodes(run),
   },
   Mutation: {
-    startWorkflowRun: (_, args, { workflow, viewer }) => {
+    startWorkflowRun: (_, args, { workflow, viewer, idempotency }, info) => {
       requireWrite(viewer, args.projectId);
-      return workflow.start(args);
+      return workflow.start(args, idempotentCall(idempotency, info));
     },
-    updateWorkflowNodeState: (_, args, { workflow, access }) => workflow.updateNodeState(args, access),
-    finishWorkflowRun: (_, args, { workflow, access }) => workflow.finish(args, access),
+    updateWorkflowNodeState: (_, args, { workflow, access, idempotency }, info) =>
+      workflow.updateNodeState(args, access, idempotentCall(idempotency, info)),
+    finishWorkflowRun: (_, args, { workflow, access, idempotency }, info) =>
+      workflow.finish(args, access, idempotentCall(idempotency, info)),
   },
   Subscription: {
     workflowNodeState: {

@@ -3,7 +3,7 @@ import type { EntityLimits } from '../config.js';
 import { badUserInput, invalidTransition } from '../errors.js';
 import type { NodeStatus, WorkflowRunStatus } from '../generated/resolvers-types.js';
 import { newEntityId } from '../store/entity-ids.js';
-import type { ChangeApplier, EntityRules } from '../store/change-applier.js';
+import type { ChangeApplier, EntityRules, IdempotentCall } from '../store/change-applier.js';
 import type { WorkflowNodeRecord, WorkflowRunRecord } from '../store/records.js';
 import type { StateStore } from '../store/state-store.js';
 import { optionalText, requireId, requireText } from '../validation.js';
@@ -32,12 +32,14 @@ export interface WorkflowService {
   list(projectId: string): Promise<WorkflowRunRecord[]>;
   /** The run's nodes in the order the run named them. */
   nodes(run: WorkflowRunRecord): Promise<WorkflowNodeRecord[]>;
-  start(input: { projectId: string; workflowId: string; nodeIds: readonly string[] }): Promise<WorkflowRunRecord>;
+  /** Every change takes an idempotency key's call, so that a repeat changes nothing and gets the first answer. */
+  start(input: { projectId: string; workflowId: string; nodeIds: readonly string[] }, idempotent?: IdempotentCall): Promise<WorkflowRunRecord>;
   updateNodeState(
     input: { runId: string; nodeId: string; status: NodeStatus; output?: string | null; error?: string | null },
     access: Access,
+    idempotent?: IdempotentCall,
   ): Promise<WorkflowRunRecord>;
-  finish(input: { runId: string; status: WorkflowRunStatus }, access: Access): Promise<WorkflowRunRecord>;
+  finish(input: { runId: string; status: WorkflowRunStatus }, access: Access, idempotent?: IdempotentCall): Promise<WorkflowRunRecord>;
 }
 
 /**
@@ -60,7 +62,7 @@ export function createWorkflowService(
     nodes(run) {
       return store.members('nodes', run.id);
     },
-    start(input) {
+    start(input, idempotent) {
       const projectId = requireId('projectId', input.projectId);
       const workflowId = requireText('workflowId', input.workflowId, 256);
       if (input.nodeIds.length === 0) throw badUserInput('nodeIds', 'must name at least one node');
@@ -100,9 +102,9 @@ export function createWorkflowService(
           put: nodes.map((node) => ({ collection: 'nodes', key: node.nodeId, value: node })),
           events: [{ type: 'WORKFLOW_RUN_UPDATED', projectId, occurredAt: at, run, nodes }],
         };
-      });
+      }, idempotent && { ...idempotent, projectId });
     },
-    updateNodeState(input, access) {
+    updateNodeState(input, access, idempotent) {
       const { runId, nodeId, status } = input;
       const output = optionalText('output', input.output, MAX_OUTPUT_LENGTH);
       const error = optionalText('error', input.error, 4096);
@@ -131,9 +133,9 @@ export function createWorkflowService(
           put: [{ collection: 'nodes', key: nodeId, value: nodeState }],
           events: [{ type: 'WORKFLOW_NODE_STATE_UPDATED', projectId: run.projectId, occurredAt: at, run: next, nodeState }],
         };
-      });
+      }, idempotent);
     },
-    finish(input, access) {
+    finish(input, access, idempotent) {
       const { runId, status } = input;
       if (!FINISHED_STATUSES.has(status)) {
         throw badUserInput('status', `must be SUCCEEDED, FAILED or CANCELLED, got ${status}`);
@@ -147,7 +149,7 @@ export function createWorkflowService(
           finished: true,
           events: [{ type: 'WORKFLOW_RUN_UPDATED', projectId: run.projectId, occurredAt: at, run: next }],
         };
-      });
+      }, idempotent);
     },
   };
 }
