@@ -70,14 +70,23 @@ export function createBackend(config: Config, logger: Logger, metrics: Metrics):
   // client sends each command as it comes.
   // Every command has a deadline: a Redis that stalls (paused, swapping, a long script)
   // fails the commands waiting on it instead of leaving their callers hanging.
+  // The cluster client sends a command again when its connection closed under it, though
+  // the command may have run: the scripts that change state carry an attempt id and answer
+  // such a resend with what the first run did (see COMMIT_SCRIPT).
   const commandTimeout = config.redisCommandTimeoutMs;
+  // Given only when set: ioredis reads an explicit undefined as a map, not as its default.
+  const natMap = config.redisClusterNatMap ? { natMap: config.redisClusterNatMap } : {};
   const commands = config.redisClusterNodes
-    ? createClusterClient(config.redisClusterNodes, { enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 0, commandTimeout } })
+    ? createClusterClient(config.redisClusterNodes, {
+        enableOfflineQueue: false,
+        ...natMap,
+        redisOptions: { maxRetriesPerRequest: 0, commandTimeout },
+      })
     : createRedisClient(config, { enableOfflineQueue: false, enableAutoPipelining: true, maxRetriesPerRequest: 0, commandTimeout });
   // On a cluster: one subscriber connection per master, each holding the sharded channels
   // of the slots that master owns.
   const subscriber = config.redisClusterNodes
-    ? createClusterClient(config.redisClusterNodes, { shardedSubscribers: true })
+    ? createClusterClient(config.redisClusterNodes, { shardedSubscribers: true, ...natMap })
     : createRedisClient(config);
   const clients = [
     ['commands', commands],

@@ -13,6 +13,11 @@ export interface Config {
   redisSentinelName?: string;
   /** Redis Cluster instead of `redisUrl` or Sentinel: some of its nodes, from which it finds the rest. */
   redisClusterNodes?: Array<{ host: string; port: number }>;
+  /**
+   * Where to reach cluster nodes whose announced address is not reachable as announced (a
+   * NAT, a proxy), by announced `host:port`. Not read from the environment.
+   */
+  redisClusterNatMap?: Record<string, { host: string; port: number }>;
   /** Prefix of every Redis key and channel this server touches. @default "rte:" */
   redisKeyPrefix: string;
   /** `NODE_ENV=production`. */

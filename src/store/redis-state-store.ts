@@ -138,6 +138,11 @@ end
  * moment in which the change is committed and its key is not, or the other way round, and a
  * repeat finds the key whatever instance committed it.
  *
+ * Each call also carries an attempt id, kept on the entity (`a`) with the positions it was
+ * given: the Redis client itself sends a script again when its connection closed before the
+ * reply (a cluster client does), and such a resend is answered with what the first run
+ * committed instead of being taken for another writer's conflict.
+ *
  * KEYS: entity hash, project index, project head, project log, project finished set, the
  *       idempotency record (the head again when there is none), then the collection keys
  *       the writes name.
@@ -145,7 +150,8 @@ end
  *       max events (0: no limit), age cutoff (ms, 0: none), finished (1 or 0),
  *       finished retention (ms, 0: for good), kind, entity key prefix, project key prefix,
  *       event count, write count, the project's channel, the idempotency fingerprint ('':
- *       none), the answer recorded with it, its window (ms), then one JSON per event, then
+ *       none), the answer recorded with it, its window (ms), the attempt id, then one JSON
+ *       per event, then
  *       per write seven values:
  *       op, key index, then by op
  *       'h' (HSET member): member key, JSON;
@@ -158,14 +164,20 @@ end
  * same fingerprint, { 'k' } when with another, otherwise { 'c', epoch, last seq }.
  */
 const COMMIT_SCRIPT = `${LUA_HELPERS}${LUA_PURGE}${LUA_IDEMPOTENCY}
+local state = redis.call('HMGET', KEYS[1], 'v', 'a')
+local attempt = ARGV[19]
+if state[2] and string.sub(state[2], 1, #attempt + 1) == attempt .. ' ' then
+  local epoch, last = string.match(string.sub(state[2], #attempt + 2), '^(%S+) (%d+)$')
+  return { 'c', epoch, tonumber(last) }
+end
 local recorded = recall(KEYS[6], ARGV[16])
 if recorded then return recorded end
-local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+local current = tonumber(state[1] or '0')
 if current ~= tonumber(ARGV[1]) then return false end
 local count = tonumber(ARGV[13])
 local writes = tonumber(ARGV[14])
 local channel = ARGV[15]
-local base = 18 + count
+local base = 19 + count
 local function write(w)
   local at = base + w * 7
   return ARGV[at + 1], KEYS[tonumber(ARGV[at + 2])], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6], ARGV[at + 7]
@@ -182,7 +194,7 @@ end
 local epoch = ensure_epoch(KEYS[3], KEYS[4], ARGV[4])
 local last = redis.call('HINCRBY', KEYS[3], 'seq', count)
 local first = last - count + 1
-redis.call('HSET', KEYS[1], 'v', current + 1, 'd', ARGV[2])
+redis.call('HSET', KEYS[1], 'v', current + 1, 'd', ARGV[2], 'a', attempt .. ' ' .. epoch .. ' ' .. last)
 if current == 0 then redis.call('ZADD', KEYS[2], first, ARGV[3]) end
 for w = 0, writes - 1 do
   local op, key, a, b, c, d, e = write(w)
@@ -192,7 +204,7 @@ for w = 0, writes - 1 do
   elseif op == 'f' then
     redis.call('LSET', KEYS[1] .. ':messages', tonumber(e), b)
     redis.call('DEL', content_key(a), content_key(a) .. ':due')
-    redis.call('HDEL', key, a .. ':c', a .. ':e', a .. ':b', a .. ':m')
+    redis.call('HDEL', key, a .. ':c', a .. ':e', a .. ':b', a .. ':m', a .. ':a')
   end
 end
 if ARGV[8] == '1' and not redis.call('HGET', KEYS[1], 'f') then
@@ -211,11 +223,11 @@ local max_events = tonumber(ARGV[6])
 for i = 1, count do
   local seq = first + i - 1
   if max_events > 0 then
-    redis.call('XADD', KEYS[4], 'MAXLEN', max_events, seq .. '-0', 't', ARGV[5], 'e', ARGV[18 + i])
+    redis.call('XADD', KEYS[4], 'MAXLEN', max_events, seq .. '-0', 't', ARGV[5], 'e', ARGV[19 + i])
   else
-    redis.call('XADD', KEYS[4], seq .. '-0', 't', ARGV[5], 'e', ARGV[18 + i])
+    redis.call('XADD', KEYS[4], seq .. '-0', 't', ARGV[5], 'e', ARGV[19 + i])
   end
-  announce(channel, ARGV[18 + i], seq, epoch)
+  announce(channel, ARGV[19 + i], seq, epoch)
 end
 trim_by_age(KEYS[4], tonumber(ARGV[7]), 1)
 purge_finished(KEYS[5], tonumber(ARGV[5]), ARGV[11], ARGV[12])
@@ -232,15 +244,23 @@ return { 'c', epoch, last }
  * so its byte position is found walking back from the end, which a retry of a recent piece
  * finds at once.
  *
+ * The message's last attempt id (`<id>:a`, with the offset it stored at) answers a resend
+ * of the same call by the Redis client, as in COMMIT_SCRIPT.
+ *
  * KEYS: run hash, streams hash, content string, flush-due marker, message ids hash, the
  *       idempotency record (the streams hash again when there is none).
  * ARGV: message id, text, its length in UTF-16 code units, most code units allowed,
  *       how long the caller told to flush has before another may (ms, 0: nobody is told),
- *       offset ('' for none), idempotency fingerprint ('' for none), its window (ms).
+ *       offset ('' for none), idempotency fingerprint ('' for none), its window (ms),
+ *       attempt id.
  * Returns { outcome } or { 'appended' | 'replayed', offset, flush due (1 or 0), message JSON }
  * or { 'too-long' | 'offset-mismatch', stored length }.
  */
 const APPEND_CONTENT_SCRIPT = `${LUA_IDEMPOTENCY}
+local last = redis.call('HGET', KEYS[2], ARGV[1] .. ':a')
+if last and string.sub(last, 1, #ARGV[9] + 1) == ARGV[9] .. ' ' then
+  return { 'appended', tonumber(string.sub(last, #ARGV[9] + 2)), 0, redis.call('HGET', KEYS[2], ARGV[1] .. ':m') }
+end
 local recorded = recall(KEYS[6], ARGV[7])
 if recorded then
   if recorded[1] == 'k' then return { 'key-reused' } end
@@ -283,7 +303,7 @@ if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= stored then
 end
 if stored + units > tonumber(ARGV[4]) then return { 'too-long', stored } end
 redis.call('APPEND', KEYS[3], ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[1] .. ':c', stored + units)
+redis.call('HSET', KEYS[2], ARGV[1] .. ':c', stored + units, ARGV[1] .. ':a', ARGV[9] .. ' ' .. stored)
 local due = 0
 if tonumber(ARGV[5]) > 0 and redis.call('SET', KEYS[4], 1, 'NX', 'PX', ARGV[5]) then due = 1 end
 local message = redis.call('HGET', KEYS[2], ARGV[1] .. ':m')
@@ -437,12 +457,14 @@ const NOT_SENT = /isn't writeable|Cluster isn't ready|None of startup nodes is a
 
 /**
  * A Redis error that is not a reply to a command is a connection problem or a deadline:
- * the caller is told the store did not answer, with what is known of the outcome, and the
- * raw error stays in the log.
+ * the caller is told the store did not answer, and the raw error stays in the log. A read
+ * changes nothing, so a change whose read failed was not applied.
  */
 function unavailable(error: unknown): never {
   if (error instanceof Error && error.name === 'ReplyError' && !CLUSTER_UNAVAILABLE.test(error.message)) throw error;
-  throw new DomainError('SERVICE_UNAVAILABLE', 'the event store did not answer; try again shortly', undefined, undefined, { cause: error });
+  throw new DomainError('SERVICE_UNAVAILABLE', 'the event store did not answer and nothing was changed; try again shortly', undefined, {
+    outcome: 'NOT_APPLIED',
+  }, { cause: error });
 }
 
 /**
@@ -603,6 +625,7 @@ export function createRedisStateStore(
           idempotency?.fingerprint ?? '',
           idempotency?.answer ?? '',
           idempotency?.windowMs ?? 0,
+          newEpoch(),
           ...change.events.map((draft) => JSON.stringify(draft)),
           ...writes,
         )
@@ -641,6 +664,7 @@ export function createRedisStateStore(
           at ?? '',
           idempotency?.fingerprint ?? '',
           idempotency?.windowMs ?? 0,
+          newEpoch(),
         )
         .catch(changeUnconfirmed);
       if (outcome === 'too-long' || outcome === 'offset-mismatch') return { outcome, length: Number(offset) };

@@ -199,6 +199,7 @@ export async function startPrivateRedis() {
   async function kill(): Promise<void> {
     const running = child;
     if (!running || running.exitCode !== null) return;
+    running.kill('SIGCONT');
     running.kill('SIGKILL');
     await once(running, 'exit');
   }
@@ -209,6 +210,10 @@ export async function startPrivateRedis() {
     port,
     /** Stops it abruptly, as a crash would. */
     kill,
+    /** Stalls it (SIGSTOP): connections stay open, nothing is answered. */
+    pause: () => void child?.kill('SIGSTOP'),
+    /** Lets a stalled one go on (SIGCONT). */
+    resume: () => void child?.kill('SIGCONT'),
     /** Starts it again on the same port and data. */
     start,
     async dispose() {
