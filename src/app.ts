@@ -45,6 +45,11 @@ export interface App {
    * one feed listener for all its members.
    */
   subscriberCount(): number;
+  /**
+   * Fails the work idle for ABANDONED_AFTER_SECONDS now, as the instance does by itself from
+   * time to time; resolves with how many jobs and runs it failed (0 when the setting is off).
+   */
+  sweepAbandonedWork(): Promise<number>;
 }
 
 /** Who may call, and how many connections each caller may hold. */
@@ -71,7 +76,7 @@ function createAccessControl(config: Config, logger: Logger) {
  */
 export function createApp(config: Config, logger: Logger = createLogger(config.logLevel)): App {
   const metrics = createMetrics();
-  const { backend, feeds, services, close: closeDomain } = createDomain(config, logger, metrics);
+  const { backend, feeds, services, abandonedWork, close: closeDomain } = createDomain(config, logger, metrics);
   const { authenticator, connections } = createAccessControl(config, logger);
   const graphql = createGraphQLServer({ config, logger, metrics, services, authenticator, connections });
   let draining = false;
@@ -101,6 +106,7 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
   return {
     async start() {
       await backend.connect();
+      abandonedWork?.start();
       const { httpServer } = transports;
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -129,5 +135,6 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
     plainWebSocketCount: () => transports.plainWebSocketCount(),
     audienceCount: () => transports.audiences.count(),
     subscriberCount: () => feeds.subscriberCount() - transports.audiences.count() + transports.audiences.memberCount(),
+    sweepAbandonedWork: async () => (abandonedWork ? abandonedWork.sweep() : 0),
   };
 }

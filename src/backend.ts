@@ -49,10 +49,13 @@ function createClusterClient(nodes: NonNullable<Config['redisClusterNodes']>, op
 export function createBackend(config: Config, logger: Logger, metrics: Metrics): Backend {
   const sharded = config.redisClusterNodes !== undefined;
   const channelFor = (projectId: string) => projectChannel(config.redisKeyPrefix, projectId, sharded);
+  const { abandonedAfterMs } = config.producing;
   if (!config.redisUrl && !config.redisSentinels && !config.redisClusterNodes) {
     const pubsub = createMemoryPubSub();
     return {
-      store: createMemoryStateStore(config.retention, config.now, (event) => void pubsub.publish(channelFor(event.projectId), event)),
+      store: createMemoryStateStore(config.retention, config.now, (event) => void pubsub.publish(channelFor(event.projectId), event), {
+        trackActivity: abandonedAfterMs > 0,
+      }),
       pubsub,
       channelFor,
       onReconnect: () => {},
@@ -106,7 +109,12 @@ export function createBackend(config: Config, logger: Logger, metrics: Metrics):
   const onUnsubscribeError = (error: unknown) =>
     logger.warn({ err: (error as Error).message }, 'redis unsubscribe failed; the connection was lost and its subscriptions with it');
   return {
-    store: createRedisStateStore(commands, { prefix: config.redisKeyPrefix, retention: config.retention, now: config.now }),
+    store: createRedisStateStore(commands, {
+      prefix: config.redisKeyPrefix,
+      retention: config.retention,
+      now: config.now,
+      activity: abandonedAfterMs > 0 ? { registerEveryMs: abandonedAfterMs / 4 } : undefined,
+    }),
     pubsub:
       commands instanceof Cluster && subscriber instanceof Cluster
         ? createShardedRedisPubSub({ publisher: commands, subscriber, onError: onUnsubscribeError })

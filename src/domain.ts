@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { AbandonedWorkSweeper } from './abandoned-work.js';
+import { createAbandonedWorkSweeper } from './abandoned-work.js';
 import type { AgentService } from './agent/agent-service.js';
 import { createAgentService } from './agent/agent-service.js';
 import type { Backend } from './backend.js';
@@ -29,6 +31,8 @@ export interface Domain {
   backend: Backend;
   feeds: ProjectFeeds;
   services: Services;
+  /** Fails work whose producer vanished; undefined unless ABANDONED_AFTER_SECONDS is set. */
+  abandonedWork?: AbandonedWorkSweeper;
   /** Stops timers and feeds, then closes the backend's clients. */
   close(): Promise<void>;
 }
@@ -81,11 +85,19 @@ export function createDomain(config: Config, logger: Logger, metrics: Metrics): 
     streams: createEventStreams({ feeds, store: backend.store, maxQueuedEvents: config.limits.maxQueuedEvents, metrics }),
   };
 
+  const { abandonedAfterMs } = config.producing;
+  const abandonedWork =
+    abandonedAfterMs > 0
+      ? createAbandonedWorkSweeper({ store: backend.store, ...services, afterMs: abandonedAfterMs, now: clock, logger })
+      : undefined;
+
   return {
     backend,
     feeds,
     services,
+    abandonedWork,
     async close() {
+      abandonedWork?.stop();
       services.agent.dispose();
       feeds.close();
       await backend.close();

@@ -228,7 +228,7 @@ describe.each(BACKENDS)('the %s backend', (kind) => {
         { type: 'AGENT_MESSAGE_APPENDED', projectId, occurredAt: at, run, message },
       ],
     });
-    expect(await store.appendContent(run.id, message.id, 'Hello, "world" é', { maxLength: 100, flushAfterMs: 0 })).toMatchObject({ outcome: 'appended' });
+    expect(await store.appendContent(run.id, message.id, 'Hello, "world" é', { projectId, maxLength: 100, flushAfterMs: 0 })).toMatchObject({ outcome: 'appended' });
     const delta = await store.flushContent(run.id, message.id, { projectId, occurredAt: at });
     const logged = [...committed, delta!];
     await waitFor(() => heard.length === logged.length, { what: 'every logged event on the channel' });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Access } from '../auth/viewer.js';
+import { SERVER_ACCESS } from '../auth/viewer.js';
 import type { EntityLimits } from '../config.js';
 import { DomainError, badUserInput, invalidTransition, notFound } from '../errors.js';
 import type { EventDraft } from '../events/event-record.js';
@@ -84,6 +85,11 @@ export interface AgentService {
   dispose(): void;
   complete(input: { runId: string; output?: string | null }, access: Access, idempotent?: IdempotentCall): Promise<AgentRunRecord>;
   fail(input: { runId: string; error: string }, access: Access, idempotent?: IdempotentCall): Promise<AgentRunRecord>;
+  /**
+   * Fails a run that saw no change (streamed text included) after `idleSince` (ms), with
+   * `reason`, finishing its streaming messages; see `createAbandonedWorkSweeper`.
+   */
+  abandon(runId: string, idleSince: number, reason: string): Promise<AgentRunRecord>;
 }
 
 function pageSize(field: string, value: number | null | undefined): number {
@@ -333,10 +339,11 @@ export function createAgentService(
       // With an offset the position itself makes a retry harmless, so no key is recorded
       // for it: a record per piece would cost more memory than the text.
       const stored = await store.appendContent(runId, messageId, text, {
+        projectId,
         maxLength: MAX_MESSAGE_LENGTH,
         flushAfterMs: deltaWindowMs,
         offset: offset ?? undefined,
-        idempotency: idempotent && offset == null ? { ...idempotent.record, projectId } : undefined,
+        idempotency: offset == null ? idempotent?.record : undefined,
       });
       if (stored.outcome === 'replayed') {
         idempotent?.replayed();
@@ -391,6 +398,12 @@ export function createAgentService(
         (run) => finishRun('AGENT_RUN_FAILED', run, { ...run, status: 'FAILED', error, updatedAt: now().toISOString() }),
         idempotent,
       );
+    },
+    abandon(runId, idleSince, reason) {
+      return changes.update(RUN_RULES, runId, SERVER_ACCESS, 'fail', async (run) => ({
+        ...(await finishRun('AGENT_RUN_FAILED', run, { ...run, status: 'FAILED', error: reason, updatedAt: now().toISOString() })),
+        ifIdleSince: idleSince,
+      }));
     },
     dispose() {
       for (const timer of flushTimers.values()) clearTimeout(timer);

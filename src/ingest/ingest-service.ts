@@ -1,4 +1,5 @@
 import type { Access } from '../auth/viewer.js';
+import { SERVER_ACCESS } from '../auth/viewer.js';
 import { badUserInput } from '../errors.js';
 import type { IngestJobStatus } from '../generated/resolvers-types.js';
 import { newEntityId } from '../store/entity-ids.js';
@@ -27,6 +28,8 @@ export interface IngestService {
   ): Promise<IngestJob>;
   complete(id: string, access: Access, idempotent?: IdempotentCall): Promise<IngestJob>;
   fail(id: string, error: string, access: Access, idempotent?: IdempotentCall): Promise<IngestJob>;
+  /** Fails a job that saw no change after `idleSince` (ms), with `reason`; see `createAbandonedWorkSweeper`. */
+  abandon(id: string, idleSince: number, reason: string): Promise<IngestJob>;
 }
 
 export function createIngestService(
@@ -42,6 +45,7 @@ export function createIngestService(
     action: string,
     change: (job: IngestJob, at: string) => { job: IngestJob; type: 'INGEST_JOB_UPDATED' | 'INGEST_JOB_COMPLETED' | 'INGEST_JOB_FAILED' },
     idempotent: IdempotentCall | undefined,
+    ifIdleSince?: number,
   ): Promise<IngestJob> {
     return changes.update(JOB_RULES, id, access, action, (job) => {
       const at = now().toISOString();
@@ -51,6 +55,7 @@ export function createIngestService(
         value: next.job,
         finished: FINAL_STATUSES.has(next.job.status),
         events: [{ type: next.type, projectId: job.projectId, occurredAt: at, job: next.job }],
+        ifIdleSince,
       };
     }, idempotent);
   }
@@ -121,6 +126,12 @@ export function createIngestService(
         type: 'INGEST_JOB_FAILED',
         job: { ...job, status: 'FAILED', error: reason, updatedAt: at },
       }), idempotent);
+    },
+    abandon(id, idleSince, reason) {
+      return changeJob(id, SERVER_ACCESS, 'fail', (job, at) => ({
+        type: 'INGEST_JOB_FAILED',
+        job: { ...job, status: 'FAILED', error: reason, updatedAt: at },
+      }), undefined, idleSince);
     },
   };
 }

@@ -9,8 +9,8 @@ import type {
   StateStore,
   Versioned,
 } from './state-store.js';
-import type { IdempotencyRecord, RecordedAnswer } from './state-store.js';
-import { COLLECTIONS_OF, FLUSH_GRACE_MS, IdempotencyKeyReused, IdempotentReplay, VersionConflictError } from './state-store.js';
+import type { ActiveEntity, IdempotencyRecord, RecordedAnswer } from './state-store.js';
+import { COLLECTIONS_OF, EntityNotIdle, FLUSH_GRACE_MS, IdempotencyKeyReused, IdempotentReplay, VersionConflictError } from './state-store.js';
 import { newEpoch } from './epochs.js';
 
 interface StoredEntity {
@@ -49,7 +49,16 @@ export function createMemoryStateStore(
   retention: Retention,
   now: () => number = Date.now,
   announce: (event: EventRecord) => void = () => {},
+  options: {
+    /** Keep each project's open entities by the time of their last change. @default false */
+    trackActivity?: boolean;
+  } = {},
 ): StateStore {
+  const { trackActivity = false } = options;
+  /** Per project, its open entities (`<kind>:<id>`) by the time of their last change. */
+  const active = new Map<string, Map<string, number>>();
+  /** Projects that may have open work, by when they were last written to. */
+  const activeProjects = new Map<string, number>();
   const entities = new Map<string, StoredEntity>();
   const projectIndex = new Map<string, string[]>();
   const keyed = new Map<string, Map<string, unknown>>();
@@ -176,6 +185,10 @@ export function createMemoryStateStore(
       if (current !== change.expectedVersion) {
         throw new VersionConflictError(`${key} is at version ${current}, not ${change.expectedVersion}`);
       }
+      const projectActive = active.get(change.projectId);
+      if (change.ifIdleSince !== undefined && (projectActive?.get(key) ?? 0) > change.ifIdleSince) {
+        throw new EntityNotIdle(`${key} changed since ${change.ifIdleSince}`);
+      }
       const streams = streaming.get(change.id);
       for (const { stream } of change.completeStreams ?? []) {
         const now = streams?.get(stream.messageId);
@@ -228,16 +241,42 @@ export function createMemoryStateStore(
       trim(log);
       purge(change.projectId);
       writeRecord(change.projectId, change.idempotency, change.idempotency?.answer ?? '');
+      if (trackActivity) {
+        if (change.finished) projectActive?.delete(key);
+        else {
+          if (projectActive) projectActive.set(key, now());
+          else active.set(change.projectId, new Map([[key, now()]]));
+          activeProjects.set(change.projectId, now());
+        }
+      }
       records.forEach(announce);
       return records;
+    },
+    async activeProjects() {
+      return [...activeProjects.keys()];
+    },
+    async idleEntities(projectId, sinceMs, limit) {
+      const idle: ActiveEntity[] = [];
+      for (const [member, at] of active.get(projectId) ?? []) {
+        if (at > sinceMs) continue;
+        const split = member.indexOf(':');
+        idle.push({ kind: member.slice(0, split) as EntityKind, id: member.slice(split + 1) });
+        if (idle.length >= limit) break;
+      }
+      return idle;
+    },
+    async forgetIfInactive(projectId, beforeMs) {
+      if ((active.get(projectId)?.size ?? 0) > 0) return;
+      active.delete(projectId);
+      if ((activeProjects.get(projectId) ?? Infinity) < beforeMs) activeProjects.delete(projectId);
     },
     async recall(projectId, key) {
       return recallRecord(projectId, key);
     },
-    async appendContent(runId, messageId, text, { maxLength, flushAfterMs, offset: at, idempotency }) {
+    async appendContent(runId, messageId, text, { projectId, maxLength, flushAfterMs, offset: at, idempotency }) {
       let replay: RecordedAnswer | undefined;
       try {
-        replay = checkRecord(idempotency?.projectId ?? '', idempotency);
+        replay = checkRecord(projectId, idempotency);
       } catch (error) {
         if (error instanceof IdempotencyKeyReused) return { outcome: 'key-reused' };
         throw error;
@@ -267,7 +306,9 @@ export function createMemoryStateStore(
       const time = now();
       const flushDue = flushAfterMs > 0 && (stream.flushBy === undefined || stream.flushBy <= time);
       if (flushDue) stream.flushBy = time + flushAfterMs + FLUSH_GRACE_MS;
-      writeRecord(idempotency?.projectId ?? '', idempotency, `${offset}:${JSON.stringify(message)}`);
+      writeRecord(projectId, idempotency, `${offset}:${JSON.stringify(message)}`);
+      const runActive = active.get(projectId);
+      if (trackActivity && runActive?.has(entityKey('agentRun', runId))) runActive.set(entityKey('agentRun', runId), time);
       return { outcome: 'appended', offset, message: structuredClone(message), flushDue };
     },
     async flushContent(runId, messageId, { projectId, occurredAt }) {

@@ -27,6 +27,10 @@ const OWNER_OF = Object.fromEntries(
  * - `<slot>project:<projectId>:log`: stream of the project's retained events
  * - `<slot>project:<projectId>:idem:<key>`: string, an idempotency record (fingerprint and
  *   answer), expiring with its window
+ * - `<slot>project:<projectId>:active`: sorted set of open `<kind>:<id>` by their last change
+ *   (only while abandoned work is looked for)
+ * - `<prefix>active-projects`: sorted set of projects that may have open work, by when an
+ *   instance last named them; the one key outside a project's slot
  *
  * The Lua scripts build entity keys of a project from `entityPrefix` and its collection
  * keys from the entity key, so those strings must keep this shape.
@@ -67,6 +71,8 @@ export function createRedisKeys(prefix: string) {
     head: (projectId: string) => `${projectPrefix(projectId)}head`,
     log: (projectId: string) => `${projectPrefix(projectId)}log`,
     idempotency: (projectId: string, key: string) => `${projectPrefix(projectId)}idem:${key}`,
+    active: (projectId: string) => `${projectPrefix(projectId)}active`,
+    activeProjects: () => `${prefix}active-projects`,
     /**
      * A project's event channel. On a cluster it is a sharded channel in the project's own
      * slot, so its messages travel only through the shard that holds the project; a plain

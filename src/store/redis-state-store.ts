@@ -15,7 +15,7 @@ import type {
   StateStore,
 } from './state-store.js';
 import { createRedisKeys } from './redis-keys.js';
-import { COLLECTIONS_OF, IDEMPOTENCY_FINGERPRINT_LENGTH as FINGERPRINT_LENGTH, FLUSH_GRACE_MS, IdempotencyKeyReused, IdempotentReplay, VersionConflictError } from './state-store.js';
+import { COLLECTIONS_OF, IDEMPOTENCY_FINGERPRINT_LENGTH as FINGERPRINT_LENGTH, FLUSH_GRACE_MS, EntityNotIdle, IdempotencyKeyReused, IdempotentReplay, VersionConflictError } from './state-store.js';
 import { newEpoch } from './epochs.js';
 
 /**
@@ -143,15 +143,19 @@ end
  * reply (a cluster client does), and such a resend is answered with what the first run
  * committed instead of being taken for another writer's conflict.
  *
+ * With activity tracked, the project's active set holds every open entity by the time of its
+ * last change, which is how work whose producer vanished is found; a change made only if the
+ * entity stayed idle (`ifIdleSince`) is refused with { 'busy' } if it changed since.
+ *
  * KEYS: entity hash, project index, project head, project log, project finished set, the
- *       idempotency record (the head again when there is none), then the collection keys
- *       the writes name.
+ *       idempotency record (the head again when there is none), the project's active set,
+ *       then the collection keys the writes name.
  * ARGV: expected version, entity JSON, entity id, epoch for a new log, now (ms),
  *       max events (0: no limit), age cutoff (ms, 0: none), finished (1 or 0),
  *       finished retention (ms, 0: for good), kind, entity key prefix, project key prefix,
  *       event count, write count, the project's channel, the idempotency fingerprint ('':
- *       none), the answer recorded with it, its window (ms), the attempt id, then one JSON
- *       per event, then
+ *       none), the answer recorded with it, its window (ms), the attempt id, track activity
+ *       ('1' or ''), idle since (ms, '' for any), then one JSON per event, then
  *       per write seven values:
  *       op, key index, then by op
  *       'h' (HSET member): member key, JSON;
@@ -174,10 +178,12 @@ local recorded = recall(KEYS[6], ARGV[16])
 if recorded then return recorded end
 local current = tonumber(state[1] or '0')
 if current ~= tonumber(ARGV[1]) then return false end
+local member = ARGV[10] .. ':' .. ARGV[3]
+if ARGV[21] ~= '' and tonumber(redis.call('ZSCORE', KEYS[7], member) or '0') > tonumber(ARGV[21]) then return { 'busy' } end
 local count = tonumber(ARGV[13])
 local writes = tonumber(ARGV[14])
 local channel = ARGV[15]
-local base = 19 + count
+local base = 21 + count
 local function write(w)
   local at = base + w * 7
   return ARGV[at + 1], KEYS[tonumber(ARGV[at + 2])], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6], ARGV[at + 7]
@@ -223,15 +229,18 @@ local max_events = tonumber(ARGV[6])
 for i = 1, count do
   local seq = first + i - 1
   if max_events > 0 then
-    redis.call('XADD', KEYS[4], 'MAXLEN', max_events, seq .. '-0', 't', ARGV[5], 'e', ARGV[19 + i])
+    redis.call('XADD', KEYS[4], 'MAXLEN', max_events, seq .. '-0', 't', ARGV[5], 'e', ARGV[21 + i])
   else
-    redis.call('XADD', KEYS[4], seq .. '-0', 't', ARGV[5], 'e', ARGV[19 + i])
+    redis.call('XADD', KEYS[4], seq .. '-0', 't', ARGV[5], 'e', ARGV[21 + i])
   end
-  announce(channel, ARGV[19 + i], seq, epoch)
+  announce(channel, ARGV[21 + i], seq, epoch)
 end
 trim_by_age(KEYS[4], tonumber(ARGV[7]), 1)
 purge_finished(KEYS[5], tonumber(ARGV[5]), ARGV[11], ARGV[12])
 record(KEYS[6], ARGV[16], ARGV[17], ARGV[18])
+if ARGV[20] ~= '' then
+  if ARGV[8] == '1' then redis.call('ZREM', KEYS[7], member) else redis.call('ZADD', KEYS[7], ARGV[5], member) end
+end
 return { 'c', epoch, last }
 `;
 
@@ -247,12 +256,16 @@ return { 'c', epoch, last }
  * The message's last attempt id (`<id>:a`, with the offset it stored at) answers a resend
  * of the same call by the Redis client, as in COMMIT_SCRIPT.
  *
+ * Stored text is a change of its run: with activity tracked, the run's time in its
+ * project's active set moves on.
+ *
  * KEYS: run hash, streams hash, content string, flush-due marker, message ids hash, the
- *       idempotency record (the streams hash again when there is none).
+ *       idempotency record (the streams hash again when there is none), the project's
+ *       active set.
  * ARGV: message id, text, its length in UTF-16 code units, most code units allowed,
  *       how long the caller told to flush has before another may (ms, 0: nobody is told),
  *       offset ('' for none), idempotency fingerprint ('' for none), its window (ms),
- *       attempt id.
+ *       attempt id, now (ms; '' when activity is not tracked), the run's member there.
  * Returns { outcome } or { 'appended' | 'replayed', offset, flush due (1 or 0), message JSON }
  * or { 'too-long' | 'offset-mismatch', stored length }.
  */
@@ -308,6 +321,7 @@ local due = 0
 if tonumber(ARGV[5]) > 0 and redis.call('SET', KEYS[4], 1, 'NX', 'PX', ARGV[5]) then due = 1 end
 local message = redis.call('HGET', KEYS[2], ARGV[1] .. ':m')
 record(KEYS[6], ARGV[7], stored .. ':' .. message, ARGV[8])
+if ARGV[10] ~= '' then redis.call('ZADD', KEYS[7], 'XX', ARGV[10], ARGV[11]) end
 return { 'appended', stored, due, message }
 `;
 
@@ -430,13 +444,26 @@ end
 return result
 `;
 
+/**
+ * Removes a project from the set of active projects unless an instance named it again
+ * since `before`. KEYS: the set. ARGV: project id, before (ms).
+ */
+const FORGET_PROJECT_SCRIPT = `
+local named = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if named and tonumber(named) < tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0
+`;
+
+/** Projects whose registration time an instance remembers. */
+const SLOTS_REGISTERED = 10_000;
+
 type ScriptedRedis = (Redis | Cluster) & {
-  commitChange(...args: Array<string | number>): Promise<['c', string, number] | ['r', string] | ['k'] | null>;
+  commitChange(...args: Array<string | number>): Promise<['c', string, number] | ['r', string] | ['k'] | ['busy'] | null>;
   readLog(...args: Array<string | number>): Promise<[string, number, number, string[]]>;
   readList(...args: Array<string | number>): Promise<string[]>;
   readSnapshot(...args: Array<string | number>): Promise<[string, number, string[], string[], string[]]>;
   appendContent(...args: Array<string | number>): Promise<[ContentAppend['outcome'], number?, number?, string?]>;
-  recallAnswer(...args: Array<string | number>): Promise<string | null>;
+  forgetProject(...args: Array<string | number>): Promise<number>;
   flushContent(...args: Array<string | number>): Promise<[string, number, string] | null>;
   readStreams(...args: Array<string | number>): Promise<Array<[string, string, string, string]>>;
 };
@@ -497,9 +524,22 @@ function changeUnconfirmed(error: unknown): never {
  */
 export function createRedisStateStore(
   client: Redis | Cluster,
-  options: { prefix: string; retention: Retention; now?: () => number },
+  options: {
+    prefix: string;
+    retention: Retention;
+    now?: () => number;
+    /**
+     * Keep each project's open entities by the time of their last change, for finding work
+     * whose producer vanished; a project is named in the set of active projects again after
+     * `registerEveryMs` by each instance that writes to it.
+     */
+    activity?: { registerEveryMs: number };
+  },
 ): StateStore {
-  const { prefix, retention, now = Date.now } = options;
+  const { prefix, retention, now = Date.now, activity } = options;
+  const trackActivity = activity !== undefined;
+  /** When this instance last named each project in the set of active projects. */
+  const registered = new Map<string, number>();
   const redis = client as ScriptedRedis;
   if (!redis.commitChange) {
     // Only a cluster node knows CLUSTER MYID (one Redis has no failover of its own to
@@ -512,9 +552,10 @@ export function createRedisStateStore(
     redis.defineCommand('readLog', { numberOfKeys: 2, lua: lua(READ_LOG_SCRIPT) });
     redis.defineCommand('readList', { numberOfKeys: 2, lua: LIST_SCRIPT });
     redis.defineCommand('readSnapshot', { numberOfKeys: 3 + SNAPSHOT_KINDS.length, lua: lua(SNAPSHOT_SCRIPT) });
-    redis.defineCommand('appendContent', { numberOfKeys: 6, lua: APPEND_CONTENT_SCRIPT });
+    redis.defineCommand('appendContent', { numberOfKeys: 7, lua: APPEND_CONTENT_SCRIPT });
     redis.defineCommand('flushContent', { numberOfKeys: 6, lua: lua(FLUSH_CONTENT_SCRIPT) });
     redis.defineCommand('readStreams', { numberOfKeys: 1, lua: READ_STREAMS_SCRIPT });
+    redis.defineCommand('forgetProject', { numberOfKeys: 1, lua: FORGET_PROJECT_SCRIPT });
   }
 
   const redisKeys = createRedisKeys(prefix);
@@ -578,7 +619,7 @@ export function createRedisStateStore(
       const keyIndex = (key: string) => {
         let position = collectionKeys.indexOf(key);
         if (position === -1) position = collectionKeys.push(key) - 1;
-        return 7 + position;
+        return 8 + position;
       };
       const write = (op: string, key: string, ...values: Array<string | number>) =>
         writes.push(op, keyIndex(key), ...values, ...Array<string>(5 - values.length).fill(''));
@@ -594,6 +635,13 @@ export function createRedisStateStore(
       }
       const { idempotency } = change;
       const time = now();
+      if (activity && !change.finished && time - (registered.get(change.projectId) ?? -Infinity) >= activity.registerEveryMs) {
+        // Named before the commit: a project whose commit is tracked is always found.
+        await redis.zadd(redisKeys.activeProjects(), time, change.projectId).catch(changeUnconfirmed);
+        registered.delete(change.projectId);
+        registered.set(change.projectId, time);
+        if (registered.size > SLOTS_REGISTERED) registered.delete(registered.keys().next().value!);
+      }
       const keys = [
         redisKeys.entity(change.kind, change.id),
         redisKeys.index(change.kind, change.projectId),
@@ -601,6 +649,7 @@ export function createRedisStateStore(
         redisKeys.log(change.projectId),
         redisKeys.finished(change.projectId),
         idempotency ? redisKeys.idempotency(change.projectId, idempotency.key) : redisKeys.head(change.projectId),
+        redisKeys.active(change.projectId),
         ...collectionKeys,
       ];
       const reply = await redis
@@ -626,6 +675,8 @@ export function createRedisStateStore(
           idempotency?.answer ?? '',
           idempotency?.windowMs ?? 0,
           newEpoch(),
+          trackActivity ? 1 : '',
+          change.ifIdleSince ?? '',
           ...change.events.map((draft) => JSON.stringify(draft)),
           ...writes,
         )
@@ -633,20 +684,35 @@ export function createRedisStateStore(
       if (reply === null) {
         throw new VersionConflictError(`${change.kind} ${change.id} changed since version ${change.expectedVersion}`);
       }
+      if (reply[0] === 'busy') throw new EntityNotIdle(`${change.kind} ${change.id} changed since ${change.ifIdleSince}`);
       if (reply[0] === 'r') throw new IdempotentReplay(reply[1]);
       if (reply[0] === 'k') throw new IdempotencyKeyReused(`idempotency key ${idempotency!.key} was used with other input`);
       const [, epoch, last] = reply;
       const first = Number(last) - change.events.length + 1;
       return change.events.map((draft, index) => ({ ...draft, seq: first + index, epoch }) as EventRecord);
     },
+    async activeProjects() {
+      return redis.zrange(redisKeys.activeProjects(), 0, -1).catch(unavailable);
+    },
+    async idleEntities(projectId, sinceMs, limit) {
+      const members = await redis.zrangebyscore(redisKeys.active(projectId), '-inf', sinceMs, 'LIMIT', 0, limit).catch(unavailable);
+      return members.map((member) => {
+        const at = member.indexOf(':');
+        return { kind: member.slice(0, at) as EntityKind, id: member.slice(at + 1) };
+      });
+    },
+    async forgetIfInactive(projectId, beforeMs) {
+      if ((await redis.zcard(redisKeys.active(projectId)).catch(unavailable)) > 0) return;
+      await redis.forgetProject(redisKeys.activeProjects(), projectId, beforeMs).catch(unavailable);
+    },
     async recall(projectId, key) {
       const recorded = await redis.get(redisKeys.idempotency(projectId, key)).catch(unavailable);
       if (recorded === null) return undefined;
       return { fingerprint: recorded.slice(0, FINGERPRINT_LENGTH), answer: recorded.slice(FINGERPRINT_LENGTH) };
     },
-    async appendContent(runId, messageId, text, { maxLength, flushAfterMs, offset: at, idempotency }) {
-      if (idempotency && !redisKeys.sameSlot(runId, idempotency.projectId)) {
-        throw new Error(`agent run id "${runId}" was not made by newEntityId for project "${idempotency.projectId}"`);
+    async appendContent(runId, messageId, text, { projectId, maxLength, flushAfterMs, offset: at, idempotency }) {
+      if (!redisKeys.sameSlot(runId, projectId)) {
+        throw new Error(`agent run id "${runId}" was not made by newEntityId for project "${projectId}"`);
       }
       const [outcome, offset, due, message] = await redis
         .appendContent(
@@ -655,7 +721,8 @@ export function createRedisStateStore(
           redisKeys.content(runId, messageId),
           redisKeys.contentDue(runId, messageId),
           redisKeys.collection('messageIds', runId),
-          idempotency ? redisKeys.idempotency(idempotency.projectId, idempotency.key) : redisKeys.streams(runId),
+          idempotency ? redisKeys.idempotency(projectId, idempotency.key) : redisKeys.streams(runId),
+          redisKeys.active(projectId),
           messageId,
           text,
           text.length,
@@ -665,6 +732,8 @@ export function createRedisStateStore(
           idempotency?.fingerprint ?? '',
           idempotency?.windowMs ?? 0,
           newEpoch(),
+          trackActivity ? now() : '',
+          `agentRun:${runId}`,
         )
         .catch(changeUnconfirmed);
       if (outcome === 'too-long' || outcome === 'offset-mismatch') return { outcome, length: Number(offset) };

@@ -168,6 +168,22 @@ export interface Change<K extends EntityKind> {
    * otherwise the key is recorded with `answer` (JSON) in the same step as the change.
    */
   idempotency?: IdempotencyRecord & { answer: string };
+  /**
+   * Commit only if the entity saw no change after this time (ms): the commit throws
+   * `EntityNotIdle` otherwise. For failing work whose producer vanished, never one alive.
+   */
+  ifIdleSince?: number;
+}
+
+/** An entity of the project's open work, in the project's active set. */
+export interface ActiveEntity {
+  kind: EntityKind;
+  id: string;
+}
+
+/** A commit made `ifIdleSince` found the entity changed since. */
+export class EntityNotIdle extends Error {
+  override readonly name = 'EntityNotIdle';
 }
 
 /** Another writer changed the entity between read and commit. */
@@ -236,6 +252,15 @@ export interface StateStore {
   /** The answer recorded under an idempotency key of the project, while its window lasts. */
   recall(projectId: string, key: string): Promise<RecordedAnswer | undefined>;
   /**
+   * With activity tracked (`trackActivity`): the projects that may have open work, and per
+   * project the open entities whose last change (a commit, or a piece of streamed text) is
+   * at or before `sinceMs`, at most `limit`.
+   */
+  activeProjects(): Promise<string[]>;
+  idleEntities(projectId: string, sinceMs: number, limit: number): Promise<ActiveEntity[]>;
+  /** Forgets a project with no open work that has not been written to since `beforeMs`. */
+  forgetIfInactive(projectId: string, beforeMs: number): Promise<void>;
+  /**
    * Stores text at the end of a streaming message's content, in place: the run's summary,
    * version and log are not touched. At most `maxLength` code units in all; `flushAfterMs`
    * (0: never) decides who emits the pending text: the first caller after the last emission.
@@ -250,10 +275,12 @@ export interface StateStore {
     messageId: string,
     text: string,
     options: {
+      /** The run's project: its slot holds the key and the activity. */
+      projectId: string;
       maxLength: number;
       flushAfterMs: number;
       offset?: number;
-      idempotency?: IdempotencyRecord & { projectId: string };
+      idempotency?: IdempotencyRecord;
     },
   ): Promise<ContentAppend>;
   /**

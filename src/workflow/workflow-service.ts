@@ -1,4 +1,5 @@
 import type { Access } from '../auth/viewer.js';
+import { SERVER_ACCESS } from '../auth/viewer.js';
 import type { EntityLimits } from '../config.js';
 import { badUserInput, invalidTransition } from '../errors.js';
 import type { NodeStatus, WorkflowRunStatus } from '../generated/resolvers-types.js';
@@ -40,6 +41,8 @@ export interface WorkflowService {
     idempotent?: IdempotentCall,
   ): Promise<WorkflowRunRecord>;
   finish(input: { runId: string; status: WorkflowRunStatus }, access: Access, idempotent?: IdempotentCall): Promise<WorkflowRunRecord>;
+  /** FAILED for a run that saw no change after `idleSince` (ms); see `createAbandonedWorkSweeper`. */
+  abandon(runId: string, idleSince: number): Promise<WorkflowRunRecord>;
 }
 
 /**
@@ -51,6 +54,20 @@ export function createWorkflowService(
   now: () => Date = () => new Date(),
 ): WorkflowService {
   const { store, changes, limits } = dependencies;
+
+  function finishRun(runId: string, status: WorkflowRunStatus, access: Access, idempotent?: IdempotentCall, ifIdleSince?: number) {
+    return changes.update(RUN_RULES, runId, access, 'finish', (run) => {
+      const at = now().toISOString();
+      const next: WorkflowRunRecord = { ...run, status, updatedAt: at };
+      return {
+        projectId: run.projectId,
+        value: next,
+        finished: true,
+        events: [{ type: 'WORKFLOW_RUN_UPDATED', projectId: run.projectId, occurredAt: at, run: next }],
+        ifIdleSince,
+      };
+    }, idempotent);
+  }
 
   return {
     async get(id) {
@@ -140,16 +157,10 @@ export function createWorkflowService(
       if (!FINISHED_STATUSES.has(status)) {
         throw badUserInput('status', `must be SUCCEEDED, FAILED or CANCELLED, got ${status}`);
       }
-      return changes.update(RUN_RULES, runId, access, 'finish', (run) => {
-        const at = now().toISOString();
-        const next: WorkflowRunRecord = { ...run, status, updatedAt: at };
-        return {
-          projectId: run.projectId,
-          value: next,
-          finished: true,
-          events: [{ type: 'WORKFLOW_RUN_UPDATED', projectId: run.projectId, occurredAt: at, run: next }],
-        };
-      }, idempotent);
+      return finishRun(runId, status, access, idempotent);
+    },
+    abandon(runId, idleSince) {
+      return finishRun(runId, 'FAILED', SERVER_ACCESS, undefined, idleSince);
     },
   };
 }
