@@ -20,6 +20,8 @@ export function createMaskError(logger: Logger, metrics: Metrics) {
     let original: unknown = error;
     while (isGraphQLError(original) && original.originalError) original = original.originalError;
     if (original instanceof DomainError) {
+      // The infrastructure's own words (an ioredis error, say) are for operators, not clients.
+      if (original.cause !== undefined) logger.warn({ err: original.cause, code: original.code }, original.message);
       const located = isGraphQLError(error) ? error : undefined;
       return new GraphQLError(original.message, {
         nodes: located?.nodes,
