@@ -8,12 +8,15 @@
  *     production mode, authentication on (a token per subscriber and one for the producer),
  *     subscribers on the client library's own `IngestJobStream`, starting after a snapshot's
  *     cursor;
- *   - Redis memory per event (log entry) and per entity (job; agent run with messages).
+ *   - Redis memory per event (log entry) and per entity (job; agent run with messages);
+ *   - what an idempotency key adds: Redis time per commit with a key on every mutation,
+ *     measured between two rounds without keys, and Redis memory per key.
  * Removes the cluster afterwards.
  *
  *   npm run bench:capacity
  *   CAPACITY_MUTATIONS=3000 CAPACITY_PROJECTS=30 CAPACITY_SUBSCRIBERS_PER_PROJECT=10 npm run bench:capacity
  */
+import { randomUUID } from 'node:crypto';
 import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
 import type { Redis } from 'ioredis';
@@ -99,29 +102,37 @@ try {
   while (delivered < expectedSubscribers) await new Promise((resolve) => setTimeout(resolve, 20));
   delivered = 0;
 
-  await Promise.all(masters.map((node) => node.config('RESETSTAT')));
-  const redisCpuBefore = await redisCpuSeconds(masters);
-  const serverCpuBefore = server.cpuMs();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < mutations) {
-        const index = next++;
-        await call(server.url, PROGRESS, {
-          id: jobs[index % jobs.length],
-          progress: index / mutations,
-          processed: index * 10,
-          message: `read ${index * 10} of 100000 rows from orders.ndjson shard`,
-        });
-      }
-    }),
-  );
+  /** One round of `count` progress mutations, 16 at a time, with a fresh idempotency key each when `keyed`. */
+  async function progressRound(count: number, keyed: boolean) {
+    await Promise.all(masters.map((node) => node.config('RESETSTAT')));
+    const redisCpuBefore = await redisCpuSeconds(masters);
+    const serverCpuBefore = server.cpuMs();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < count) {
+          const index = next++;
+          await call(
+            server.url,
+            PROGRESS,
+            { id: jobs[index % jobs.length], progress: index / count, processed: index * 10, message: `read ${index * 10} of 100000 rows from orders.ndjson shard` },
+            keyed ? { 'idempotency-key': randomUUID() } : {},
+          );
+        }
+      }),
+    );
+    const serverCpuMs = server.cpuMs() - serverCpuBefore;
+    const redisCpu = (await redisCpuSeconds(masters)) - redisCpuBefore;
+    const stats = await commandStats(masters);
+    const scriptUsec = (stats.get('evalsha')?.usec ?? 0) + (stats.get('hmget')?.usec ?? 0);
+    return { serverCpuMs, redisCpu, stats, commitUsec: scriptUsec / count, processUsec: (redisCpu * 1e6) / count };
+  }
+
+  const round = await progressRound(mutations, false);
+  const { serverCpuMs, redisCpu, stats } = round;
   const expectedDeliveries = mutations * subscribersPerProject;
   const deadline = Date.now() + 60_000;
   while (delivered < expectedDeliveries && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  const serverCpuMs = server.cpuMs() - serverCpuBefore;
-  const redisCpu = (await redisCpuSeconds(masters)) - redisCpuBefore;
-  const stats = await commandStats(masters);
   const perCall = (name: string) => {
     const entry = stats.get(name);
     return entry ? `${(entry.usec / entry.calls).toFixed(1)} µs × ${entry.calls}` : 'not called';
@@ -131,14 +142,25 @@ try {
   console.log(`deliveries: ${delivered} of ${expectedDeliveries}`);
   console.log('\nRedis CPU (INFO commandstats, usec_per_call × calls, summed over masters):');
   for (const name of ['evalsha', 'hmget', 'spublish', 'hget', 'xadd', 'hincrby', 'hset', 'cluster|myid']) console.log(`  ${name.padEnd(14)} ${perCall(name)}`);
-  console.log(`  per commit (commit script, its SPUBLISH included, + the read before it): ${(((stats.get('evalsha')?.usec ?? 0) + (stats.get('hmget')?.usec ?? 0)) / mutations).toFixed(1)} µs`);
+  console.log(`  per commit (commit script, its SPUBLISH included, + the read before it): ${round.commitUsec.toFixed(1)} µs`);
   console.log(`  per published message (SPUBLISH within the commit script, one subscriber connection per instance): ${perCall('spublish')}`);
-  console.log(`  redis-server process CPU per mutation, all work incl. network: ${((redisCpu * 1e6) / mutations).toFixed(1)} µs`);
+  console.log(`  redis-server process CPU per mutation, all work incl. network: ${round.processUsec.toFixed(1)} µs`);
   console.log('\nAPI instance CPU (one server process, mutations and deliveries):');
   console.log(`  per mutation + its deliveries: ${((serverCpuMs * 1000) / mutations).toFixed(0)} µs`);
   console.log(`  per delivery (all of it charged to deliveries): ${((serverCpuMs * 1000) / Math.max(1, delivered)).toFixed(1)} µs`);
 
-  // Memory: one project's log, a job, and an agent run with 100 messages of 60 characters.
+  // Idempotency keys: a keyed round between two unkeyed ones, so drift shows.
+  const keyedCount = Math.max(1000, Math.floor(mutations / 2));
+  const before = await progressRound(keyedCount, false);
+  const keyed = await progressRound(keyedCount, true);
+  const after = await progressRound(keyedCount, false);
+  const unkeyedCommit = (before.commitUsec + after.commitUsec) / 2;
+  const unkeyedProcess = (before.processUsec + after.processUsec) / 2;
+  console.log(`\nIdempotency keys (${keyedCount} progress mutations a round; without, with, without):`);
+  console.log(`  Redis time per commit (script + read): ${before.commitUsec.toFixed(1)}, ${keyed.commitUsec.toFixed(1)}, ${after.commitUsec.toFixed(1)} µs → with a key ${((keyed.commitUsec / unkeyedCommit - 1) * 100).toFixed(1)}%`);
+  console.log(`  redis-server CPU per mutation: ${before.processUsec.toFixed(1)}, ${keyed.processUsec.toFixed(1)}, ${after.processUsec.toFixed(1)} µs → with a key ${((keyed.processUsec / unkeyedProcess - 1) * 100).toFixed(1)}%`);
+  console.log(`  server CPU per mutation: ${((before.serverCpuMs * 1000) / keyedCount).toFixed(0)}, ${((keyed.serverCpuMs * 1000) / keyedCount).toFixed(0)}, ${((after.serverCpuMs * 1000) / keyedCount).toFixed(0)} µs`);
+
   const keys = createRedisKeys(prefix);
   const memory = async (key: string) => Number((await inspector.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
   const logLength = await inspector.xlen(keys.log(projects[0]!));
@@ -153,6 +175,11 @@ try {
   console.log(`  per ingest job (its hash): ${await memory(keys.entity('ingestJob', jobs[0]!))} bytes, plus its index entry`);
   console.log(`  per agent run with 100 messages of 60 characters: ${runBytes} bytes (${(runBytes / 100).toFixed(0)} per message)`);
   console.log(`  per project head: ${await memory(keys.head(projects[0]!))} bytes`);
+  const records = (await Promise.all(masters.map((node) => node.keys(`${prefix}*idem:*`)))).flat().slice(0, 200);
+  const recordBytes = await Promise.all(records.map(memory));
+  console.log(
+    `  per idempotency key (a progress answer; MEMORY USAGE of ${records.length}): ${(recordBytes.reduce((a, b) => a + b, 0) / Math.max(1, records.length)).toFixed(0)} bytes`,
+  );
 } finally {
   await Promise.all(clients.map((client) => client.dispose()));
   await server.stop();

@@ -5,8 +5,8 @@ import WebSocket from 'ws';
 
 /** Queries and mutations over HTTP with `token`; a GraphQL error fails the call. */
 export function graphqlCaller(token: string) {
-  return async (url: string, query: string, variables: Record<string, unknown>): Promise<any> => {
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  return async (url: string, query: string, variables: Record<string, unknown>, extra: Record<string, string> = {}): Promise<any> => {
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...extra };
     const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
     const result = (await response.json()) as { data?: any; errors?: unknown[] };
     if (result.errors) throw new Error(JSON.stringify(result.errors));

@@ -119,6 +119,18 @@ end
 local function record(key, fingerprint, answer, window)
   if fingerprint ~= '' then redis.call('SET', key, fingerprint .. answer, 'PX', window) end
 end
+-- recall and record in one command: the record is written unless one is there, and the one
+-- there is answered. A caller that then does not commit takes its record back (release).
+local function claim(key, fingerprint, answer, window)
+  if fingerprint == '' then return nil end
+  local recorded = redis.call('SET', key, fingerprint .. answer, 'NX', 'PX', window, 'GET')
+  if not recorded then return nil end
+  if string.sub(recorded, 1, #fingerprint) == fingerprint then return { 'r', string.sub(recorded, #fingerprint + 1) } end
+  return { 'k' }
+end
+local function release(key, fingerprint)
+  if fingerprint ~= '' then redis.call('DEL', key) end
+end
 `;
 
 /**
@@ -134,9 +146,10 @@ end
  * `<id>:e` code units and `<id>:b` bytes already emitted, `<id>:m` the message as started).
  * Completing it writes its whole content into its list item once and drops the rest.
  *
- * An idempotency key is checked first and recorded last, in the same script: there is no
- * moment in which the change is committed and its key is not, or the other way round, and a
- * repeat finds the key whatever instance committed it.
+ * An idempotency key is checked and claimed first (one SET NX GET), and given back if the
+ * script then refuses the change, all in the same script: there is no moment in which the
+ * change is committed and its key is not, or the other way round, and a repeat finds the
+ * key whatever instance committed it.
  *
  * Each call also carries an attempt id, kept on the entity (`a`) with the positions it was
  * given: the Redis client itself sends a script again when its connection closed before the
@@ -174,12 +187,18 @@ if state[2] and string.sub(state[2], 1, #attempt + 1) == attempt .. ' ' then
   local epoch, last = string.match(string.sub(state[2], #attempt + 2), '^(%S+) (%d+)$')
   return { 'c', epoch, tonumber(last) }
 end
-local recorded = recall(KEYS[6], ARGV[16])
+local recorded = claim(KEYS[6], ARGV[16], ARGV[17], ARGV[18])
 if recorded then return recorded end
 local current = tonumber(state[1] or '0')
-if current ~= tonumber(ARGV[1]) then return false end
+if current ~= tonumber(ARGV[1]) then
+  release(KEYS[6], ARGV[16])
+  return false
+end
 local member = ARGV[10] .. ':' .. ARGV[3]
-if ARGV[21] ~= '' and tonumber(redis.call('ZSCORE', KEYS[7], member) or '0') > tonumber(ARGV[21]) then return { 'busy' } end
+if ARGV[21] ~= '' and tonumber(redis.call('ZSCORE', KEYS[7], member) or '0') > tonumber(ARGV[21]) then
+  release(KEYS[6], ARGV[16])
+  return { 'busy' }
+end
 local count = tonumber(ARGV[13])
 local writes = tonumber(ARGV[14])
 local channel = ARGV[15]
@@ -193,8 +212,10 @@ local function content_key(id) return KEYS[1] .. ':content:' .. id end
 for w = 0, writes - 1 do
   local op, key, id, _, bytes, emitted = write(w)
   if op == 'f' then
-    if redis.call('STRLEN', content_key(id)) ~= tonumber(bytes) then return false end
-    if redis.call('HGET', key, id .. ':e') ~= emitted then return false end
+    if redis.call('STRLEN', content_key(id)) ~= tonumber(bytes) or redis.call('HGET', key, id .. ':e') ~= emitted then
+      release(KEYS[6], ARGV[16])
+      return false
+    end
   end
 end
 local epoch = ensure_epoch(KEYS[3], KEYS[4], ARGV[4])
@@ -237,7 +258,6 @@ for i = 1, count do
 end
 trim_by_age(KEYS[4], tonumber(ARGV[7]), 1)
 purge_finished(KEYS[5], tonumber(ARGV[5]), ARGV[11], ARGV[12])
-record(KEYS[6], ARGV[16], ARGV[17], ARGV[18])
 if ARGV[20] ~= '' then
   if ARGV[8] == '1' then redis.call('ZREM', KEYS[7], member) else redis.call('ZADD', KEYS[7], ARGV[5], member) end
 end
