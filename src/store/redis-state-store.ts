@@ -119,11 +119,12 @@ end
 local function record(key, fingerprint, answer, window)
   if fingerprint ~= '' then redis.call('SET', key, fingerprint .. answer, 'PX', window) end
 end
--- recall and record in one command: the record is written unless one is there, and the one
--- there is answered. A caller that then does not commit takes its record back (release).
-local function claim(key, fingerprint, answer, window)
+-- recall and record in one command: the record (the fingerprint and the answer, made by the
+-- caller) is written unless one is there, and the one there is answered. A caller that then
+-- does not commit takes its record back (release).
+local function claim(key, fingerprint, record, window)
   if fingerprint == '' then return nil end
-  local recorded = redis.call('SET', key, fingerprint .. answer, 'NX', 'PX', window, 'GET')
+  local recorded = redis.call('SET', key, record, 'NX', 'PX', window, 'GET')
   if not recorded then return nil end
   if string.sub(recorded, 1, #fingerprint) == fingerprint then return { 'r', string.sub(recorded, #fingerprint + 1) } end
   return { 'k' }
@@ -167,7 +168,7 @@ end
  *       max events (0: no limit), age cutoff (ms, 0: none), finished (1 or 0),
  *       finished retention (ms, 0: for good), kind, entity key prefix, project key prefix,
  *       event count, write count, the project's channel, the idempotency fingerprint ('':
- *       none), the answer recorded with it, its window (ms), the attempt id, track activity
+ *       none), the record (fingerprint and answer), its window (ms), the attempt id, track activity
  *       ('1' or ''), idle since (ms, '' for any), then one JSON per event, then
  *       per write seven values:
  *       op, key index, then by op
@@ -692,7 +693,7 @@ export function createRedisStateStore(
           writes.length / 7,
           redisKeys.channel(change.projectId, redis.isCluster),
           idempotency?.fingerprint ?? '',
-          idempotency?.answer ?? '',
+          idempotency ? idempotency.fingerprint + idempotency.answer : '',
           idempotency?.windowMs ?? 0,
           newEpoch(),
           trackActivity ? 1 : '',
