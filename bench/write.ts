@@ -15,6 +15,8 @@
  * time, as a producer does; BENCH_WITHOUT_KEYS=1 adds our rows without them.
  * BENCH_BASELINE=<git ref> adds our rows as of that commit (extracted to a temporary
  * directory), to compare a change with what it replaces in the same run.
+ * BENCH_PROFILE_DIR=<dir> profiles our servers (bench/profiled-server.ts; summarise a
+ * profile with bench/profile-summary.ts).
  * Prints changes/s, server CPU per change (the server process' own CPU time), Redis CPU per
  * change (INFO cpu), Redis time per change in scripts and in all commands (INFO
  * commandstats), the load generator's CPU, and whether every job holds exactly the changes
@@ -44,6 +46,8 @@ const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const only = process.env.BENCH_ONLY?.split(',');
 const baseline = process.env.BENCH_BASELINE;
 const withoutKeys = process.env.BENCH_WITHOUT_KEYS === '1';
+/** Where our servers write a CPU profile when they stop (bench/profiled-server.ts, summarised by bench/profile-summary.ts). */
+const profileDir = process.env.BENCH_PROFILE_DIR;
 const OURS_PREFIX = 'bench-write:';
 
 const CREATE = `mutation ($p: ID!) { createIngestJob(projectId: $p, source: "bench") { id } }`;
@@ -155,8 +159,9 @@ const ours = (script?: string) => (redisUrl: string) =>
       AUTH_JWT_SECRET: TEST_SECRET,
       // The producers are the load, not abuse: no rate limit.
       MUTATIONS_PER_SECOND: '100000',
+      ...(profileDir ? { PROFILE_DIR: resolve(profileDir), PROFILED_SCRIPT: script ?? 'src/main.ts' } : {}),
     },
-    script,
+    profileDir ? 'bench/profiled-server.ts' : script,
   );
 const raw = (mode: string) => (redisUrl: string) => startServerProcess({ WRITE_SERVER: mode, REDIS_URL: redisUrl }, 'bench/raw-write-server.ts');
 
@@ -221,6 +226,7 @@ async function measure(row: Row): Promise<Result> {
       );
     };
     await run(performance.now() + warmupSeconds * 1000, { changes: 0 });
+    if (profileDir) process.kill(server.pid, 'SIGUSR2');
     await redis.resetStats();
     const redisBefore = await redis.cpuSeconds();
     const serverBefore = server.cpuMs();
