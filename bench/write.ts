@@ -15,6 +15,8 @@
  * time, as a producer does; BENCH_WITHOUT_KEYS=1 adds our rows without them.
  * BENCH_BASELINE=<git ref> adds our rows as of that commit (extracted to a temporary
  * directory), to compare a change with what it replaces in the same run.
+ * BENCH_REPEAT=<n> measures every row n times, in turns (the machine's noise then falls on
+ * every row alike), and prints each row's medians.
  * BENCH_PROFILE_DIR=<dir> profiles our servers (bench/profiled-server.ts; summarise a
  * profile with bench/profile-summary.ts).
  * Prints changes/s, server CPU per change (the server process' own CPU time), Redis CPU per
@@ -46,6 +48,8 @@ const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const only = process.env.BENCH_ONLY?.split(',');
 const baseline = process.env.BENCH_BASELINE;
 const withoutKeys = process.env.BENCH_WITHOUT_KEYS === '1';
+/** Rounds over every row, interleaved; each number printed is its row's median over them. */
+const repeat = Number(process.env.BENCH_REPEAT ?? 1);
 /** Where our servers write a CPU profile when they stop (bench/profiled-server.ts, summarised by bench/profile-summary.ts). */
 const profileDir = process.env.BENCH_PROFILE_DIR;
 const OURS_PREFIX = 'bench-write:';
@@ -270,19 +274,41 @@ const rows: Row[] = [
   ...oursRows('', 'ours-'),
   { id: 'raw-ws', name: 'raw limit: WebSocket + one script', transport: 'ws', keys: false, start: raw('ws'), stored: rawStored, eventsBefore: 0 },
 ];
-const results: Result[] = [];
+const rounds: Result[][] = [];
 try {
-  for (const row of rows) {
-    if (only && !only.includes(row.id)) continue;
-    results.push(await measure(row));
+  for (let round = 0; round < repeat; round++) {
+    const measured: Result[] = [];
+    for (const row of rows) {
+      if (only && !only.includes(row.id)) continue;
+      measured.push(await measure(row));
+    }
+    rounds.push(measured);
   }
 } finally {
   baselineTree?.dispose();
 }
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+const results: Result[] = rounds[0]!.map((first, index) => {
+  const of = (pick: (result: Result) => number) => median(rounds.map((round) => pick(round[index]!)));
+  return {
+    row: first.row,
+    changesPerSecond: of((result) => result.changesPerSecond),
+    serverMicros: of((result) => result.serverMicros),
+    redisMicros: of((result) => result.redisMicros),
+    scriptMicros: of((result) => result.scriptMicros),
+    commandMicros: of((result) => result.commandMicros),
+    generatorPercent: of((result) => result.generatorPercent),
+    failures: rounds.reduce((sum, round) => sum + round[index]!.failures, 0),
+    exact: rounds.every((round) => round[index]!.exact),
+  };
+});
 
 console.log(
   `\nWrite path: ${producerCount} producers, one job each, updateIngestJobProgress back to back, no subscribers; each server on its own Redis; ` +
-    `${warmupSeconds} s warm-up, ${seconds} s measured; ${new Date().toISOString()}\n`,
+    `${warmupSeconds} s warm-up, ${seconds} s measured${repeat > 1 ? `, medians of ${repeat} rounds` : ''}; ${new Date().toISOString()}\n`,
 );
 console.log('| server | keys | changes/s | server CPU per change | Redis CPU per change | Redis time in scripts per change | Redis time in all commands per change | load generator CPU | stored exactly what was acknowledged |');
 console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
