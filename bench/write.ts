@@ -15,6 +15,7 @@
  * time, as a producer does; BENCH_WITHOUT_KEYS=1 adds our rows without them.
  * BENCH_BASELINE=<git ref> adds our rows as of that commit (extracted to a temporary
  * directory), to compare a change with what it replaces in the same run.
+ * BENCH_VARIANT_NODE_OPTIONS="<flags>" adds our rows run with those Node options.
  * BENCH_REPEAT=<n> measures every row n times, in turns (the machine's noise then falls on
  * every row alike), and prints each row's medians.
  * BENCH_PROFILE_DIR=<dir> profiles our servers (bench/profiled-server.ts; summarise a
@@ -52,6 +53,8 @@ const withoutKeys = process.env.BENCH_WITHOUT_KEYS === '1';
 const repeat = Number(process.env.BENCH_REPEAT ?? 1);
 /** Where our servers write a CPU profile when they stop (bench/profiled-server.ts, summarised by bench/profile-summary.ts). */
 const profileDir = process.env.BENCH_PROFILE_DIR;
+/** Node options for extra rows of ours (a heap setting, say), beside the rows without them. */
+const variantNodeOptions = process.env.BENCH_VARIANT_NODE_OPTIONS;
 const OURS_PREFIX = 'bench-write:';
 
 const CREATE = `mutation ($p: ID!) { createIngestJob(projectId: $p, source: "bench") { id } }`;
@@ -153,7 +156,7 @@ async function rawStored(redis: PrivateRedis, job: { id: string; projectId: stri
 }
 
 /** Our server as deployed, from `script` (this tree's by default). */
-const ours = (script?: string) => (redisUrl: string) =>
+const ours = (script?: string, nodeOptions?: string) => (redisUrl: string) =>
   startServerProcess(
     {
       NODE_ENV: 'production',
@@ -163,19 +166,20 @@ const ours = (script?: string) => (redisUrl: string) =>
       AUTH_JWT_SECRET: TEST_SECRET,
       // The producers are the load, not abuse: no rate limit.
       MUTATIONS_PER_SECOND: '100000',
+      ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
       ...(profileDir ? { PROFILE_DIR: resolve(profileDir), PROFILED_SCRIPT: script ?? 'src/main.ts' } : {}),
     },
     profileDir ? 'bench/profiled-server.ts' : script,
   );
 const raw = (mode: string) => (redisUrl: string) => startServerProcess({ WRITE_SERVER: mode, REDIS_URL: redisUrl }, 'bench/raw-write-server.ts');
 
-function oursRows(suffix: string, idPrefix: string, script?: string): Row[] {
+function oursRows(suffix: string, idPrefix: string, script?: string, nodeOptions?: string): Row[] {
   const rows: Row[] = [];
   for (const keys of withoutKeys ? [true, false] : [true]) {
     const keyNote = keys ? '' : ', no keys';
     rows.push(
-      { id: `${idPrefix}http`, name: `ours, HTTP${keyNote}${suffix}`, transport: 'http', keys, start: ours(script), stored: oursStored, eventsBefore: 1 },
-      { id: `${idPrefix}ws`, name: `ours, graphql-ws${keyNote}${suffix}`, transport: 'ws', keys, start: ours(script), stored: oursStored, eventsBefore: 1 },
+      { id: `${idPrefix}http`, name: `ours, HTTP${keyNote}${suffix}`, transport: 'http', keys, start: ours(script, nodeOptions), stored: oursStored, eventsBefore: 1 },
+      { id: `${idPrefix}ws`, name: `ours, graphql-ws${keyNote}${suffix}`, transport: 'ws', keys, start: ours(script, nodeOptions), stored: oursStored, eventsBefore: 1 },
     );
   }
   return rows;
@@ -272,6 +276,7 @@ const rows: Row[] = [
   { id: 'yoga', name: 'bare graphql-yoga + the same script', transport: 'http', keys: false, start: raw('yoga'), stored: rawStored, eventsBefore: 0 },
   ...(baselineTree ? oursRows(` (${baseline})`, 'base-', baselineTree.script) : []),
   ...oursRows('', 'ours-'),
+  ...(variantNodeOptions ? oursRows(` (${variantNodeOptions})`, 'variant-', undefined, variantNodeOptions) : []),
   { id: 'raw-ws', name: 'raw limit: WebSocket + one script', transport: 'ws', keys: false, start: raw('ws'), stored: rawStored, eventsBefore: 0 },
 ];
 const rounds: Result[][] = [];
