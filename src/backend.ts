@@ -70,7 +70,7 @@ export function createBackend(config: Config, logger: Logger, metrics: Metrics):
   // client sends each command as it comes.
   const commands = config.redisClusterNodes
     ? createClusterClient(config.redisClusterNodes, { enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 0 } })
-    : createRedisClient(config, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    : createRedisClient(config, { enableOfflineQueue: false, enableAutoPipelining: true, maxRetriesPerRequest: 0 });
   // On a cluster: one subscriber connection per master, each holding the sharded channels
   // of the slots that master owns.
   const subscriber = config.redisClusterNodes
