@@ -13,8 +13,8 @@
  * then BENCH_SECONDS (5) measured. Our rows send an idempotency key with every request
  * (HTTP: the `Idempotency-Key` header; graphql-ws: `extensions.idempotencyKey`), fresh each
  * time, as a producer does; BENCH_WITHOUT_KEYS=1 adds our rows without them.
- * BENCH_BASELINE=<git ref> adds our rows as of that commit (extracted to a temporary
- * directory), to compare a change with what it replaces in the same run.
+ * BENCH_BASELINE=<git ref>[,<git ref>…] adds our rows as of those commits (extracted to
+ * temporary directories), to compare a change with what it replaces in the same run.
  * BENCH_VARIANT_NODE_OPTIONS="<flags>" adds our rows run with those Node options.
  * BENCH_REPEAT=<n> measures every row n times, in turns (the machine's noise then falls on
  * every row alike), and prints each row's medians.
@@ -26,7 +26,7 @@
  * acknowledged; then the ratios the goals are stated in.
  *
  *   npm run bench:write
- *   BENCH_ONLY=raw-http,ours-http BENCH_BASELINE=main npm run bench:write
+ *   BENCH_ONLY=raw-http,ours-http,main-http BENCH_BASELINE=main npm run bench:write
  */
 import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -47,7 +47,8 @@ const producerCount = Number(process.env.BENCH_PRODUCERS ?? 16);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const only = process.env.BENCH_ONLY?.split(',');
-const baseline = process.env.BENCH_BASELINE;
+/** Earlier commits whose rows of ours run beside this tree's. */
+const baselines = process.env.BENCH_BASELINE?.split(',').filter(Boolean) ?? [];
 const withoutKeys = process.env.BENCH_WITHOUT_KEYS === '1';
 /** Rounds over every row, interleaved; each number printed is its row's median over them. */
 const repeat = Number(process.env.BENCH_REPEAT ?? 1);
@@ -270,11 +271,11 @@ async function measure(row: Row): Promise<Result> {
   }
 }
 
-const baselineTree = baseline ? extract(baseline) : undefined;
+const baselineTrees = baselines.map((ref) => ({ ref, tree: extract(ref) }));
 const rows: Row[] = [
   { id: 'raw-http', name: 'raw limit: node:http + one script', transport: 'http', keys: false, start: raw('http'), stored: rawStored, eventsBefore: 0 },
   { id: 'yoga', name: 'bare graphql-yoga + the same script', transport: 'http', keys: false, start: raw('yoga'), stored: rawStored, eventsBefore: 0 },
-  ...(baselineTree ? oursRows(` (${baseline})`, 'base-', baselineTree.script) : []),
+  ...baselineTrees.flatMap(({ ref, tree }) => oursRows(` (${ref})`, `${ref}-`, tree.script)),
   ...oursRows('', 'ours-'),
   ...(variantNodeOptions ? oursRows(` (${variantNodeOptions})`, 'variant-', undefined, variantNodeOptions) : []),
   { id: 'raw-ws', name: 'raw limit: WebSocket + one script', transport: 'ws', keys: false, start: raw('ws'), stored: rawStored, eventsBefore: 0 },
@@ -290,7 +291,7 @@ try {
     rounds.push(measured);
   }
 } finally {
-  baselineTree?.dispose();
+  for (const { tree } of baselineTrees) tree.dispose();
 }
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -338,8 +339,8 @@ ratio('Redis time in scripts per change, ours over HTTP with keys / raw limit', 
 ratio('Server CPU per change, ours over HTTP / raw limit over HTTP', find('ours-http'), rawHttp, (result) => result.serverMicros, 3);
 ratio('Server CPU per change, ours over graphql-ws / raw WebSocket limit', find('ours-ws'), rawWs, (result) => result.serverMicros, 1.5);
 ratio('Server CPU per change, bare yoga / raw limit over HTTP', find('yoga'), rawHttp, (result) => result.serverMicros);
-if (baseline) {
-  ratio(`Server CPU per change over HTTP, ours / ours at ${baseline}`, find('ours-http'), find('base-http'), (result) => result.serverMicros);
-  ratio(`Server CPU per change over graphql-ws, ours / ours at ${baseline}`, find('ours-ws'), find('base-ws'), (result) => result.serverMicros);
+for (const ref of baselines) {
+  ratio(`Server CPU per change over HTTP, ours / ours at ${ref}`, find('ours-http'), find(`${ref}-http`), (result) => result.serverMicros);
+  ratio(`Server CPU per change over graphql-ws, ours / ours at ${ref}`, find('ours-ws'), find(`${ref}-ws`), (result) => result.serverMicros);
 }
 if (results.some((result) => !result.exact || result.failures > 0)) process.exitCode = 1;
