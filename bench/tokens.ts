@@ -39,7 +39,7 @@ import { startServerProcess } from './server-process.js';
 import type { ReaderReply, ReaderRequest, ReaderSubscription } from './token-readers.js';
 
 const runCount = Number(process.env.BENCH_RUNS ?? 100);
-const tokensPerSecond = Number(process.env.BENCH_TOKENS_PER_SECOND ?? 50);
+const tokensPerSecond = Number(process.env.BENCH_TOKENS_PER_SECOND ?? process.env.BENCH_DELTAS_PER_SECOND ?? 50);
 const fastRunCount = Number(process.env.BENCH_FAST_RUNS ?? 10);
 const fastTokensPerSecond = Number(process.env.BENCH_FAST_TOKENS_PER_SECOND ?? 200);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);

@@ -10,7 +10,11 @@
  *   - raw WebSocket: the raw script behind just enough graphql-transport-ws.
  * BENCH_PRODUCERS (16) producers each update a job of their own, in a project of their own,
  * one mutation after the other, with no subscribers: BENCH_WARMUP_SECONDS (2) of warm-up,
- * then BENCH_SECONDS (5) measured. Our rows send an idempotency key with every request
+ * BENCH_SECONDS (5) back to back (changes/s at saturation), then BENCH_SECONDS at
+ * BENCH_RATE (200) changes/s in all, where every row does the same work per second: the
+ * costs per change come from there, since a server's cost per change falls as more changes
+ * share an event-loop turn, and on a shared machine rows saturate at very different rates.
+ * Our rows send an idempotency key with every request
  * (HTTP: the `Idempotency-Key` header; graphql-ws: `extensions.idempotencyKey`), fresh each
  * time, as a producer does; BENCH_WITHOUT_KEYS=1 adds our rows without them.
  * BENCH_BASELINE=<git ref>[,<git ref>…] adds our rows as of those commits (extracted to
@@ -20,7 +24,8 @@
  * every row alike), and prints each row's medians.
  * BENCH_PROFILE_DIR=<dir> profiles our servers (bench/profiled-server.ts; summarise a
  * profile with bench/profile-summary.ts).
- * Prints changes/s, server CPU per change (the server process' own CPU time), Redis CPU per
+ * Prints changes/s at saturation, server CPU per change (the server process' own CPU time, at
+ * saturation and paced), Redis CPU per
  * change (INFO cpu), Redis time per change in scripts and in all commands (INFO
  * commandstats), the load generator's CPU, and whether every job holds exactly the changes
  * acknowledged; then the ratios the goals are stated in.
@@ -46,6 +51,8 @@ import { startServerProcess } from './server-process.js';
 const producerCount = Number(process.env.BENCH_PRODUCERS ?? 16);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+/** Changes a second, in all, of the paced phase the costs are measured in. */
+const rate = Number(process.env.BENCH_RATE ?? 200);
 const only = process.env.BENCH_ONLY?.split(',');
 /** Earlier commits whose rows of ours run beside this tree's. */
 const baselines = process.env.BENCH_BASELINE?.split(',').filter(Boolean) ?? [];
@@ -136,7 +143,11 @@ interface Row {
 
 interface Result {
   row: Row;
+  /** At saturation. */
   changesPerSecond: number;
+  saturationServerMicros: number;
+  /** What the paced phase reached of `rate`; the costs below are from it. */
+  pacedPerSecond: number;
   serverMicros: number;
   redisMicros: number;
   scriptMicros: number;
@@ -213,11 +224,17 @@ async function measure(row: Row): Promise<Result> {
     for (const token of tokens) producers.push(row.transport === 'http' ? httpProducer(server.url, token) : await wsProducer(server.url, token));
 
     let failures = 0;
-    const run = async (until: number, counted: { changes: number }) => {
+    /** Every producer sends back to back until `until`, or from `paced` on at `rate` changes/s in all. */
+    const run = async (until: number, counted: { changes: number }, paced?: number) => {
       await Promise.all(
         jobs.map(async (job, index) => {
           const producer = producers[index + 1]!;
-          while (performance.now() < until) {
+          for (let sent = 0; performance.now() < until; sent++) {
+            if (paced !== undefined) {
+              const due = paced + ((sent * jobs.length + index) * 1000) / rate - performance.now();
+              if (due > 1) await new Promise((resolve) => setTimeout(resolve, due));
+              if (performance.now() >= until) break;
+            }
             const step = job.acknowledged;
             try {
               await producer.send(
@@ -236,13 +253,23 @@ async function measure(row: Row): Promise<Result> {
     };
     await run(performance.now() + warmupSeconds * 1000, { changes: 0 });
     if (profileDir) process.kill(server.pid, 'SIGUSR2');
+
+    // Saturation: how many changes a second the server takes.
+    const saturated = { changes: 0 };
+    const saturationServerBefore = server.cpuMs();
+    const saturationStarted = performance.now();
+    await run(saturationStarted + seconds * 1000, saturated);
+    const saturationElapsed = (performance.now() - saturationStarted) / 1000;
+    const saturationServerMs = server.cpuMs() - saturationServerBefore;
+
+    // The same rate for every server: what a change costs, with the same batching per event-loop turn.
     await redis.resetStats();
     const redisBefore = await redis.cpuSeconds();
     const serverBefore = server.cpuMs();
     const generatorBefore = process.cpuUsage();
     const started = performance.now();
     const counted = { changes: 0 };
-    await run(started + seconds * 1000, counted);
+    await run(started + seconds * 1000, counted, started);
     const elapsed = (performance.now() - started) / 1000;
     const serverMs = server.cpuMs() - serverBefore;
     const generator = process.cpuUsage(generatorBefore);
@@ -255,7 +282,9 @@ async function measure(row: Row): Promise<Result> {
     const exact = jobs.every((job, index) => stored[index]!.version === 1 + job.acknowledged && stored[index]!.seq === row.eventsBefore + job.acknowledged);
     return {
       row,
-      changesPerSecond: counted.changes / elapsed,
+      changesPerSecond: saturated.changes / saturationElapsed,
+      saturationServerMicros: (saturationServerMs * 1000) / Math.max(1, saturated.changes),
+      pacedPerSecond: counted.changes / elapsed,
       serverMicros: (serverMs * 1000) / changes,
       redisMicros: (redisSeconds * 1e6) / changes,
       scriptMicros: usecOf(['evalsha', 'eval']) / changes,
@@ -302,6 +331,8 @@ const results: Result[] = rounds[0]!.map((first, index) => {
   return {
     row: first.row,
     changesPerSecond: of((result) => result.changesPerSecond),
+    saturationServerMicros: of((result) => result.saturationServerMicros),
+    pacedPerSecond: of((result) => result.pacedPerSecond),
     serverMicros: of((result) => result.serverMicros),
     redisMicros: of((result) => result.redisMicros),
     scriptMicros: of((result) => result.scriptMicros),
@@ -314,13 +345,16 @@ const results: Result[] = rounds[0]!.map((first, index) => {
 
 console.log(
   `\nWrite path: ${producerCount} producers, one job each, updateIngestJobProgress back to back, no subscribers; each server on its own Redis; ` +
-    `${warmupSeconds} s warm-up, ${seconds} s measured${repeat > 1 ? `, medians of ${repeat} rounds` : ''}; ${new Date().toISOString()}\n`,
+    `${warmupSeconds} s warm-up, ${seconds} s at saturation, then ${seconds} s at ${rate} changes/s (the costs per change)${repeat > 1 ? `, medians of ${repeat} rounds` : ''}; ${new Date().toISOString()}\n`,
 );
-console.log('| server | keys | changes/s | server CPU per change | Redis CPU per change | Redis time in scripts per change | Redis time in all commands per change | load generator CPU | stored exactly what was acknowledged |');
-console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+console.log(
+  `| server | keys | changes/s at saturation | server CPU per change at saturation | changes/s paced (of ${rate}) | server CPU per change | Redis CPU per change | Redis time in scripts per change | Redis time in all commands per change | load generator CPU | stored exactly what was acknowledged |`,
+);
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
 for (const result of results) {
   console.log(
-    `| ${result.row.name} | ${result.row.keys ? 'yes' : 'no'} | ${result.changesPerSecond.toFixed(0)} | ${result.serverMicros.toFixed(0)} µs | ${result.redisMicros.toFixed(0)} µs | ` +
+    `| ${result.row.name} | ${result.row.keys ? 'yes' : 'no'} | ${result.changesPerSecond.toFixed(0)} | ${result.saturationServerMicros.toFixed(0)} µs | ${result.pacedPerSecond.toFixed(0)} | ` +
+      `${result.serverMicros.toFixed(0)} µs | ${result.redisMicros.toFixed(0)} µs | ` +
       `${result.scriptMicros.toFixed(1)} µs | ${result.commandMicros.toFixed(1)} µs | ${result.generatorPercent.toFixed(0)}% | ${result.exact && result.failures === 0 ? 'yes' : `NO (${result.failures} failed)`} |`,
   );
 }
