@@ -37,6 +37,9 @@ try {
   };
   await fill('exact');
   await fill('approx');
+  // A job's hash and a project's finished set as a commit finds them: a summary, and entities leaving later.
+  await client.hset('job', 'v', 41, 'd', JSON.parse(event).job ? JSON.stringify(JSON.parse(event).job) : '');
+  for (let index = 0; index < 20; index++) await client.zadd('finished', Date.now() + 86_400_000 + index, `ingestJob:${index}`);
   console.log(`Per call, ${calls} calls each, a log of ${maxEvents} events of ${event.length} bytes:`);
   await perCall('XADD MAXLEN 10000 (exact, as the commit script trims)', 'xadd', () => client.xadd('exact', 'MAXLEN', maxEvents, `${++seq}-0`, 't', Date.now(), 'e', event));
   await perCall('XADD MAXLEN ~ 10000 (approximate)', 'xadd', () => client.xadd('approx', 'MAXLEN', '~', maxEvents, `${++seq}-0`, 't', Date.now(), 'e', event));
