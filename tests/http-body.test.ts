@@ -47,6 +47,7 @@ describe('JSON request bodies', () => {
     const app = await pool.start(testConfig('memory', 'unused:'));
     const bad = (message: string) => ({ errors: [expect.objectContaining({ message, extensions: expect.objectContaining({ code: 'BAD_REQUEST' }) })] });
     const cases: Array<[string, number, string]> = [
+      ['', 400, 'POST body sent invalid JSON.'],
       ['{', 400, 'POST body sent invalid JSON.'],
       ['[]', 400, 'Batching is not supported.'],
       ['{}', 200, 'Must provide query string.'],
