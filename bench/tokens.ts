@@ -1,21 +1,30 @@
 /**
- * Streamed agent messages at token rate, side by side in one run: the same load against the
- * server with its batching window (AGENT_DELTA_WINDOW_MS, default 50), with the window off
- * (0, every delta its own event), and against the raw limit (bench/raw-token-server.ts: the
- * same frames and window with no GraphQL, Redis or authentication), with and without its
- * window. BENCH_RUNS (100) runs each stream BENCH_DELTAS_PER_SECOND (50) deltas a second for
- * BENCH_SECONDS (5) to BENCH_SUBSCRIBERS_PER_RUN (10) subscribers each, on the client
- * library's own `AgentRunStream` document over graphql-ws. Our server runs on Redis with
- * authentication on: a token per subscriber, each subscribing after a snapshot's cursor as
- * the hooks do, and one per producer. Each run's producer sends its tokens one after the
- * other over a WebSocket of its own (BENCH_PRODUCER=http: one HTTP request per token).
- * Prints deltas/s accepted, events/s on the wire, frames per second per subscriber,
- * p50/p99 from a delta's mutation to its subscribers, the CPU of the server and of this
- * load generator (they share the machine), and whether every subscriber ended with exactly
- * the text sent.
+ * Streamed agent messages at token rate, side by side in one run. BENCH_RUNS (100) runs each
+ * stream BENCH_TOKENS_PER_SECOND (50) tokens a second for BENCH_SECONDS (5) to
+ * BENCH_SUBSCRIBERS_PER_RUN (10) subscribers each, against:
+ *   - our server with its batching window (AGENT_DELTA_WINDOW_MS 50, the default) and with
+ *     the window off (0: every token its own event), on Redis with authentication on (a
+ *     token per subscriber, each subscribing after a snapshot's cursor as the hooks do, and
+ *     one per producer);
+ *   - the raw limit (bench/raw-token-server.ts: the same frames and window with no GraphQL,
+ *     Redis or authentication), with and without its window;
+ *   - both again with BENCH_FAST_RUNS (10) runs at BENCH_FAST_TOKENS_PER_SECOND (200) tokens a
+ *     second, where a 50 ms window holds 10 tokens: how many fewer frames than tokens.
+ * Subscribers are read in a process of their own (bench/token-readers.ts) with bare
+ * WebSockets, so reading a thousand streams does not starve the server of CPU. Producers send
+ * each token once the one before it is acknowledged, as a model's stream arrives; how they
+ * send it is `connectProducer` (BENCH_PRODUCER=ws, the default: a graphql-ws connection per
+ * run; http: one request per token).
+ * Prints tokens/s accepted, frames per token, p50/p99 from a token's `append` to its
+ * subscribers against the window + 50 ms, server CPU per token against the raw limit's,
+ * the CPU of the readers and of this process, and whether every subscriber ended with
+ * exactly the text sent.
  *
  *   npm run bench:tokens
  */
+import type { ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { print } from 'graphql';
@@ -27,37 +36,27 @@ import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
 import type { ServerProcess } from './server-process.js';
 import { connectGraphqlWs } from './clients.js';
 import { startServerProcess } from './server-process.js';
+import type { ReaderReply, ReaderRequest, ReaderSubscription } from './token-readers.js';
 
 const runCount = Number(process.env.BENCH_RUNS ?? 100);
-const deltasPerSecond = Number(process.env.BENCH_DELTAS_PER_SECOND ?? 50);
+const tokensPerSecond = Number(process.env.BENCH_TOKENS_PER_SECOND ?? process.env.BENCH_DELTAS_PER_SECOND ?? 50);
+const fastRunCount = Number(process.env.BENCH_FAST_RUNS ?? 10);
+const fastTokensPerSecond = Number(process.env.BENCH_FAST_TOKENS_PER_SECOND ?? 200);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const subscribersPerRun = Number(process.env.BENCH_SUBSCRIBERS_PER_RUN ?? 10);
-/** Windows to compare with 0 (no batching): the default, and a longer one. */
-const windows = (process.env.BENCH_WINDOWS_MS ?? '50,100').split(',');
-/**
- * How producers send their tokens: over a WebSocket of their own (graphql-ws, as a worker
- * streaming a model's output would), or one HTTP request per token.
- */
-const producer = process.env.BENCH_PRODUCER === 'http' ? 'http' : 'ws';
+const window = Number(process.env.BENCH_WINDOW_MS ?? 50);
+const producerTransport = process.env.BENCH_PRODUCER === 'http' ? 'http' : 'ws';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const runPrefix = `rte-bench-tokens:${randomBytes(4).toString('hex')}:`;
 
 const now = () => performance.timeOrigin + performance.now();
-const percentile = (sorted: Float64Array, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
 
-/**
- * Mutations over a bounded pool of keep-alive connections, as a producer fleet behind a
- * proxy would send them: when the server falls behind, requests wait in the pool instead of
- * opening ever more sockets.
- */
+/** Setup calls over a bounded pool of keep-alive connections. */
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-/** The token every HTTP call of the load generator carries: a producer allowed on every project. */
-let producerToken = '';
-
-function call(url: string, query: string, variables: Record<string, unknown>): Promise<any> {
+function call(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<any> {
   const body = JSON.stringify({ query, variables });
-  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${producerToken}` };
+  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` };
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', agent, headers }, (response) => {
       const chunks: Buffer[] = [];
@@ -78,129 +77,132 @@ const START_RUN = `mutation ($projectId: ID!) { startAgentRun(projectId: $projec
 const START_MESSAGE = `mutation ($runId: ID!) { startAgentMessage(runId: $runId, role: ASSISTANT) { id } }`;
 const APPEND = `mutation ($runId: ID!, $messageId: ID!, $text: String!) { appendAgentMessageContent(runId: $runId, messageId: $messageId, text: $text) { id } }`;
 const FINISH = `mutation ($runId: ID!, $messageId: ID!) { finishAgentMessage(runId: $runId, messageId: $messageId) { id } }`;
+const STEP = `mutation ($runId: ID!) { updateAgentStep(runId: $runId, stepId: "warm-up", name: "warm up", status: RUNNING) { id } }`;
+
+/** What streams one run's message: `append` resolves once the server acknowledged the piece. */
+interface TokenProducer {
+  append(text: string): Promise<void>;
+  dispose(): Promise<void> | void;
+}
+
+/**
+ * The producer of one run's message, with a token of its own (connections are limited per
+ * subject). The one place that knows how a producer talks to the server.
+ */
+async function connectProducer(url: string, run: { id: string; messageId: string }, runIndex: number): Promise<TokenProducer> {
+  const token = await signToken({ sub: `bench-producer-${runIndex}`, projects: ['tokens'], expiresIn: 3600 });
+  if (producerTransport === 'http') {
+    return { append: (text) => call(url, token, APPEND, { runId: run.id, messageId: run.messageId, text }), dispose: () => {} };
+  }
+  const client: Client = await connectGraphqlWs(url, token);
+  return {
+    append: (text) =>
+      new Promise<void>((resolve, reject) =>
+        client.subscribe({ query: APPEND, variables: { runId: run.id, messageId: run.messageId, text } }, { next: () => {}, error: reject, complete: () => resolve() }),
+      ),
+    dispose: () => client.dispose(),
+  };
+}
+
+/** The lean readers' process, and a request–reply over its IPC channel. */
+function startReaders(): { child: ChildProcess; ask<T extends ReaderReply['type']>(request: ReaderRequest, answer: T): Promise<Extract<ReaderReply, { type: T }>> } {
+  const child = fork(new URL('./token-readers.ts', import.meta.url), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return {
+    child,
+    ask: (request, answer) =>
+      new Promise((resolve, reject) => {
+        const onMessage = (message: ReaderReply) => {
+          if (message.type !== answer) return;
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+          resolve(message as never);
+        };
+        const onExit = (code: number | null) => reject(new Error(`token readers exited with ${code}`));
+        child.on('message', onMessage);
+        child.once('exit', onExit);
+        child.send(request);
+      }),
+  };
+}
+
+interface Row {
+  name: string;
+  runs: number;
+  tokensPerSecond: number;
+  window: number;
+  raw: boolean;
+  start(): Promise<ServerProcess>;
+}
 
 interface Result {
-  name: string;
+  row: Row;
   accepted: number;
-  eventsPerSecond: number;
-  framesPerSubscriberPerSecond: number;
+  framesPerToken: number;
   p50: number;
   p99: number;
-  cpuPercent: number;
-  /** This process: the producers and every subscriber, on the same machine as the server. */
-  generatorCpuPercent: number;
+  serverMicrosPerToken: number;
+  serverPercent: number;
+  readersPercent: number;
+  producersPercent: number;
   exact: boolean;
   disconnected: number;
 }
 
-/**
- * Our server as deployed: in production mode, on Redis, with authentication on (producers
- * and subscribers present tokens of their own).
- */
-const ours = (window: string) => () =>
+/** Our server as deployed: production mode, on Redis, authentication on. */
+const ours = (windowMs: number) => () =>
   startServerProcess({
     NODE_ENV: 'production',
     REDIS_URL: redisUrl,
-    REDIS_KEY_PREFIX: `${runPrefix}${window}:`,
-    AGENT_DELTA_WINDOW_MS: window,
+    REDIS_KEY_PREFIX: `${runPrefix}${windowMs}:${randomBytes(2).toString('hex')}:`,
+    AGENT_DELTA_WINDOW_MS: String(windowMs),
     AUTH_JWT_SECRET: TEST_SECRET,
     MUTATIONS_PER_SECOND: '100000',
   });
 
-/** The raw limit: the same frames and the same window, with no GraphQL, Redis or authentication. */
-const raw = (window: string) => () => startServerProcess({ AGENT_DELTA_WINDOW_MS: window }, 'bench/raw-token-server.ts');
+const raw = (windowMs: number) => () => startServerProcess({ AGENT_DELTA_WINDOW_MS: String(windowMs) }, 'bench/raw-token-server.ts');
 
-async function measure(name: string, start: () => Promise<ServerProcess>): Promise<Result> {
-  const server = await start();
-  producerToken = await signToken({ sub: 'bench-producer', projects: ['*'], expiresIn: 3600 });
-  const clients: Client[] = [];
+async function measure(row: Row): Promise<Result> {
+  const server = await row.start();
+  const readers = startReaders();
+  const producers: TokenProducer[] = [];
   try {
     const projectId = 'tokens';
+    const setupToken = await signToken({ sub: 'bench-setup', projects: ['*'], expiresIn: 3600 });
     const runs: Array<{ id: string; messageId: string; sent: string }> = [];
-    for (let index = 0; index < runCount; index++) runs.push({ id: (await call(server.url, START_RUN, { projectId })).startAgentRun.id, messageId: '', sent: '' });
+    for (let index = 0; index < row.runs; index++) runs.push({ id: (await call(server.url, setupToken, START_RUN, { projectId })).startAgentRun.id, messageId: '', sent: '' });
     // Subscribers start from a snapshot's cursor, as the hooks do: they replay, then join.
-    const { cursor } = (await call(server.url, `query ($projectId: ID!) { projectSnapshot(projectId: $projectId) { cursor } }`, { projectId }))
+    const { cursor } = (await call(server.url, setupToken, `query ($projectId: ID!) { projectSnapshot(projectId: $projectId) { cursor } }`, { projectId }))
       .projectSnapshot as { cursor: string };
-
-    // Every delta's text is `<sent at>;` so a subscriber can tell each one's latency, batched or not.
-    const latencies = new Float64Array(runCount * deltasPerSecond * seconds * subscribersPerRun + 1000);
-    let recorded = 0;
-    let frames = 0;
-    let measuring = false;
-    const received = new Map<string, string[]>();
-    const completed = new Set<string>();
-    const live = new Set<string>();
-    /** Subscribers whose connection closed during the run (a slow-consumer cut, for one). */
-    const disconnected = new Set<string>();
-    await Promise.all(
+    const subscriptions: ReaderSubscription[] = await Promise.all(
       runs.flatMap((run, runIndex) =>
-        Array.from({ length: subscribersPerRun }, async (_, offset) => {
-          const key = `${runIndex}:${offset}`;
+        Array.from({ length: subscribersPerRun }, async (_, offset) => ({
+          key: `${runIndex}:${offset}`,
+          runId: run.id,
           // A user of their own, with a project list of their own that includes the watched one.
-          const token = await signToken({ sub: `bench-user-${key}`, projects: [projectId, `own-${key}`], scope: 'events:read', expiresIn: 3600 });
-          const client = await connectGraphqlWs(server.url, token, {
-            on: { closed: () => void (completed.has(key) || disconnected.add(key)) },
-          });
-          clients.push(client);
-          const texts: string[] = [];
-          received.set(key, texts);
-          client.subscribe<any>(
-            { query: print(AgentRunStream), variables: { projectId, runId: run.id, after: cursor } },
-            {
-              next: (result) => {
-                const event = result.data.agentRun;
-                live.add(key);
-                if (event.type === 'AGENT_MESSAGE_COMPLETED') completed.add(key);
-                if (event.type !== 'AGENT_MESSAGE_DELTA') return;
-                const at = now();
-                if (measuring) frames++;
-                texts.push(event.messageDelta.text);
-                for (const stamp of event.messageDelta.text.split(';')) {
-                  if (stamp && recorded < latencies.length) latencies[recorded++] = at - Number(stamp);
-                }
-              },
-              error: () => {},
-              complete: () => {},
-            },
-          );
-        }),
+          token: await signToken({ sub: `bench-user-${runIndex}-${offset}`, projects: [projectId, `own-${runIndex}-${offset}`], scope: 'events:read', expiresIn: 3600 }),
+        })),
       ),
     );
+    await readers.ask({ type: 'open', url: server.url, query: print(AgentRunStream), projectId, after: cursor, subscriptions }, 'opened');
     // Step updates until every subscriber has received one: all are live from then on.
-    const STEP = `mutation ($runId: ID!) { updateAgentStep(runId: $runId, stepId: "warm-up", name: "warm up", status: RUNNING) { id } }`;
     const liveDeadline = Date.now() + 60_000;
-    while (live.size < runs.length * subscribersPerRun) {
-      if (Date.now() > liveDeadline) throw new Error(`${name}: subscribers did not all go live`);
-      await Promise.all(runs.map((run) => call(server.url, STEP, { runId: run.id })));
+    while ((await readers.ask({ type: 'live?' }, 'live')).count < subscriptions.length) {
+      if (Date.now() > liveDeadline) throw new Error(`${row.name}: subscribers did not all go live`);
+      await Promise.all(runs.map((run) => call(server.url, setupToken, STEP, { runId: run.id })));
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    for (const run of runs) run.messageId = (await call(server.url, START_MESSAGE, { runId: run.id })).startAgentMessage.id;
+    for (const run of runs) run.messageId = (await call(server.url, setupToken, START_MESSAGE, { runId: run.id })).startAgentMessage.id;
+    producers.push(...(await Promise.all(runs.map((run, runIndex) => connectProducer(server.url, run, runIndex)))));
 
-    // One connection per producer, as each agent worker would hold.
-    const producers = await Promise.all(
-      runs.map(async (_, runIndex) => {
-        if (producer === 'http') return (variables: Record<string, unknown>) => call(server.url, APPEND, variables);
-        // A worker of its own: connections are limited per token subject.
-        const token = await signToken({ sub: `bench-producer-${runIndex}`, projects: [projectId], expiresIn: 3600 });
-        const client = await connectGraphqlWs(server.url, token);
-        clients.push(client);
-        return (variables: Record<string, unknown>) =>
-          new Promise<void>((resolve, reject) =>
-            client.subscribe({ query: APPEND, variables }, { next: () => {}, error: reject, complete: () => resolve() }),
-          );
-      }),
-    );
-
+    await readers.ask({ type: 'measure' }, 'measuring');
     const cpuBefore = server.cpuMs();
-    const generatorBefore = process.cpuUsage();
+    const producersBefore = process.cpuUsage();
     const started = now();
-    measuring = true;
     let accepted = 0;
-    const tick = 1000 / deltasPerSecond;
-    const steps = deltasPerSecond * seconds;
+    const tick = 1000 / row.tokensPerSecond;
+    const steps = row.tokensPerSecond * seconds;
     // Each run's producer sends its tokens in order, one after the other as a model emits
-    // them: a token waits for the one before it, so a server that falls behind shows as
-    // fewer deltas accepted per second, not as text out of order.
+    // them: a server that falls behind shows as fewer tokens accepted, not as text out of order.
     await Promise.all(
       runs.map(async (run, runIndex) => {
         const offset = (runIndex / runs.length) * tick;
@@ -209,48 +211,55 @@ async function measure(name: string, start: () => Promise<ServerProcess>): Promi
           if (due > 1) await new Promise((resolve) => setTimeout(resolve, due));
           const text = `${now()};`;
           run.sent += text;
-          await producers[runIndex]!({ runId: run.id, messageId: run.messageId, text });
+          await producers[runIndex]!.append(text);
           accepted++;
         }
       }),
     );
     const elapsed = (now() - started) / 1000;
     const cpuMs = server.cpuMs() - cpuBefore;
-    const generator = process.cpuUsage(generatorBefore);
-    measuring = false;
-    await Promise.all(runs.map((run) => call(server.url, FINISH, { runId: run.id, messageId: run.messageId })));
-    const deadline = Date.now() + 30_000;
-    while (completed.size < runs.length * subscribersPerRun && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    const exact = runs.every((run, runIndex) =>
-      Array.from({ length: subscribersPerRun }, (_, offset) => received.get(`${runIndex}:${offset}`)!.join('')).every((text) => text === run.sent),
-    );
-    const sorted = latencies.slice(0, recorded).sort();
-    const subscribers = runs.length * subscribersPerRun;
+    const producersCpu = process.cpuUsage(producersBefore);
+    // The last window's frames arrive after the last append: wait for them before counting.
+    await new Promise((resolve) => setTimeout(resolve, row.window + 100));
+    const { frames } = await readers.ask({ type: 'stop' }, 'stopped');
+    await Promise.all(runs.map((run) => call(server.url, setupToken, FINISH, { runId: run.id, messageId: run.messageId })));
+    const finished = await readers.ask({ type: 'finish', sent: Object.fromEntries(runs.map((run) => [run.id, run.sent])) }, 'finished');
     return {
-      name,
+      row,
       accepted: accepted / elapsed,
-      eventsPerSecond: frames / subscribersPerRun / elapsed,
-      framesPerSubscriberPerSecond: frames / subscribers / elapsed,
-      p50: percentile(sorted, 50),
-      p99: percentile(sorted, 99),
-      cpuPercent: (cpuMs / 1000 / elapsed) * 100,
-      generatorCpuPercent: ((generator.user + generator.system) / 1e6 / elapsed) * 100,
-      exact,
-      disconnected: disconnected.size,
+      // Frames one subscriber received per token its run sent.
+      framesPerToken: frames / subscribersPerRun / accepted,
+      p50: finished.p50,
+      p99: finished.p99,
+      serverMicrosPerToken: (cpuMs * 1000) / accepted,
+      serverPercent: (cpuMs / 1000 / elapsed) * 100,
+      readersPercent: (finished.cpuMs / 1000 / elapsed) * 100,
+      producersPercent: ((producersCpu.user + producersCpu.system) / 1e6 / elapsed) * 100,
+      exact: finished.exact && finished.completed === subscriptions.length,
+      disconnected: finished.disconnected,
     };
   } finally {
-    await Promise.all(clients.map((client) => client.dispose()));
+    await Promise.all(producers.map((producer) => producer.dispose()));
+    if (readers.child.exitCode === null) {
+      readers.child.kill();
+      await once(readers.child, 'exit');
+    }
     await server.stop();
   }
 }
 
+const rows: Row[] = [
+  { name: `ours, window ${window} ms`, runs: runCount, tokensPerSecond, window, raw: false, start: ours(window) },
+  { name: 'ours, window 0', runs: runCount, tokensPerSecond, window: 0, raw: false, start: ours(0) },
+  { name: `raw limit, window ${window} ms`, runs: runCount, tokensPerSecond, window, raw: true, start: raw(window) },
+  { name: 'raw limit, window 0', runs: runCount, tokensPerSecond, window: 0, raw: true, start: raw(0) },
+  { name: `ours, window ${window} ms, ${fastTokensPerSecond} tokens/s`, runs: fastRunCount, tokensPerSecond: fastTokensPerSecond, window, raw: false, start: ours(window) },
+  { name: `raw limit, window ${window} ms, ${fastTokensPerSecond} tokens/s`, runs: fastRunCount, tokensPerSecond: fastTokensPerSecond, window, raw: true, start: raw(window) },
+];
 const redis = new Redis(redisUrl);
 const results: Result[] = [];
 try {
-  for (const window of windows) results.push(await measure(`window ${window} ms${window === '50' ? ' (default)' : ''}`, ours(window)));
-  results.push(await measure('window 0 (each delta its own event)', ours('0')));
-  results.push(await measure(`raw limit, window ${windows[0]} ms`, raw(windows[0]!)));
-  results.push(await measure('raw limit, window 0', raw('0')));
+  for (const row of rows) results.push(await measure(row));
 } finally {
   agent.destroy();
   await deleteKeys(redis, runPrefix);
@@ -258,21 +267,24 @@ try {
 }
 
 console.log(
-  `\n${runCount} runs x ${deltasPerSecond} deltas/s, ${subscribersPerRun} subscribers each (${runCount * subscribersPerRun} in all), ${seconds} s, Redis:\n`,
+  `\n${subscribersPerRun} subscribers per run, ${seconds} s, producers over ${producerTransport === 'ws' ? 'graphql-ws' : 'HTTP'}, subscribers read in a process of their own; ${new Date().toISOString()}\n`,
 );
-console.log('| | deltas/s accepted | delta events/s on the wire | frames/s per subscriber | p50 / p99 mutation→subscriber (ms) | server CPU | load generator CPU | every text exact | subscribers cut off |');
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |');
+console.log('| | runs × tokens/s | tokens/s accepted | frames per token | p50 / p99 append→subscriber (ms) | p99 ≤ window + 50 ms | server CPU per token | server CPU | readers CPU | producers CPU | every text exact | subscribers cut off |');
+console.log('| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: |');
 for (const result of results) {
+  const { row } = result;
   console.log(
-    `| ${result.name} | ${result.accepted.toFixed(0)} | ${result.eventsPerSecond.toFixed(0)} | ${result.framesPerSubscriberPerSecond.toFixed(1)} | ${result.p50.toFixed(1)} / ${result.p99.toFixed(1)} | ${result.cpuPercent.toFixed(0)}% | ${result.generatorCpuPercent.toFixed(0)}% | ${result.exact ? 'yes' : 'NO'} | ${result.disconnected} |`,
+    `| ${row.name} | ${row.runs} × ${row.tokensPerSecond} | ${result.accepted.toFixed(0)} | ${result.framesPerToken.toFixed(2)} | ${result.p50.toFixed(1)} / ${result.p99.toFixed(1)} | ` +
+      `${result.p99 <= row.window + 50 ? 'yes' : 'NO'} | ${result.serverMicrosPerToken.toFixed(0)} µs | ${result.serverPercent.toFixed(0)}% | ${result.readersPercent.toFixed(0)}% | ` +
+      `${result.producersPercent.toFixed(0)}% | ${result.exact ? 'yes' : 'NO'} | ${result.disconnected} |`,
   );
 }
-// Per delta accepted, so runs that accepted different rates compare fairly.
-const framesPerDelta = (result: Result) => result.eventsPerSecond / result.accepted;
-const [rawBatched, rawUnbatched] = results.slice(-2) as [Result, Result];
-const unbatched = results.at(-3)!;
-for (const batched of results.slice(0, -3)) {
-  console.log(`Frames per delta cut by the ${batched.name}: ${(framesPerDelta(unbatched) / framesPerDelta(batched)).toFixed(1)}x`);
-}
-console.log(`Frames per delta cut by the raw limit's window: ${(framesPerDelta(rawUnbatched) / framesPerDelta(rawBatched)).toFixed(1)}x`);
-console.log(`(producers over ${producer === 'ws' ? 'WebSocket' : 'HTTP'}; goals: p99 < 100 ms, frames cut ≥ 5x)`);
+const [oursWindowed, , rawWindowed, , oursFast, rawFast] = results as [Result, Result, Result, Result, Result, Result];
+const cpuRatio = oursWindowed.serverMicrosPerToken / rawWindowed.serverMicrosPerToken;
+console.log(`\nServer CPU per token, ours / raw limit (window ${window} ms): ${cpuRatio.toFixed(2)}x (goal ≤ 2x: ${cpuRatio <= 2 ? 'met' : 'missed'})`);
+const cut = 1 / oursFast.framesPerToken;
+console.log(
+  `Tokens per frame at ${fastTokensPerSecond} tokens/s: ours ${cut.toFixed(1)}, raw limit ${(1 / rawFast.framesPerToken).toFixed(1)} (goal ≥ 5: ${cut >= 5 ? 'met' : 'missed'})`,
+);
+console.log(`p99 append→subscriber, ours at window ${window} ms: ${oursWindowed.p99.toFixed(1)} ms (goal ≤ ${window + 50} ms: ${oursWindowed.p99 <= window + 50 ? 'met' : 'missed'})`);
+if (results.some((result) => !result.exact)) process.exitCode = 1;

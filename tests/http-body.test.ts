@@ -1,0 +1,64 @@
+import { request as httpRequest } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { request } from './support/clients.js';
+import { JOBS } from './support/operations.js';
+import { createAppPool, testConfig } from './support/servers.js';
+
+const pool = createAppPool();
+afterEach(() => pool.stopAll());
+
+/** A POST with the given body (or only a declared length) and what came back. */
+function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('JSON request bodies', () => {
+  it('answers operations read from a JSON body, with parameters in the content type', async () => {
+    const app = await pool.start(testConfig('memory', 'unused:'));
+    expect(await request(app.url, JOBS, { projectId: 'p' })).toMatchObject({ status: 200, data: { ingestJobs: [] } });
+    const withCharset = await post(app.url, JSON.stringify({ query: '{ ingestJobs(projectId: "p") { id } }' }), { 'content-type': 'application/json; charset=utf-8' });
+    expect(withCharset).toEqual({ status: 200, json: { data: { ingestJobs: [] } } });
+  });
+
+  it('refuses a body over the limit with 413 before reading it', async () => {
+    const app = await pool.start(testConfig('memory', 'unused:'));
+    const refused = await new Promise<{ status: number; json: any }>((resolve, reject) => {
+      // Declares more than the limit and sends a few bytes: the answer must not wait for the rest.
+      const req = httpRequest(app.url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '25000001' } }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+      });
+      req.on('error', reject);
+      req.write('{"query":');
+    });
+    expect(refused).toEqual({ status: 413, json: { errors: [{ message: 'Request body too large', extensions: { code: 'REQUEST_ENTITY_TOO_LARGE' } }] } });
+  });
+
+  it('answers bodies that are not a GraphQL request as yoga does when it reads them itself', async () => {
+    const app = await pool.start(testConfig('memory', 'unused:'));
+    const bad = (message: string) => ({ errors: [expect.objectContaining({ message, extensions: expect.objectContaining({ code: 'BAD_REQUEST' }) })] });
+    const cases: Array<[string, number, string]> = [
+      ['', 400, 'POST body sent invalid JSON.'],
+      ['{', 400, 'POST body sent invalid JSON.'],
+      ['[]', 400, 'Batching is not supported.'],
+      ['{}', 200, 'Must provide query string.'],
+      ['{"variables":{}}', 200, 'Must provide query string.'],
+      ['"{ ingestJobs { id } }"', 400, 'POST body is expected to be object but received string'],
+      ['42', 400, 'POST body is expected to be object but received number'],
+      ['null', 400, 'POST body is expected to be object but received null'],
+    ];
+    for (const [body, status, message] of cases) {
+      const answer = await post(app.url, body);
+      expect({ body, ...answer }).toEqual({ body, status, json: bad(message) });
+    }
+  });
+});
