@@ -13,7 +13,8 @@ export interface AbandonedWorkSweeper {
   /** Fails what has been idle too long now; resolves with how many it failed. */
   sweep(): Promise<number>;
   start(): void;
-  stop(): void;
+  /** Stops sweeping; resolves once a sweep under way has ended. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -57,8 +58,13 @@ export function createAbandonedWorkSweeper(dependencies: {
           failed++;
           logger.warn({ projectId, kind, id, afterMs }, 'failed work whose producer made no change for too long');
         } catch (error) {
-          // Finished or changed meanwhile, or failed by another instance first.
-          if (error instanceof DomainError || error instanceof EntityNotIdle) continue;
+          // Changed meanwhile: it stays, and is looked at again once idle.
+          if (error instanceof EntityNotIdle) continue;
+          // Finished (by another instance first, say) or gone: nothing left to look at.
+          if (error instanceof DomainError) {
+            await store.forgetActive(projectId, { kind, id });
+            continue;
+          }
           throw error;
         }
       }
@@ -78,9 +84,11 @@ export function createAbandonedWorkSweeper(dependencies: {
         sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, 'sweep for abandoned work failed; the next one tries again'));
       }, every).unref();
     },
-    stop() {
+    async stop() {
       clearInterval(timer);
       timer = undefined;
+      // A sweep under way finishes before the clients it uses are closed.
+      await running?.catch(() => {});
     },
   };
   return sweeper;

@@ -97,7 +97,7 @@ export function createDomain(config: Config, logger: Logger, metrics: Metrics): 
     services,
     abandonedWork,
     async close() {
-      abandonedWork?.stop();
+      await abandonedWork?.stop();
       services.agent.dispose();
       feeds.close();
       await backend.close();

@@ -564,6 +564,23 @@ describe('between the producer and the server', () => {
     expect((await runOf(one!.url, run.id)).messageCount).toBe(1);
   });
 
+  it.each(['redis', 'cluster'] as const)('keyed changes that lose version races to another instance each still take effect once (%s)', async (backend) => {
+    const [one, two] = await Promise.all([pool.start(testConfig(backend, prefix)), pool.start(testConfig(backend, prefix))]);
+    const projectId = `races-${unique()}`;
+    const watch = await watchProject(one!, projectId);
+    const job = await newJob(one!.url, projectId, 100);
+    // A commit that loses the race gives its key back; were it kept, the retry would find it
+    // and answer a change that never happened.
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        retryUntilAnswered(() => send((index % 2 ? two : one)!.url, UPDATE_PROGRESS, { id: job.id, progress: 0.5, processedItems: index + 1 }, `race-${index}`)),
+      ),
+    );
+    for (const answer of answers) expect((answer as { extensions?: unknown }).extensions).toBeUndefined();
+    const events = await watch.settled();
+    expect(events.filter((event) => event.type === 'INGEST_JOB_UPDATED')).toHaveLength(20);
+  });
+
   it("keeps one subject's key apart from another's: each gets its own change and never the other's answer", async () => {
     const app = await pool.start(testConfig('redis', prefix, { auth: { kind: 'secret', secret: TEST_SECRET } }));
     const projectId = `subjects-${unique()}`;

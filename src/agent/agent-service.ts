@@ -347,6 +347,10 @@ export function createAgentService(
       });
       if (stored.outcome === 'replayed') {
         idempotent?.replayed();
+        // The lost first attempt may have been the one told to flush: flush, so its text
+        // never waits for a next piece (a flush with nothing pending sends nothing).
+        if (deltaWindowMs === 0) await flush(projectId, runId, messageId);
+        else scheduleFlush(projectId, runId, messageId);
         return { ...stored.message, runId };
       }
       if (stored.outcome !== 'appended') refuseAppend(stored.outcome, input, 'length' in stored ? stored.length : undefined);

@@ -241,9 +241,9 @@ export function createMemoryStateStore(
       trim(log);
       purge(change.projectId);
       writeRecord(change.projectId, change.idempotency, change.idempotency?.answer ?? '');
-      if (trackActivity) {
-        if (change.finished) projectActive?.delete(key);
-        else {
+      if (change.finished) projectActive?.delete(key);
+      else if (trackActivity) {
+        {
           if (projectActive) projectActive.set(key, now());
           else active.set(change.projectId, new Map([[key, now()]]));
           activeProjects.set(change.projectId, now());
@@ -264,6 +264,9 @@ export function createMemoryStateStore(
         if (idle.length >= limit) break;
       }
       return idle;
+    },
+    async forgetActive(projectId, { kind, id }) {
+      active.get(projectId)?.delete(entityKey(kind, id));
     },
     async forgetIfInactive(projectId, beforeMs) {
       if ((active.get(projectId)?.size ?? 0) > 0) return;

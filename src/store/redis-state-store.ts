@@ -259,9 +259,10 @@ for i = 1, count do
 end
 trim_by_age(KEYS[4], tonumber(ARGV[7]), 1)
 purge_finished(KEYS[5], tonumber(ARGV[5]), ARGV[11], ARGV[12])
-if ARGV[20] ~= '' then
-  if ARGV[8] == '1' then redis.call('ZREM', KEYS[7], member) else redis.call('ZADD', KEYS[7], ARGV[5], member) end
-end
+-- A finished entity leaves the active set even where activity is not tracked, so an
+-- instance without the setting cannot leave an entry behind for the others to trip over.
+if ARGV[8] == '1' then redis.call('ZREM', KEYS[7], member)
+elseif ARGV[20] ~= '' then redis.call('ZADD', KEYS[7], ARGV[5], member) end
 return { 'c', epoch, last }
 `;
 
@@ -293,7 +294,8 @@ return { 'c', epoch, last }
 const APPEND_CONTENT_SCRIPT = `${LUA_IDEMPOTENCY}
 local last = redis.call('HGET', KEYS[2], ARGV[1] .. ':a')
 if last and string.sub(last, 1, #ARGV[9] + 1) == ARGV[9] .. ' ' then
-  return { 'appended', tonumber(string.sub(last, #ARGV[9] + 2)), 0, redis.call('HGET', KEYS[2], ARGV[1] .. ':m') }
+  -- The first run may have been the one told to flush: this answer tells it again.
+  return { 'appended', tonumber(string.sub(last, #ARGV[9] + 2)), 1, redis.call('HGET', KEYS[2], ARGV[1] .. ':m') }
 end
 local recorded = recall(KEYS[6], ARGV[7])
 if recorded then
@@ -658,7 +660,7 @@ export function createRedisStateStore(
       const time = now();
       if (activity && !change.finished && time - (registered.get(change.projectId) ?? -Infinity) >= activity.registerEveryMs) {
         // Named before the commit: a project whose commit is tracked is always found.
-        await redis.zadd(redisKeys.activeProjects(), time, change.projectId).catch(changeUnconfirmed);
+        await redis.zadd(redisKeys.activeProjects(), time, change.projectId).catch(unavailable);
         registered.delete(change.projectId);
         registered.set(change.projectId, time);
         if (registered.size > SLOTS_REGISTERED) registered.delete(registered.keys().next().value!);
@@ -721,6 +723,9 @@ export function createRedisStateStore(
         const at = member.indexOf(':');
         return { kind: member.slice(0, at) as EntityKind, id: member.slice(at + 1) };
       });
+    },
+    async forgetActive(projectId, { kind, id }) {
+      await redis.zrem(redisKeys.active(projectId), `${kind}:${id}`).catch(unavailable);
     },
     async forgetIfInactive(projectId, beforeMs) {
       if ((await redis.zcard(redisKeys.active(projectId)).catch(unavailable)) > 0) return;

@@ -258,6 +258,8 @@ export interface StateStore {
    */
   activeProjects(): Promise<string[]>;
   idleEntities(projectId: string, sinceMs: number, limit: number): Promise<ActiveEntity[]>;
+  /** Takes an entity out of its project's active set (it finished, or is gone). */
+  forgetActive(projectId: string, entity: ActiveEntity): Promise<void>;
   /** Forgets a project with no open work that has not been written to since `beforeMs`. */
   forgetIfInactive(projectId: string, beforeMs: number): Promise<void>;
   /**
