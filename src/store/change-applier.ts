@@ -82,6 +82,8 @@ export interface ChangeApplier {
  * and so is every competitor's.
  */
 const CONFLICT_GIVE_UP_MS = 5000;
+/** Entities whose last committed state an instance keeps, for the next change of each. */
+const ENTITIES_REMEMBERED = 10_000;
 /** The longest random pause between two attempts. */
 const MAX_RETRY_PAUSE_MS = 50;
 
@@ -102,6 +104,18 @@ export function createChangeApplier(dependencies: {
 }): ChangeApplier {
   const { store, committed } = dependencies;
   const queues = new Map<string, Promise<unknown>>();
+  /**
+   * Each entity as this instance last committed it, with its version. A producer's next
+   * change of the same entity is decided on it without reading the entity back: the commit's
+   * version check still refuses it if another instance changed the entity in between, and
+   * then the entity is read. Bounded; the oldest entries go first.
+   */
+  const recent = new Map<string, Versioned<unknown>>();
+  function remember(key: string, entry: Versioned<unknown>): void {
+    recent.delete(key);
+    recent.set(key, entry);
+    if (recent.size > ENTITIES_REMEMBERED) recent.delete(recent.keys().next().value!);
+  }
 
   function serialize<T>(key: string, task: () => Promise<T>): Promise<T> {
     const previous = queues.get(key);
@@ -120,14 +134,22 @@ export function createChangeApplier(dependencies: {
     decide: (current: Versioned<Entities[K]> | undefined) => Decision<K, A> | Promise<Decision<K, A>>,
     idempotent: (IdempotentCall & { projectId?: string }) | undefined,
   ): Promise<A> {
-    return serialize(`${kind}:${id}`, async () => {
+    const entityKey = `${kind}:${id}`;
+    return serialize(entityKey, async () => {
       const giveUpAt = Date.now() + CONFLICT_GIVE_UP_MS;
       for (let attempt = 1; ; attempt++) {
-        const current = await store.get(kind, id);
+        const remembered = recent.get(entityKey) as Versioned<Entities[K]> | undefined;
+        const current = remembered ?? (await store.get(kind, id));
         let decision: Awaited<ReturnType<typeof decide>>;
         try {
           decision = await decide(current);
         } catch (error) {
+          if (remembered) {
+            // Refusals are decided on what the store holds, never on what this instance remembers.
+            recent.delete(entityKey);
+            attempt--;
+            continue;
+          }
           const projectId = current?.value.projectId ?? idempotent?.projectId;
           if (idempotent && projectId !== undefined && error instanceof DomainError && !NO_RECALL.has(error.code)) {
             const recorded = await store.recall(projectId, idempotent.record.key);
@@ -155,7 +177,13 @@ export function createChangeApplier(dependencies: {
             return JSON.parse(error.answer);
           }
           if (error instanceof IdempotencyKeyReused) throw keyReused();
+          recent.delete(entityKey);
           if (!(error instanceof VersionConflictError)) throw error;
+          // What this instance remembered was stale (another instance changed the entity): read it.
+          if (remembered) {
+            attempt--;
+            continue;
+          }
           if (Date.now() >= giveUpAt) {
             throw new DomainError('CONFLICT', `${kind} "${id}" is being changed by others too often; try again`);
           }
@@ -163,6 +191,7 @@ export function createChangeApplier(dependencies: {
           continue;
         }
         committed(events);
+        remember(entityKey, { value: decision.value, version: (current?.version ?? 0) + 1 });
         return answer as never;
       }
     });
