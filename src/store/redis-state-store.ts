@@ -63,22 +63,26 @@ local function seq_of(id)
   return tonumber(string.match(id, '^(%d+)'))
 end
 
+-- Returns the append time of the oldest entry left once it is young enough, or nil (an
+-- empty log, or more left to trim than the batches took).
 local function trim_by_age(log, cutoff, batches)
-  if cutoff <= 0 then return end
+  if cutoff <= 0 then return nil end
   -- Most calls find the oldest entry young enough: look at that one alone first.
   local oldest = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)
-  if #oldest == 0 or tonumber(oldest[1][2][2]) >= cutoff then return end
+  if #oldest == 0 then return nil end
+  if tonumber(oldest[1][2][2]) >= cutoff then return tonumber(oldest[1][2][2]) end
   for _ = 1, batches do
     local entries = redis.call('XRANGE', log, '-', '+', 'COUNT', 100)
-    if #entries == 0 then return end
+    if #entries == 0 then return nil end
     for _, entry in ipairs(entries) do
       if tonumber(entry[2][2]) >= cutoff then
         redis.call('XTRIM', log, 'MINID', entry[1])
-        return
+        return tonumber(entry[2][2])
       end
     end
     redis.call('XTRIM', log, 'MINID', (seq_of(entries[#entries][1]) + 1) .. '-0')
   end
+  return nil
 end
 `;
 
@@ -242,6 +246,8 @@ if ARGV[8] == '1' and not redis.call('HGET', KEYS[1], 'f') then
     local expires_at = tonumber(ARGV[5]) + ttl
     redis.call('HSET', KEYS[1], 'x', expires_at)
     redis.call('ZADD', KEYS[5], expires_at, ARGV[10] .. ':' .. ARGV[3])
+    local purge_at = redis.call('HGET', KEYS[3], 'p')
+    if purge_at and tonumber(purge_at) > expires_at then redis.call('HSET', KEYS[3], 'p', expires_at) end
     -- Redis reclaims the memory itself even if the project is never touched again.
     redis.call('PEXPIRE', KEYS[1], ttl)
     for _, collection in ipairs(COLLECTIONS[ARGV[10]] or {}) do redis.call('PEXPIRE', KEYS[1] .. ':' .. collection, ttl) end
@@ -257,8 +263,21 @@ for i = 1, count do
   end
   announce(channel, ARGV[21 + i], seq, epoch)
 end
-trim_by_age(KEYS[4], tonumber(ARGV[7]), 1)
-purge_finished(KEYS[5], tonumber(ARGV[5]), ARGV[11], ARGV[12])
+-- Retention is looked at only when something may be due: the head keeps when the oldest
+-- retained event was appended (o) and the earliest a finished entity may leave (p). Both
+-- only ever move later by themselves (appends, trims and purges elsewhere), so a stale one
+-- just asks for a look that finds nothing.
+local due = redis.call('HMGET', KEYS[3], 'o', 'p')
+local cutoff = tonumber(ARGV[7])
+if cutoff > 0 and (not due[1] or tonumber(due[1]) < cutoff) then
+  local oldest = trim_by_age(KEYS[4], cutoff, 1)
+  if oldest then redis.call('HSET', KEYS[3], 'o', oldest) end
+end
+if not due[2] or tonumber(due[2]) <= tonumber(ARGV[5]) then
+  purge_finished(KEYS[5], tonumber(ARGV[5]), ARGV[11], ARGV[12])
+  local next_due = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
+  redis.call('HSET', KEYS[3], 'p', next_due[2] or '9007199254740991')
+end
 -- A finished entity leaves the active set even where activity is not tracked, so an
 -- instance without the setting cannot leave an entry behind for the others to trip over.
 if ARGV[8] == '1' then redis.call('ZREM', KEYS[7], member)
