@@ -86,6 +86,9 @@ export function createGraphQLServer(options: {
     // which leaves GraphiQL blank on a machine without internet.
     renderGraphiQL,
     landingPage: false,
+    // The HTTP front answers preflights and sets CORS headers by the one origin policy
+    // (transport/origin-policy.ts); yoga's own would allow any origin, with credentials.
+    cors: false,
     // Unexpected errors are logged where they are masked; expected ones are answers, not faults.
     logging: false,
   });
