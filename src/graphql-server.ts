@@ -15,6 +15,7 @@ import { DomainError } from './errors.js';
 import { createMaskError } from './mask-error.js';
 import type { Metrics } from './observability/metrics.js';
 import { operationMetricsPlugin } from './observability/operation-metrics.js';
+import { requestErrorCodesPlugin } from './request-errors.js';
 import { createEventsSchema } from './schema.js';
 import type { ConnectionLimiter } from './transport/limiters.js';
 import { createRateLimiter } from './transport/limiters.js';
@@ -76,6 +77,7 @@ export function createGraphQLServer(options: {
       return { ...services, viewer, access: accessFor(viewer), holdConnection: () => holdConnection(viewer) };
     },
     plugins: [
+      requestErrorCodesPlugin(),
       operationMetricsPlugin(metrics),
       ...documentLimitPlugins(config.limits, config.production),
       ...(authenticator.enabled ? [mutationRateLimitPlugin(createRateLimiter(config.limits.mutationsPerSecond))] : []),
