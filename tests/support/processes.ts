@@ -198,7 +198,8 @@ export async function startPrivateRedis() {
 
   async function kill(): Promise<void> {
     const running = child;
-    if (!running || running.exitCode !== null) return;
+    // A process killed by a signal keeps `exitCode` null and sets `signalCode`: either means it is gone.
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
     running.kill('SIGKILL');
     await once(running, 'exit');
   }
