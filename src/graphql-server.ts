@@ -12,6 +12,7 @@ import type { Config } from './config.js';
 import type { GraphQLContext } from './context.js';
 import type { Services } from './domain.js';
 import { DomainError } from './errors.js';
+import { EVERY_EVENT_SUBSCRIPTION, GRAPHIQL_TABS, GRAPHIQL_TITLE } from './graphiql-tabs.js';
 import { createMaskError } from './mask-error.js';
 import type { Metrics } from './observability/metrics.js';
 import { operationMetricsPlugin } from './observability/operation-metrics.js';
@@ -83,7 +84,9 @@ export function createGraphQLServer(options: {
       ...(authenticator.enabled ? [mutationRateLimitPlugin(createRateLimiter(config.limits.mutationsPerSecond))] : []),
     ],
     maskedErrors: { maskError: createMaskError(logger, metrics), isDev: !config.production },
-    graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Real-time events API' } : false,
+    graphiql: config.graphiql
+      ? { subscriptionsProtocol: 'WS', title: GRAPHIQL_TITLE, defaultTabs: GRAPHIQL_TABS, defaultQuery: EVERY_EVENT_SUBSCRIPTION }
+      : false,
     // GraphiQL's scripts and styles inlined in the page: yoga's default loads them from a CDN,
     // which leaves GraphiQL blank on a machine without internet.
     renderGraphiQL,
