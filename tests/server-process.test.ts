@@ -11,7 +11,7 @@ import { CloseCode } from '../src/transport/close-codes.js';
 import { connectWebSocket, mutate, request, subscribeOverWebSocket } from './support/clients.js';
 import { CREATE_JOB, JOB, PROJECT_STREAM } from './support/operations.js';
 import type { NpmStartProcess, WorkingTreeCopy } from './support/processes.js';
-import { copyWorkingTree, spawnNpmStart, spawnServer } from './support/processes.js';
+import { copyWorkingTree, freePort, spawnNpmStart, spawnServer } from './support/processes.js';
 import { waitFor } from './support/wait-for.js';
 
 const children = new Set<ChildProcess>();
@@ -324,5 +324,20 @@ describe('npm run simulate', () => {
     await client.dispose();
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
+  });
+
+  it('says once that no server answers, not once per failed call', async () => {
+    const url = `http://127.0.0.1:${await freePort()}/graphql`;
+    // Four loops retrying every second for three seconds: about a dozen failed calls.
+    const simulator = spawn(process.execPath, ['--import', 'tsx', 'scripts/simulate.ts', url], {
+      env: { ...process.env, SIMULATE_DURATION_MS: '3000', SIMULATE_TICK_MS: '5' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    children.add(simulator);
+    let stderr = '';
+    simulator.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+    expect((await once(simulator, 'exit'))[0]).toBe(0);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringContaining(`no server answers at ${url}`)]);
+    expect(stderr).toContain('npm start');
   });
 });
