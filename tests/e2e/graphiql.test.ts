@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVERY_EVENT_SUBSCRIPTION } from '../../src/graphiql-tabs.js';
 import { launchChromium } from '../support/browser.js';
 import { mutate } from '../support/clients.js';
 import { APPEND_CONTENT, CREATE_JOB, JOBS, START_MESSAGE, START_RUN } from '../support/operations.js';
@@ -47,6 +48,8 @@ describe('GraphiQL in a real browser', () => {
       await editor.waitFor({ timeout: 15_000 });
       await expect.poll(() => editor.textContent(), { timeout: 10_000 }).toContain('messageDelta');
       expect(await editor.textContent()).not.toContain('in-browser tool');
+      // The README's quick start shows the same subscription, not a copy that could drift.
+      expect(readFileSync(join(process.cwd(), 'README.md'), 'utf8')).toContain(EVERY_EVENT_SUBSCRIPTION.slice(EVERY_EVENT_SUBSCRIPTION.indexOf('subscription EveryEvent')));
       const tabs = page.locator('.graphiql-tab');
       expect(await tabs.count()).toBe(2);
       await page.getByRole('button', { name: /execute query/i }).click();
