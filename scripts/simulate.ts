@@ -20,12 +20,26 @@ process.once('SIGINT', () => stop.abort());
 process.once('SIGTERM', () => stop.abort());
 if (Number.isFinite(durationMs)) setTimeout(() => stop.abort(), durationMs).unref();
 
+/** The server did not answer at all (nothing listens, wrong host): said once, not per failed call. */
+class Unreachable extends Error {}
+let reportedUnreachable = false;
+
 async function call<T = any>(query: string, variables: Record<string, unknown>): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    throw new Unreachable(`no server answers at ${url}${cause ? ` (${cause})` : ''}: start one with \`npm start\`, or pass its URL: npm run simulate -- <url>`);
+  }
+  if (reportedUnreachable) {
+    reportedUnreachable = false;
+    console.log(`the server at ${url} answers again`);
+  }
   const result = (await response.json()) as { data?: T; errors?: Array<{ message: string }> };
   if (result.errors?.length) throw new Error(result.errors.map((error) => error.message).join('; '));
   return result.data!;
@@ -39,13 +53,33 @@ const pause = (factor = 1) => sleep(tickMs * factor * (0.5 + Math.random()), und
  */
 const tokenPause = () => sleep(((20 + Math.random() * 60) * Math.min(tickMs, 400)) / 400, undefined, { signal: stop.signal });
 
-/** What the simulated assistant answers, one of them per streamed message. */
-const ANSWERS = [
-  'The order sync slowed down at 09:14 because a long-running transaction held a lock on the orders table. Once it committed, throughput recovered within two minutes.',
-  'Yesterday three ingests failed: two timed out reading s3://raw/events and one was rejected for a malformed header. Retrying the timeouts should be enough; the header needs a fix upstream.',
-  'The PR looks good overall. Two suggestions: close the Redis client in the error path, and add a test for an empty batch — right now it would divide by zero.',
-  'I found 3 matching incidents in the last week. All of them started after a deploy and ended when the cache warmed up, so this looks like a cold-start effect rather than a regression.',
-];
+/** What a user asks a simulated agent, and the answer it streams back, one pair per run. */
+const CONVERSATIONS = [
+  {
+    agent: 'support-triage',
+    question: 'Why did order sync slow down?',
+    answer:
+      'The order sync slowed down at 09:14 because a long-running transaction held a lock on the orders table. Once it committed, throughput recovered within two minutes.',
+  },
+  {
+    agent: 'researcher',
+    question: 'Summarise yesterday’s failed ingests',
+    answer:
+      'Yesterday three ingests failed: two timed out reading s3://raw/events and one was rejected for a malformed header. Retrying the timeouts should be enough; the header needs a fix upstream.',
+  },
+  {
+    agent: 'code-reviewer',
+    question: 'Review PR #42',
+    answer:
+      'The PR looks good overall. Two suggestions: close the Redis client in the error path, and add a test for an empty batch — right now it would divide by zero.',
+  },
+  {
+    agent: 'support-triage',
+    question: 'Have we seen this latency spike before?',
+    answer:
+      'I found 3 matching incidents in the last week. All of them started after a deploy and ended when the cache warmed up, so this looks like a cold-start effect rather than a regression.',
+  },
+] as const;
 
 /** Splits text the way a model's tokens come: words with their leading space, and punctuation. */
 const tokensOf = (text: string) => text.match(/\s*[\w'’-]+|\s*[^\w\s]/g) ?? [text];
@@ -81,9 +115,10 @@ async function ingestJob(): Promise<void> {
 }
 
 async function agentRun(): Promise<void> {
+  const conversation = pick(CONVERSATIONS);
   const { startAgentRun: run } = await call(
     `mutation ($projectId: ID!, $agent: String!) { startAgentRun(projectId: $projectId, agent: $agent) { id } }`,
-    { projectId, agent: pick(['researcher', 'support-triage', 'code-reviewer']) },
+    { projectId, agent: conversation.agent },
   );
   const step = (stepId: string, name: string, status: string) =>
     call(
@@ -119,7 +154,7 @@ async function agentRun(): Promise<void> {
       messageId: message.id,
     });
   };
-  await say('USER', pick(['Summarise yesterday’s failed ingests', 'Why did order sync slow down?', 'Review PR #42']));
+  await say('USER', conversation.question);
   for (const [stepId, name] of [
     ['plan', 'Plan'],
     ['search', 'Search'],
@@ -128,7 +163,7 @@ async function agentRun(): Promise<void> {
     await pause();
     await step(stepId, name, 'RUNNING');
     await pause();
-    if (stepId === 'answer') await stream(pick(ANSWERS));
+    if (stepId === 'answer') await stream(conversation.answer);
     else await say(stepId === 'search' ? 'TOOL' : 'ASSISTANT', `${name}: ${pick(['looking at logs', 'found 3 matches', 'drafting'])}`);
     await step(stepId, name, 'COMPLETED');
   }
@@ -172,14 +207,21 @@ async function loop(name: string, work: () => Promise<void>): Promise<void> {
       await work();
     } catch (error) {
       if (stop.signal.aborted) return;
-      console.error(`${name}: ${(error as Error).message}`);
+      if (!(error instanceof Unreachable)) console.error(`${name}: ${(error as Error).message}`);
+      else if (!reportedUnreachable) {
+        reportedUnreachable = true;
+        console.error(error.message);
+      }
       await sleep(1000, undefined, { signal: stop.signal }).catch(() => {});
     }
   }
 }
 
 console.log(`Simulating project "${projectId}" against ${url} (Ctrl-C to stop)`);
-console.log(`Watch it in GraphiQL: subscription { projectEvents(projectId: "${projectId}") { type cursor } }`);
+console.log(
+  `Watch it in GraphiQL at ${url}: its first tab subscribes to every event of project "demo"` +
+    (projectId === 'demo' ? '' : ` (write "${projectId}" there instead)`),
+);
 await Promise.all([
   loop('ingest', ingestJob),
   loop('ingest', ingestJob),

@@ -37,7 +37,10 @@ export interface Config {
   /** Unset: the API is open (refused in production). */
   auth?: AuthConfig;
   limits: Limits;
-  /** Origins allowed to open a WebSocket; unset allows any (browsers send one, other clients may not). */
+  /**
+   * Origins whose browser pages may call the API, on every transport (`ALLOWED_ORIGINS`);
+   * unset allows any. Requests without an Origin (not from a page) are not refused by it.
+   */
   allowedOrigins?: readonly string[];
   /** On SIGTERM, how long open connections keep being served before they are closed. @default 5000 */
   drainGraceMs: number;
@@ -174,10 +177,15 @@ export function loadConfig(env: Environment = process.env): Config {
   if (clusterNodes && redisUrl) throw new ConfigError('set REDIS_CLUSTER_NODES or REDIS_URL, not both');
   if (clusterNodes && sentinels) throw new ConfigError('set REDIS_CLUSTER_NODES or REDIS_SENTINELS, not both');
   if (sentinels && !env.REDIS_SENTINEL_NAME) throw new ConfigError('REDIS_SENTINELS needs REDIS_SENTINEL_NAME, the monitored master');
-  const origins = env.WS_ALLOWED_ORIGINS?.split(',').map((origin) => origin.trim()).filter(Boolean);
+  // One allowlist for every transport; WS_ALLOWED_ORIGINS is its earlier name, from when only WebSockets checked it.
+  if (env.ALLOWED_ORIGINS !== undefined && env.WS_ALLOWED_ORIGINS !== undefined) {
+    throw new ConfigError('set ALLOWED_ORIGINS or WS_ALLOWED_ORIGINS (its earlier name), not both');
+  }
+  const originsName = env.ALLOWED_ORIGINS === undefined && env.WS_ALLOWED_ORIGINS !== undefined ? 'WS_ALLOWED_ORIGINS' : 'ALLOWED_ORIGINS';
+  const origins = env[originsName]?.split(',').map((origin) => origin.trim()).filter(Boolean);
   for (const origin of origins ?? []) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
-      throw new ConfigError(`WS_ALLOWED_ORIGINS must list origins like https://app.example.com, got "${origin}"`);
+      throw new ConfigError(`${originsName} must list origins like https://app.example.com, got "${origin}"`);
     }
   }
   return {

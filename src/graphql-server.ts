@@ -12,10 +12,12 @@ import type { Config } from './config.js';
 import type { GraphQLContext } from './context.js';
 import type { Services } from './domain.js';
 import { DomainError } from './errors.js';
+import { EVERY_EVENT_SUBSCRIPTION, GRAPHIQL_TABS, GRAPHIQL_TITLE } from './graphiql-tabs.js';
 import { idempotencyPlugin } from './idempotency/idempotency-plugin.js';
 import { createMaskError } from './mask-error.js';
 import type { Metrics } from './observability/metrics.js';
 import { operationMetricsPlugin } from './observability/operation-metrics.js';
+import { requestErrorCodesPlugin } from './request-errors.js';
 import { createEventsSchema } from './schema.js';
 import type { ConnectionLimiter } from './transport/limiters.js';
 import { createRateLimiter } from './transport/limiters.js';
@@ -77,17 +79,23 @@ export function createGraphQLServer(options: {
       return { ...services, viewer, access: accessFor(viewer), holdConnection: () => holdConnection(viewer) };
     },
     plugins: [
+      requestErrorCodesPlugin(),
       operationMetricsPlugin(metrics),
       ...documentLimitPlugins(config.limits, config.production),
       ...(authenticator.enabled ? [mutationRateLimitPlugin(createRateLimiter(config.limits.mutationsPerSecond))] : []),
       idempotencyPlugin({ windowMs: config.producing.idempotencyWindowMs }),
     ],
     maskedErrors: { maskError: createMaskError(logger, metrics), isDev: !config.production },
-    graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Real-time events API' } : false,
+    graphiql: config.graphiql
+      ? { subscriptionsProtocol: 'WS', title: GRAPHIQL_TITLE, defaultTabs: GRAPHIQL_TABS, defaultQuery: EVERY_EVENT_SUBSCRIPTION }
+      : false,
     // GraphiQL's scripts and styles inlined in the page: yoga's default loads them from a CDN,
     // which leaves GraphiQL blank on a machine without internet.
     renderGraphiQL,
     landingPage: false,
+    // The HTTP front answers preflights and sets CORS headers by the one origin policy
+    // (transport/origin-policy.ts); yoga's own would allow any origin, with credentials.
+    cors: false,
     // Unexpected errors are logged where they are masked; expected ones are answers, not faults.
     logging: false,
   });

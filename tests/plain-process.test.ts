@@ -25,7 +25,7 @@ function startServer(env: Record<string, string>): ServerProcess {
   return server;
 }
 
-/** `curl -N` as the README shows it, its output collected as it arrives. */
+/** `curl -N` as docs/plain-streams.md shows it, its output collected as it arrives. */
 function curl(...args: string[]) {
   const child = spawn('curl', ['-N', '-s', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);

@@ -11,7 +11,7 @@ import { CloseCode } from '../src/transport/close-codes.js';
 import { connectWebSocket, mutate, request, subscribeOverWebSocket } from './support/clients.js';
 import { CREATE_JOB, JOB, PROJECT_STREAM } from './support/operations.js';
 import type { NpmStartProcess, WorkingTreeCopy } from './support/processes.js';
-import { copyWorkingTree, spawnNpmStart, spawnServer } from './support/processes.js';
+import { copyWorkingTree, freePort, spawnNpmStart, spawnServer } from './support/processes.js';
 import { waitFor } from './support/wait-for.js';
 
 const children = new Set<ChildProcess>();
@@ -234,7 +234,9 @@ describe('loadConfig', () => {
     [{ AUTH_JWT_SECRET: 'x'.repeat(32), AUTH_JWKS_URL: 'https://id.example.com/jwks' }, 'set only one of AUTH_JWT_SECRET, AUTH_JWKS_URL'],
     [{ AUTH_JWKS_URL: 'not a url' }, 'AUTH_JWKS_URL must be a URL, got "not a url"'],
     [{ AUTH_JWT_PUBLIC_KEY: 'abc' }, 'AUTH_JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)'],
+    [{ ALLOWED_ORIGINS: 'app.example.com' }, 'ALLOWED_ORIGINS must list origins like https://app.example.com, got "app.example.com"'],
     [{ WS_ALLOWED_ORIGINS: 'app.example.com' }, 'WS_ALLOWED_ORIGINS must list origins like https://app.example.com, got "app.example.com"'],
+    [{ ALLOWED_ORIGINS: 'https://a.example', WS_ALLOWED_ORIGINS: 'https://a.example' }, 'set ALLOWED_ORIGINS or WS_ALLOWED_ORIGINS (its earlier name), not both'],
     [{ REDIS_SENTINELS: 'sentinel-a' }, 'REDIS_SENTINELS must list host:port pairs, got "sentinel-a"'],
     [{ REDIS_SENTINELS: 'a:26379' }, 'REDIS_SENTINELS needs REDIS_SENTINEL_NAME, the monitored master'],
     [{ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm', REDIS_URL: 'redis://x:6379' }, 'set REDIS_URL or REDIS_SENTINELS, not both'],
@@ -322,5 +324,20 @@ describe('npm run simulate', () => {
     await client.dispose();
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
+  });
+
+  it('says once that no server answers, not once per failed call', async () => {
+    const url = `http://127.0.0.1:${await freePort()}/graphql`;
+    // Four loops retrying every second for three seconds: about a dozen failed calls.
+    const simulator = spawn(process.execPath, ['--import', 'tsx', 'scripts/simulate.ts', url], {
+      env: { ...process.env, SIMULATE_DURATION_MS: '3000', SIMULATE_TICK_MS: '5' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    children.add(simulator);
+    let stderr = '';
+    simulator.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+    expect((await once(simulator, 'exit'))[0]).toBe(0);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringContaining(`no server answers at ${url}`)]);
+    expect(stderr).toContain('npm start');
   });
 });

@@ -1,4 +1,4 @@
-import type { AgentRun, ConnectionStatus, IngestJob, WorkflowRun } from '@realtime-events/client';
+import type { AgentRun, ConnectionStatus, IngestJob, StreamView, WorkflowRun } from '@realtime-events/client';
 import { useAgentRunStream, useConnectionStatus, useIngestJobStream, useWorkflowNodeStates } from '@realtime-events/client';
 
 const STATUS_LABEL: Record<ConnectionStatus, string> = {
@@ -14,39 +14,75 @@ const newestFirst = <T extends { createdAt: string }>(items: T[]) =>
 
 const time = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleTimeString() : '');
 
-export function Dashboard({ projectId }: { projectId: string }) {
+const count = new Intl.NumberFormat('en-US');
+
+/**
+ * Why the page shows nothing, in words, or undefined when nothing is wrong: a refusal (the
+ * project id, the token), or a server that does not answer.
+ */
+function problemOf(projectId: string, apiUrl: string, views: Array<StreamView<unknown>>, connection: ConnectionStatus): string | undefined {
+  const failed = views.find((view) => view.status === 'error')?.error;
+  if (failed) {
+    const [first] = failed.graphQLErrors;
+    const reason = first?.message ?? failed.message;
+    switch (first?.extensions?.code) {
+      case 'BAD_USER_INPUT':
+        return `"${projectId}" is not a project id the API accepts (${reason}). Pick another with ?project=<id>.`;
+      case 'UNAUTHENTICATED':
+        return `The API refused the token (${reason}). Pass a valid one with ?token=<jwt>.`;
+      case 'FORBIDDEN':
+        return `This token may not read project "${projectId}" (${reason}).`;
+      default:
+        return `The API answered with an error: ${reason}`;
+    }
+  }
+  if (connection === 'reconnecting' || views.some((view) => view.status === 'reconnecting')) {
+    return `The API at ${apiUrl} does not answer. Trying again…`;
+  }
+  return undefined;
+}
+
+export function Dashboard({ projectId, apiUrl }: { projectId: string; apiUrl: string }) {
   const connection = useConnectionStatus();
   const ingest = useIngestJobStream(projectId);
   const agents = useAgentRunStream(projectId);
   const workflows = useWorkflowNodeStates(projectId);
-  const failed = [ingest, agents, workflows].find((view) => view.status === 'error');
+  const views = [ingest, agents, workflows];
+  const failed = views.some((view) => view.status === 'error');
   const status = failed ? 'error' : connection;
+  const problem = problemOf(projectId, apiUrl, views, connection);
+  const empty = problem ? 'Nothing to show yet' : status === 'live' ? 'Nothing yet' : 'Loading…';
   return (
     <div className="page">
       <header className="topbar">
-        <div>
+        <div className="heading">
           <h1>Live work</h1>
           <p className="subtitle">
             Project <strong data-testid="project">{projectId}</strong>
           </p>
         </div>
-        <div className={`connection connection-${status}`} data-testid="connection" title={failed?.error?.message}>
+        <div className={`connection connection-${status}`} data-testid="connection">
           <span className="dot" />
           {STATUS_LABEL[status]}
         </div>
       </header>
+      {problem && (
+        <p className={`problem problem-${status}`} role="alert" data-testid="problem">
+          {problem}
+        </p>
+      )}
       <main className="columns">
-        <Panel title="Ingest jobs" count={ingest.jobs.length} testId="ingest-panel">
+        <Panel title="Ingest jobs" view={ingest} empty={empty} testId="ingest-panel">
           {newestFirst(ingest.jobs).map((job) => (
             <JobCard key={job.id} job={job} />
           ))}
         </Panel>
-        <Panel title="Agent runs" count={agents.runs.length} testId="agent-panel">
+        <Panel title="Agent runs" view={agents} empty={empty} testId="agent-panel">
           {newestFirst(agents.runs).map((run) => (
             <RunCard key={run.id} run={run} />
           ))}
         </Panel>
-        <Panel title="Workflows" count={workflows.runs.length} testId="workflow-panel">
+        <Panel title="Workflows" view={workflows} empty={empty} testId="workflow-panel">
           {newestFirst(workflows.runs).map((run) => (
             <WorkflowCard key={run.id} run={run} />
           ))}
@@ -56,13 +92,28 @@ export function Dashboard({ projectId }: { projectId: string }) {
   );
 }
 
-function Panel({ title, count, testId, children }: { title: string; count: number; testId: string; children: React.ReactNode }) {
+function Panel({
+  title,
+  view,
+  empty,
+  testId,
+  children,
+}: {
+  title: string;
+  view: StreamView<unknown>;
+  empty: string;
+  testId: string;
+  children: React.ReactNode;
+}) {
+  const shown = view.entities.length;
+  // A view holds the latest 200; past that the badge says it is a window, not a total.
+  const label = view.total > shown ? `latest ${count.format(shown)} of ${count.format(view.total)}` : count.format(shown);
   return (
     <section className="panel" data-testid={testId}>
       <h2>
-        {title} <span className="count">{count}</span>
+        {title} <span className="count" data-testid="count">{label}</span>
       </h2>
-      <div className="cards">{count === 0 ? <p className="empty">Nothing yet</p> : children}</div>
+      <div className="cards">{shown === 0 ? <p className="empty">{empty}</p> : children}</div>
     </section>
   );
 }

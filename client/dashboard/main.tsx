@@ -14,7 +14,7 @@ const events = createEventsClient({ url, token });
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <EventsProvider value={events}>
-      <Dashboard projectId={projectId} />
+      <Dashboard projectId={projectId} apiUrl={url} />
     </EventsProvider>
   </StrictMode>,
 );

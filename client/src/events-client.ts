@@ -62,9 +62,35 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
   const retryWait = (retries: number) =>
     new Promise<void>((resolve) => setTimeout(resolve, backoffDelay(retries, retryDelayMs, maxRetryDelayMs)));
 
+  // One status for the whole client, so every hook and `useConnectionStatus()` say the same:
+  // `connecting` until something answers, `live` while the subscription connection is up,
+  // `reconnecting` while the server does not answer (a request or a connection attempt
+  // failed, or the connection dropped) and the client tries again.
+  let socketLive = false;
+  let socketRetrying = false;
+  let requestsUnreachable = false;
+  const update = () => status.set(socketLive ? 'live' : socketRetrying || requestsUnreachable ? 'reconnecting' : 'connecting');
+  const socket = {
+    connecting: (isRetry: boolean) => {
+      socketRetrying = isRetry;
+      update();
+    },
+    connected: () => {
+      socketLive = true;
+      socketRetrying = false;
+      requestsUnreachable = false;
+      update();
+    },
+    closed: () => {
+      // A retry follows every close but the one `dispose` makes, and the status no longer matters then.
+      socketLive = false;
+      socketRetrying = true;
+      update();
+    },
+  };
+
   let subscriber: SubscribingClient & { dispose(): void | Promise<void> };
   if (transport === 'ws') {
-    let connectedBefore = false;
     subscriber = createWsClient({
       url: url.replace(/^http/, 'ws'),
       webSocketImpl: options.webSocketImpl,
@@ -73,16 +99,7 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
       retryAttempts: Number.POSITIVE_INFINITY,
       shouldRetry: () => true,
       retryWait,
-      on: {
-        connecting: () => status.set(connectedBefore ? 'reconnecting' : 'connecting'),
-        connected: () => {
-          connectedBefore = true;
-          status.set('live');
-        },
-        closed: () => {
-          if (connectedBefore) status.set('reconnecting');
-        },
-      },
+      on: socket,
     });
   } else {
     subscriber = createSseClient({
@@ -92,10 +109,7 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
       retryAttempts: Number.POSITIVE_INFINITY,
       retry: retryWait,
       fetchFn: options.fetch,
-      on: {
-        connecting: (reconnecting: boolean) => status.set(reconnecting ? 'reconnecting' : 'connecting'),
-        connected: () => status.set('live'),
-      },
+      on: { connecting: socket.connecting, connected: socket.connected },
     });
   }
 
@@ -105,8 +119,23 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
     url,
     exchanges,
     preferGetMethod: false,
-    fetch: async (input, init) =>
-      baseFetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...(await authorization()) } }),
+    fetch: async (input, init) => {
+      let response: Response;
+      try {
+        response = await baseFetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...(await authorization()) } });
+      } catch (error) {
+        if (!init?.signal?.aborted) {
+          requestsUnreachable = true;
+          update();
+        }
+        throw error;
+      }
+      if (requestsUnreachable) {
+        requestsUnreachable = false;
+        update();
+      }
+      return response;
+    },
   });
   return {
     client,

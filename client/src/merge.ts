@@ -15,17 +15,25 @@ export interface EntityState<T extends { id: string }> {
    * snapshot at or after this cursor replaces the view (see `newer`).
    */
   staleAt?: string;
+  /**
+   * Entities the view has let go to stay within its limit (the oldest first): with
+   * `byId.size` it says how many the view has seen, so a full view can read "latest 200 of 1,342".
+   */
+  dropped?: number;
 }
 
 /** The most entities a view keeps; the oldest are dropped first. @default 200 */
 export const DEFAULT_ENTITY_LIMIT = 200;
 
-function bounded<T extends { id: string }>(byId: Map<string, T>, limit: number): Map<string, T> {
+/** Drops the oldest entities past `limit`; returns how many went. */
+function bound<T extends { id: string }>(byId: Map<string, T>, limit: number): number {
+  let dropped = 0;
   for (const id of byId.keys()) {
     if (byId.size <= limit) break;
     byId.delete(id);
+    dropped++;
   }
-  return byId;
+  return dropped;
 }
 
 export function fromSnapshot<T extends { id: string }>(
@@ -33,7 +41,9 @@ export function fromSnapshot<T extends { id: string }>(
   cursor: string,
   limit = DEFAULT_ENTITY_LIMIT,
 ): EntityState<T> {
-  return { cursor, byId: bounded(new Map(entities.map((entity) => [entity.id, entity])), limit) };
+  const byId = new Map(entities.map((entity) => [entity.id, entity]));
+  const dropped = bound(byId, limit);
+  return dropped ? { cursor, byId, dropped } : { cursor, byId };
 }
 
 /**
@@ -61,12 +71,14 @@ export function applyChange<T extends { id: string }>(
   const staleAt = state.staleAt ?? (missed?.(current) ? cursor : undefined);
   const next = change(current);
   let byId = state.byId;
+  let dropped = state.dropped ?? 0;
   if (next !== undefined) {
     const changed = new Map(state.byId);
     changed.set(id, next);
-    byId = bounded(changed, limit);
+    dropped += bound(changed, limit);
+    byId = changed;
   }
-  return staleAt === undefined ? { cursor, byId } : { cursor, byId, staleAt };
+  return { cursor, byId, ...(staleAt === undefined ? {} : { staleAt }), ...(dropped ? { dropped } : {}) };
 }
 
 /** Applies one event carrying an entity's whole new state (an ingest job's events do). */

@@ -3,6 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Logger } from 'pino';
 import { GRAPHQL_PATH } from '../graphql-server.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { OriginPolicy } from './origin-policy.js';
 import type { PlainSse } from './plain-sse.js';
 import { isPlainStreamPath } from './plain-routes.js';
 import type { SharedSse } from './sse.js';
@@ -12,6 +13,9 @@ export interface Readiness {
   /** Why the instance should not get traffic now; empty when ready. */
   notReadyBecause(): string[];
 }
+
+/** What a browser's GraphQL client sends across origins: graphql-sse adds its stream token, fetch its content type. */
+const GRAPHQL_REQUEST_HEADERS = 'authorization, content-type, accept, x-graphql-event-stream-token, x-request-id';
 
 function json(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -77,8 +81,10 @@ export function createRequestHandler(options: {
   sse?: { graphqlPath: string; shared: SharedSse };
   /** Plain SSE streams, for every request under `/api/stream` (they log their own connections). */
   plain?: PlainSse;
+  /** The origin policy for GraphQL over HTTP and SSE on `path`: preflights, CORS headers, refusals. */
+  cors?: { path: string; origins: OriginPolicy };
 }): RequestListener {
-  const { graphql, readiness, metrics, logger, sse, plain } = options;
+  const { graphql, readiness, metrics, logger, sse, plain, cors } = options;
   async function serveSse(shared: SharedSse, request: IncomingMessage, response: ServerResponse): Promise<void> {
     let body: Buffer;
     try {
@@ -123,6 +129,18 @@ export function createRequestHandler(options: {
       return;
     }
     if (plain && path !== undefined && isPlainStreamPath(path)) return plain.serve(request, response);
+    if (cors && path === cors.path) {
+      const origin = request.headers.origin;
+      if (!cors.origins.allows(origin)) {
+        return json(response, 403, { errors: [{ message: 'Origin not allowed', extensions: { code: 'FORBIDDEN' } }] });
+      }
+      if (request.method === 'OPTIONS') {
+        response.writeHead(204, cors.origins.preflightHeaders(origin, 'GET, POST', GRAPHQL_REQUEST_HEADERS));
+        response.end();
+        return;
+      }
+      for (const [name, value] of Object.entries(cors.origins.corsHeaders(origin))) response.setHeader(name, value!);
+    }
     if (request.headers.accept?.includes('text/event-stream')) {
       const connectionId = (request.headers['x-request-id'] as string | undefined)?.slice(0, 64) ?? randomUUID();
       const opened = Date.now();

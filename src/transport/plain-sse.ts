@@ -1,4 +1,4 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
 import type { AudienceMember } from './audiences.js';
@@ -59,12 +59,7 @@ export function createPlainSse(options: PlainSseOptions): PlainSse {
   const { streams, metrics, logger } = options;
   const open = new Set<() => void>();
 
-  /** CORS for a request from `origin`: any origin when no allowlist is set, else only listed ones. */
-  function corsHeaders(origin: string | undefined): OutgoingHttpHeaders {
-    if (origin === undefined || !streams.originAllowed(origin)) return {};
-    // Tokens travel in a header or the query, never in cookies, so no credentials are allowed.
-    return { 'access-control-allow-origin': origin, vary: 'Origin' };
-  }
+  const { corsHeaders } = streams.origins;
 
   function refuse(response: ServerResponse, origin: string | undefined, refusal: PlainStreamRefusal): void {
     response.writeHead(refusal.status, {
@@ -155,13 +150,8 @@ export function createPlainSse(options: PlainSseOptions): PlainSse {
       const origin = request.headers.origin;
       if (request.method === 'OPTIONS') {
         // A preflight, for clients that read the stream with fetch and an Authorization header.
-        if (!streams.originAllowed(origin)) return refuse(response, origin, new PlainStreamRefusal(403, 'FORBIDDEN', 'Origin not allowed'));
-        response.writeHead(204, {
-          ...corsHeaders(origin),
-          'access-control-allow-methods': 'GET',
-          'access-control-allow-headers': 'authorization, last-event-id, cache-control',
-          'access-control-max-age': '600',
-        });
+        if (!streams.origins.allows(origin)) return refuse(response, origin, new PlainStreamRefusal(403, 'FORBIDDEN', 'Origin not allowed'));
+        response.writeHead(204, streams.origins.preflightHeaders(origin, 'GET', 'authorization, last-event-id, cache-control'));
         response.end();
         return;
       }

@@ -12,6 +12,7 @@ import type { PlainDocument } from './plain-messages.js';
 import { createPlainDocument } from './plain-messages.js';
 import type { PlainRoute, PlainStreamRequest } from './plain-routes.js';
 import { PlainStreamRefusal, parsePlainStreamRequest } from './plain-routes.js';
+import type { OriginPolicy } from './origin-policy.js';
 import type { SubscribePayload } from './shared-subscriptions.js';
 import { planShare, sharedExecution } from './shared-subscriptions.js';
 
@@ -21,8 +22,8 @@ export interface PlainStreamsOptions {
   audiences: Audiences;
   authenticator: Authenticator;
   connections: ConnectionLimiter;
-  /** Origins browsers may open streams from; unset allows any. */
-  allowedOrigins?: readonly string[];
+  /** Which browser pages may open streams. */
+  origins: OriginPolicy;
 }
 
 /** A stream that passed every check made before it starts, holding one of its subject's connection slots. */
@@ -47,18 +48,14 @@ export function refusalCode(result: ExecutionResult): string {
  */
 export function createPlainStreams(options: PlainStreamsOptions) {
   const { schema, yoga, audiences, authenticator, connections } = options;
-  const allowedOrigins = options.allowedOrigins ? new Set(options.allowedOrigins) : undefined;
   const documents = new Map<PlainRoute['field'], PlainDocument>(
     (['projectEvents', 'ingestJob', 'agentRun', 'workflowNodeState'] as const).map((field) => [field, createPlainDocument(schema, field)]),
   );
 
-  /** Whether a browser on `origin` may open a stream; requests without an Origin are not from a browser page. */
-  function originAllowed(origin: string | undefined): boolean {
-    return origin === undefined || allowedOrigins === undefined || allowedOrigins.has(origin);
-  }
+  const { origins } = options;
 
   return {
-    originAllowed,
+    origins,
 
     /**
      * Everything refused before a stream starts, in this order: a disallowed Origin (403), a
@@ -76,7 +73,7 @@ export function createPlainStreams(options: PlainStreamsOptions) {
         acceptable?: () => PlainStreamRefusal | undefined;
       },
     ): Promise<PlainAdmission> {
-      if (!originAllowed(request.headers.origin)) throw new PlainStreamRefusal(403, 'FORBIDDEN', 'Origin not allowed');
+      if (!origins.allows(request.headers.origin)) throw new PlainStreamRefusal(403, 'FORBIDDEN', 'Origin not allowed');
       const parsed = parsePlainStreamRequest(request, options);
       const unacceptable = options.acceptable?.();
       if (unacceptable) throw unacceptable;

@@ -11,6 +11,7 @@ import { createAudiences } from './audiences.js';
 import type { Readiness } from './http.js';
 import { createRequestHandler } from './http.js';
 import type { ConnectionLimiter } from './limiters.js';
+import { createOriginPolicy } from './origin-policy.js';
 import { createPlainSse } from './plain-sse.js';
 import { createPlainStreams } from './plain-streams.js';
 import { createPlainWebSocketTransport } from './plain-websocket.js';
@@ -54,6 +55,7 @@ export function createTransports(options: {
 }): Transports {
   const { config, logger, metrics, authenticator, connections, services } = options;
   const { yoga, schema } = options.graphql;
+  const origins = createOriginPolicy(config.allowedOrigins);
 
   const audiences = createAudiences({
     metrics,
@@ -75,7 +77,7 @@ export function createTransports(options: {
     audiences,
     authenticator,
     connections,
-    allowedOrigins: config.allowedOrigins,
+    origins,
   });
   const plainSse = createPlainSse({ streams: plainStreams, heartbeatMs: config.streamHeartbeatMs, metrics, logger });
 
@@ -87,6 +89,7 @@ export function createTransports(options: {
       readiness: options.readiness,
       sse: config.fanout === 'shared' ? { graphqlPath: GRAPHQL_PATH, shared: sharedSse } : undefined,
       plain: plainSse,
+      cors: { path: GRAPHQL_PATH, origins },
     }),
   );
   const webSocket = createWebSocketTransport(yoga, {
@@ -96,7 +99,7 @@ export function createTransports(options: {
     authenticator,
     connections,
     limits: config.limits,
-    allowedOrigins: config.allowedOrigins,
+    origins,
     logger,
     metrics,
   });

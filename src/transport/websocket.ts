@@ -17,6 +17,7 @@ import { graphqlWsNextFrames, withoutHttpHints } from './frames.js';
 import { planShare, sharedExecution } from './shared-subscriptions.js';
 import { CloseCode } from './close-codes.js';
 import type { ConnectionLimiter } from './limiters.js';
+import type { OriginPolicy } from './origin-policy.js';
 import type { UpgradeRoute } from './upgrades.js';
 import { logConnection } from './connection-log.js';
 
@@ -73,7 +74,8 @@ export interface WebSocketTransportOptions {
   authenticator: Authenticator;
   connections: ConnectionLimiter;
   limits: Limits;
-  allowedOrigins?: readonly string[];
+  /** Which browser pages may connect; another Origin's upgrade is refused with 403. */
+  origins: OriginPolicy;
   logger: Logger;
 }
 
@@ -95,13 +97,11 @@ export function createWebSocketTransport(
   closeAll(code: number, reason: string): void;
 } {
   const { authenticator, connections, limits, logger, metrics } = options;
-  const allowed = options.allowedOrigins ? new Set(options.allowedOrigins) : undefined;
   const webSocketServer = new WebSocketServer({
     noServer: true,
     maxPayload: limits.maxPayloadBytes,
-    verifyClient: allowed
-      ? (info, accept) => (allowed.has(info.origin) ? accept(true) : accept(false, 403, 'Origin not allowed'))
-      : undefined,
+    // `ws` passes `info.origin` as '' or undefined when the client sent none (not a browser page).
+    verifyClient: (info, accept) => (options.origins.allows(info.origin || undefined) ? accept(true) : accept(false, 403, 'Origin not allowed')),
   });
   const connectionOf = new WeakMap<object, Connection>();
   const { audiences } = options;

@@ -7,7 +7,7 @@ import { createEventsClient } from '../../client/src/events-client.js';
 import { useAgentRunStream } from '../../client/src/hooks/use-agent-run-stream.js';
 import { useIngestJobStream } from '../../client/src/hooks/use-ingest-job-stream.js';
 import { useWorkflowNodeStates } from '../../client/src/hooks/use-workflow-node-states.js';
-import { EventsProvider } from '../../client/src/provider.js';
+import { EventsProvider, useConnectionStatus } from '../../client/src/provider.js';
 import { mutate } from '../support/clients.js';
 import {
   APPEND_CONTENT,
@@ -57,10 +57,12 @@ const until = (testId: string, expected: string, timeoutMs = 10_000) =>
   });
 
 function Jobs({ projectId, jobId }: { projectId: string; jobId?: string }) {
-  const { jobs, job, status } = useIngestJobStream(projectId, jobId);
+  const { jobs, job, status } = useIngestJobStream(projectId, { jobId });
+  const connection = useConnectionStatus();
   return (
     <div>
       <span data-testid="status">{status}</span>
+      <span data-testid="connection">{connection}</span>
       <span data-testid="jobs">{jobs.map((entry) => `${entry.source}=${entry.progress}/${entry.status}`).join(' ')}</span>
       <span data-testid="job">{job?.source ?? '-'}</span>
     </div>
@@ -288,12 +290,15 @@ describe('stream hooks', () => {
         <Jobs projectId={projectId} />
       </EventsProvider>,
     );
-    // Nothing listens on the port yet: the hook says it is trying again, not that it failed.
+    // Nothing listens on the port yet: the hook says it is trying again, not that it failed,
+    // and the provider's status says the same.
     await until('status', 'reconnecting');
+    await until('connection', 'reconnecting');
     const late = spawnServer(env);
     servers.adopt(late);
     await late.listening;
     await until('status', 'live');
+    await until('connection', 'live');
     await until('jobs', 'waiting=0/PENDING');
     view.unmount();
   });

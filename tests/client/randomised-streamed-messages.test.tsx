@@ -64,7 +64,7 @@ interface Probe {
 }
 
 function ProbeView({ projectId, probe }: { projectId: string; probe: Probe }) {
-  const { runs, status, error } = useAgentRunStream(projectId, undefined, { messageLimit: MESSAGE_LIMIT });
+  const { runs, status, error } = useAgentRunStream(projectId, { messageLimit: MESSAGE_LIMIT });
   useEffect(() => {
     probe.runs = runs;
     if (probe.status !== status) probe.timeline.push(error ? `${status} (${error.message})` : status);

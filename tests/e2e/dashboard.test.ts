@@ -24,6 +24,7 @@ import {
 import { freePort } from '../support/processes.js';
 import { createRedis, deleteKeys, uniquePrefix } from '../support/redis.js';
 import { createAppPool, testConfig } from '../support/servers.js';
+import { TEST_SECRET, signToken } from '../support/tokens.js';
 
 const ARTIFACTS = join(process.cwd(), 'test-results');
 
@@ -208,6 +209,59 @@ describe('the dashboard in a real browser', () => {
     // Only ever longer.
     expect(lengths).toEqual([...lengths].sort((a, b) => a - b));
     expect(pageErrors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('says why it is empty: a bad project id, a refused token, a server that does not answer', async () => {
+    const open = await pool.start(testConfig('memory', 'e2e-problems:'));
+    const secured = await pool.start(testConfig('memory', 'e2e-problems-secured:', { auth: { kind: 'secret', secret: TEST_SECRET } }));
+    const unreachable = `http://127.0.0.1:${await freePort()}/graphql`;
+    const otherProjects = await signToken({ projects: ['someone-else'] });
+    const cases = [
+      { name: 'bad-project', project: 'has space', api: open.url, status: 'Error', says: '"has space" is not a project id the API accepts' },
+      { name: 'refused-token', project: 'demo', api: secured.url, token: 'not-a-jwt', status: 'Error', says: 'The API refused the token' },
+      { name: 'forbidden-project', project: 'demo', api: secured.url, token: otherProjects, status: 'Error', says: 'may not read project "demo"' },
+      { name: 'unreachable', project: 'demo', api: unreachable, status: 'Reconnecting', says: `The API at ${unreachable} does not answer` },
+    ];
+    mkdirSync(ARTIFACTS, { recursive: true });
+    for (const { name, project, api, token, status, says } of cases) {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      const query = new URLSearchParams({ project, api, ...(token ? { token } : {}) });
+      await page.goto(`${staticUrl}/?${query}`);
+      await expect.poll(() => connection(page).textContent(), { timeout: 10_000, message: name }).toBe(status);
+      // The reason is on the page, not in a tooltip.
+      await expect.poll(() => page.getByTestId('problem').textContent(), { timeout: 10_000, message: name }).toContain(says);
+      expect(await page.getByTestId('problem').isVisible()).toBe(true);
+      expect(await page.getByTestId('ingest-panel').locator('.empty').textContent()).toBe('Nothing to show yet');
+      await page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), animations: 'disabled' });
+      await page.close();
+    }
+  }, 60_000);
+
+  it('says when a count is a window, and fits a phone without scrolling sideways', async () => {
+    const app = await pool.start(testConfig('memory', 'e2e-window:'));
+    const projectId = 'e2e-window';
+    for (let index = 0; index < 203; index++) {
+      await mutate(app.url, CREATE_JOB, { projectId, source: `s3://a-bucket-with-a-rather-long-name/exports/2026/orders-part-${index}.parquet` });
+    }
+    await mutate(app.url, START_WORKFLOW, { projectId, workflowId: 'nightly-etl-with-a-long-name', nodeIds: ['extract', 'transform', 'load', 'publish'] });
+    const run = (await mutate(app.url, START_RUN, { projectId, agent: 'support-triage' })).startAgentRun;
+    await mutate(app.url, APPEND_MESSAGE, { runId: run.id, role: 'ASSISTANT', content: `a-word-without-any-break-${'x'.repeat(120)}` });
+
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await page.goto(`${staticUrl}/?project=${projectId}&api=${encodeURIComponent(app.url)}`);
+    await expect.poll(() => connection(page).textContent(), { timeout: 10_000 }).toBe('Live');
+    const counts = (panel: string) => page.getByTestId(panel).getByTestId('count').textContent();
+    await expect.poll(() => counts('ingest-panel')).toBe('latest 200 of 203');
+    expect(await counts('workflow-panel')).toBe('1');
+    // One more job: the window moves on, the total grows.
+    await mutate(app.url, CREATE_JOB, { projectId, source: 'one-more' });
+    await expect.poll(() => counts('ingest-panel')).toBe('latest 200 of 204');
+
+    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone.png'), animations: 'disabled' });
     await page.close();
   }, 60_000);
 });

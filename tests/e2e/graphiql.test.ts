@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVERY_EVENT_SUBSCRIPTION } from '../../src/graphiql-tabs.js';
 import { launchChromium } from '../support/browser.js';
 import { mutate } from '../support/clients.js';
-import { CREATE_JOB } from '../support/operations.js';
+import { APPEND_CONTENT, CREATE_JOB, JOBS, START_MESSAGE, START_RUN } from '../support/operations.js';
 import { createAppPool, testConfig } from '../support/servers.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -22,10 +23,8 @@ afterAll(async () => {
   await pool.stopAll();
 });
 
-const SUBSCRIPTION = 'subscription { ingestJob(projectId: "graphiql") { type job { source status } } }';
-
 describe('GraphiQL in a real browser', () => {
-  it('runs a subscription over WebSocket with every asset served by the server, nothing from other hosts', async () => {
+  it('opens with a subscription of every event kind and a tab of mutations, runs both over WebSocket and HTTP, with every asset served by the server', async () => {
     const app = await pool.start(testConfig('memory', 'graphiql:'));
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     // As on a machine without internet: anything not on loopback fails, and is recorded.
@@ -43,24 +42,39 @@ describe('GraphiQL in a real browser', () => {
       await page.goto(app.url);
       expect(await page.title()).toBe('Real-time events API');
 
-      // The query editor; replace whatever GraphiQL starts with. insertText arrives as one
-      // input, like a paste, so the editor adds no closing brackets of its own.
+      // Ready to use: the first tab holds the subscription of every event kind, the second
+      // the mutations that make them happen, and nothing needs typing.
       const editor = page.locator('.graphiql-query-editor');
       await editor.waitFor({ timeout: 15_000 });
-      await editor.click();
-      await page.keyboard.press('ControlOrMeta+A');
-      await page.keyboard.press('Delete');
-      await page.keyboard.insertText(SUBSCRIPTION);
+      await expect.poll(() => editor.textContent(), { timeout: 10_000 }).toContain('messageDelta');
+      expect(await editor.textContent()).not.toContain('in-browser tool');
+      // The README's quick start shows the same subscription, not a copy that could drift.
+      expect(readFileSync(join(process.cwd(), 'README.md'), 'utf8')).toContain(EVERY_EVENT_SUBSCRIPTION.slice(EVERY_EVENT_SUBSCRIPTION.indexOf('subscription EveryEvent')));
+      const tabs = page.locator('.graphiql-tab');
+      expect(await tabs.count()).toBe(2);
       await page.getByRole('button', { name: /execute query/i }).click();
 
       // Live once the server holds the subscription; only then is an event guaranteed to reach it.
       await waitFor(() => app.subscriberCount() === 1, { what: 'the GraphiQL subscription on the server' });
       expect(app.webSocketClientCount()).toBe(1);
-      await mutate(app.url, CREATE_JOB, { projectId: 'graphiql', source: 's3://offline/orders' });
+      await mutate(app.url, CREATE_JOB, { projectId: 'demo', source: 's3://offline/orders' });
+      const run = (await mutate(app.url, START_RUN, { projectId: 'demo', agent: 'writer' })).startAgentRun;
+      const message = (await mutate(app.url, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+      await mutate(app.url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text: 'streamed-words' });
 
       const result = page.locator('.graphiql-response');
-      await expect.poll(() => result.textContent(), { timeout: 10_000 }).toContain('s3://offline/orders');
-      expect(await result.textContent()).toContain('INGEST_JOB_CREATED');
+      await expect.poll(() => result.textContent(), { timeout: 10_000 }).toContain('streamed-words');
+      expect(await result.textContent()).toContain('AGENT_MESSAGE_DELTA');
+
+      // The second tab's first mutation runs as written.
+      await tabs.nth(1).click();
+      await expect.poll(() => editor.textContent(), { timeout: 10_000 }).toContain('createIngestJob');
+      await page.getByRole('button', { name: /execute query/i }).click();
+      const choice = page.getByRole('menuitem', { name: 'CreateJob' });
+      if (await choice.isVisible().catch(() => false)) await choice.click();
+      await expect.poll(() => result.textContent(), { timeout: 10_000 }).toContain('PENDING');
+      const jobs = (await mutate(app.url, JOBS, { projectId: 'demo' })).ingestJobs as Array<{ source: string }>;
+      expect(jobs.map((job) => job.source)).toContain('s3://raw/orders.csv');
       expect(offLoopback).toEqual([]);
       expect(pageErrors).toEqual([]);
       mkdirSync(ARTIFACTS, { recursive: true });

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,7 +25,16 @@ export async function freePort(): Promise<number> {
  * process the test cannot ask directly (how many subscriptions it holds).
  */
 export async function scrapeMetric(graphqlUrl: string, sample: string): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', graphqlUrl))).text();
+  // Node's HTTP client, not `fetch`: under happy-dom `fetch` is a browser's and applies CORS,
+  // which /metrics (for scrapers, not pages) does not answer.
+  const text = await new Promise<string>((resolve, reject) => {
+    get(new URL('/metrics', graphqlUrl), (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
   const line = text.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
   return line ? Number(line.slice(sample.length + 1)) : 0;
 }
@@ -198,7 +208,9 @@ export async function startPrivateRedis() {
 
   async function kill(): Promise<void> {
     const running = child;
-    if (!running || running.exitCode !== null) return;
+    // A process killed by a signal keeps `exitCode` null and sets `signalCode`: either means it is gone.
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    // A stalled one (SIGSTOP) is let go first, so that it takes the kill.
     running.kill('SIGCONT');
     running.kill('SIGKILL');
     await once(running, 'exit');

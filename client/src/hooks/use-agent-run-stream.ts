@@ -7,6 +7,8 @@ import { useProjectStream } from './use-project-stream.js';
 export type { AgentRun } from '../merge-agent-run.js';
 
 export interface AgentRunStreamOptions {
+  /** Narrows the view to one run. */
+  runId?: string;
   /**
    * Messages kept per run, the latest ones. Older ones come from `AgentRunMessagesQuery`,
    * paging back from the lowest `index` held. At most 500. @default 50
@@ -14,10 +16,16 @@ export interface AgentRunStreamOptions {
   messageLimit?: number;
 }
 
+export type AgentRunStreamView = StreamView<AgentRun> & { runs: AgentRun[]; run?: AgentRun };
+
 /**
  * The project's agent runs (or one run), each with its summary, its steps in the order
  * they were first reported and its latest messages in the order they were appended, kept
  * current live. Events carry only what changed; they are merged into the snapshot's runs.
+ *
+ * @example
+ * const { runs } = useAgentRunStream('demo', { messageLimit: 20 });
+ * const { run } = useAgentRunStream('demo', runId);
  *
  * @remarks
  * A streamed message is held with `status: 'STREAMING'` and the text so far as `content`,
@@ -25,12 +33,15 @@ export interface AgentRunStreamOptions {
  * delta that starts past the end of the text held (one was missed) is not applied; the
  * snapshot is loaded again instead, so the text shown is never wrong, only briefly behind.
  */
+export function useAgentRunStream(projectId: string, options?: AgentRunStreamOptions): AgentRunStreamView;
+export function useAgentRunStream(projectId: string, runId: string | undefined, options?: AgentRunStreamOptions): AgentRunStreamView;
 export function useAgentRunStream(
   projectId: string,
-  runId?: string,
-  options: AgentRunStreamOptions = {},
-): StreamView<AgentRun> & { runs: AgentRun[]; run?: AgentRun } {
-  const { messageLimit = DEFAULT_MESSAGE_LIMIT } = options;
+  runIdOrOptions?: string | AgentRunStreamOptions,
+  moreOptions: AgentRunStreamOptions = {},
+): AgentRunStreamView {
+  const options = typeof runIdOrOptions === 'object' ? runIdOrOptions : { ...moreOptions, runId: runIdOrOptions ?? moreOptions.runId };
+  const { runId, messageLimit = DEFAULT_MESSAGE_LIMIT } = options;
   const view = useProjectStream({
     projectId,
     id: runId,

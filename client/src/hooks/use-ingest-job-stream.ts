@@ -5,13 +5,22 @@ import { useProjectStream } from './use-project-stream.js';
 
 export type IngestJob = IngestJobFieldsFragment;
 
+export interface IngestJobStreamOptions {
+  /** Narrows the view to one job. */
+  jobId?: string;
+}
+
+export type IngestJobStreamView = StreamView<IngestJob> & { jobs: IngestJob[]; job?: IngestJob };
+
 /**
  * The project's ingest jobs (or one job), each with its latest progress, kept current live.
  *
  * @example
  * const { jobs, status } = useIngestJobStream('demo');
+ * const { job } = useIngestJobStream('demo', { jobId });
  */
-export function useIngestJobStream(projectId: string, jobId?: string): StreamView<IngestJob> & { jobs: IngestJob[]; job?: IngestJob } {
+export function useIngestJobStream(projectId: string, jobIdOrOptions?: string | IngestJobStreamOptions): IngestJobStreamView {
+  const { jobId } = typeof jobIdOrOptions === 'object' ? jobIdOrOptions : { jobId: jobIdOrOptions };
   const view = useProjectStream({
     projectId,
     id: jobId,

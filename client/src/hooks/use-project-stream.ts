@@ -15,6 +15,11 @@ import { useConnectionStatus } from '../provider.js';
 export interface StreamView<T> {
   /** Current state of every entity in view, oldest first. */
   entities: T[];
+  /**
+   * How many entities the view has seen: more than `entities.length` once the oldest left
+   * to keep the view within its limit (200), as in "latest 200 of 1,342".
+   */
+  total: number;
   status: ConnectionStatus;
   error?: CombinedError;
 }
@@ -139,10 +144,13 @@ export function useProjectStream<T extends { id: string }, Data, Variables exten
   }, [staleAt, reloadSnapshot]);
   const entities = useMemo(() => (state ? [...state.byId.values()] : []), [state]);
   const error = (snapshotUnreachable ? undefined : snapshot.error) ?? (expired ? undefined : streamError);
+  // The client's status (`useConnectionStatus`) unless this view is refused (`error`) or still
+  // loading while the server answers (`connecting`): an unreachable server reads
+  // `reconnecting` in every hook and in the provider alike.
   let status: ConnectionStatus;
   if (error) status = 'error';
   else if (snapshotUnreachable) status = 'reconnecting';
-  else if (!initial || expired || reloading) status = 'connecting';
+  else if ((!initial || expired || reloading) && connection !== 'reconnecting') status = 'connecting';
   else status = connection;
-  return { entities, status, error };
+  return { entities, total: entities.length + (state?.dropped ?? 0), status, error };
 }

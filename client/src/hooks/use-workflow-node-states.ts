@@ -6,15 +6,23 @@ import { useProjectStream } from './use-project-stream.js';
 
 export type { WorkflowNodeState, WorkflowRun } from '../merge-workflow-run.js';
 
+export interface WorkflowNodeStatesOptions {
+  /** Narrows the view to one run; `nodes` is then that run's node states. */
+  runId?: string;
+}
+
+export type WorkflowNodeStatesView = StreamView<WorkflowRun> & { runs: WorkflowRun[]; run?: WorkflowRun; nodes: WorkflowNodeState[] };
+
 /**
  * The project's workflow runs (or one run), each with its summary (status, node counts)
  * and the state of each node, kept current live. With a `runId`, `nodes` is that run's
  * node states.
+ *
+ * @example
+ * const { nodes } = useWorkflowNodeStates('demo', { runId });
  */
-export function useWorkflowNodeStates(
-  projectId: string,
-  runId?: string,
-): StreamView<WorkflowRun> & { runs: WorkflowRun[]; run?: WorkflowRun; nodes: WorkflowNodeState[] } {
+export function useWorkflowNodeStates(projectId: string, runIdOrOptions?: string | WorkflowNodeStatesOptions): WorkflowNodeStatesView {
+  const { runId } = typeof runIdOrOptions === 'object' ? runIdOrOptions : { runId: runIdOrOptions };
   const view = useProjectStream({
     projectId,
     id: runId,
