@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
 import { connectWebSocket, mutate, request, webSocketUrl } from './support/clients.js';
-import { COMPLETE_JOB, CREATE_JOB, JOBS, PROJECT_STREAM, UPDATE_PROGRESS } from './support/operations.js';
+import { COMPLETE_JOB, CREATE_JOB, JOBS, PROJECT_STREAM, START_MESSAGE, START_RUN, UPDATE_PROGRESS } from './support/operations.js';
 import { startPrivateRedis } from './support/processes.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { createTeardown } from './support/teardown.js';
@@ -42,10 +42,11 @@ interface Answer {
 }
 
 /** Sends one operation and returns the first error's code and message, whatever stage refused it. */
-type Transport = (app: App, query: string, variables?: Record<string, unknown>, token?: string) => Promise<Answer>;
+type Transport = (app: App, query: string, variables?: Record<string, unknown>, token?: string, idempotencyKey?: string) => Promise<Answer>;
 
-const overHttp: Transport = async (app, query, variables, token) => {
-  const result = await request(app.url, query, variables, token ? { authorization: bearer(token) } : {});
+const overHttp: Transport = async (app, query, variables, token, idempotencyKey) => {
+  const headers: Record<string, string> = { ...(token ? { authorization: bearer(token) } : {}), ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) };
+  const result = await request(app.url, query, variables, headers);
   const [error] = result.errors ?? [];
   return { code: error?.extensions?.code, message: error?.message ?? '', status: result.status };
 };
@@ -65,10 +66,10 @@ function socketFor(app: App, token?: string): Client {
   return client;
 }
 
-const overWebSocket: Transport = (app, query, variables, token) =>
+const overWebSocket: Transport = (app, query, variables, token, idempotencyKey) =>
   new Promise((resolve, reject) => {
     const dispose = socketFor(app, token).subscribe(
-      { query, variables },
+      { query, variables, ...(idempotencyKey ? { extensions: { idempotencyKey } } : {}) },
       {
         // Execution errors arrive as a result; request errors (parse, validation, variables, a
         // refused subscription) as graphql-ws's `error` message.
@@ -157,6 +158,21 @@ describe.each([
       codes.push((await send(secured, COMPLETE_JOB, { id: 'no-such-job' }, token)).code);
     }
     expect(codes).toContain('RATE_LIMITED');
+  });
+
+  it('IDEMPOTENCY_KEY_REUSED: an idempotency key sent again with other variables', async () => {
+    const key = `reused-${_name}`;
+    await mutate(open.url, CREATE_JOB, { projectId: 'keys', source: 'first' }, { 'idempotency-key': key });
+    expect(await send(open, CREATE_JOB, { projectId: 'keys', source: 'other' }, undefined, key)).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+  });
+
+  it('OFFSET_MISMATCH: streamed text at an offset other than the length of what is stored', async () => {
+    const run = (await mutate(open.url, START_RUN, { projectId: 'offsets', agent: 'a' })).startAgentRun;
+    const message = (await mutate(open.url, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+    const append = `mutation ($runId: ID!, $messageId: ID!, $text: String!, $offset: Int) {
+      appendAgentMessageContent(runId: $runId, messageId: $messageId, text: $text, offset: $offset) { id }
+    }`;
+    expect(await send(open, append, { runId: run.id, messageId: message.id, text: 'abc', offset: 2 })).toMatchObject({ code: 'OFFSET_MISMATCH' });
   });
 
   it('SERVICE_UNAVAILABLE: Redis does not answer, so the change is not confirmed', async () => {
