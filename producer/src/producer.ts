@@ -120,23 +120,25 @@ function createTokens(source: TokenSource | undefined) {
     refreshable: typeof source === 'function',
     get(): Promise<string | undefined> {
       if (typeof source !== 'function') return Promise.resolve(source);
-      current ??= Promise.resolve()
+      if (current) return current;
+      const asked: Promise<string> = Promise.resolve()
         .then(source)
         .catch((error: unknown) => {
-          current = undefined;
+          if (current === asked) current = undefined;
           throw new ProducerError('TOKEN_UNAVAILABLE', `the token function failed: ${(error as Error)?.message ?? error}`, {
             retryable: false,
             cause: error,
           });
         });
-      return current;
+      current = asked;
+      return asked;
     },
-    /** Forgets `stale`, so the next `get` asks the function again (once, however many calls saw it refused). */
-    refused(stale: string | undefined): void {
-      void current?.then((token) => {
-        if (token === stale) current = undefined;
-      });
-      if (stale === undefined) current = undefined;
+    /**
+     * Forgets the token a call saw refused, so the next `get` asks the function again: once,
+     * however many calls in flight saw the same token refused.
+     */
+    refused(stale: Promise<string | undefined>): void {
+      if (current === stale) current = undefined;
     },
   };
 }
@@ -184,7 +186,8 @@ export function createProducer(options: ProducerOptions): Producer {
   const writers = new Set<AgentMessageWriter<AgentMessage>>();
 
   async function attempt(operation: Operation, variables: Record<string, unknown>, key: string, signal: AbortSignal, remainingMs: number) {
-    const token = await tokens.get();
+    const pending = tokens.get();
+    const token = await pending;
     const controller = new AbortController();
     const timeoutMs = Math.max(1, Math.min(retry.requestTimeoutMs, remainingMs));
     const timer = setTimeout(
@@ -199,7 +202,7 @@ export function createProducer(options: ProducerOptions): Producer {
         token,
         controller.signal,
       );
-      return { token, answer };
+      return { token: pending, answer };
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
@@ -221,7 +224,7 @@ export function createProducer(options: ProducerOptions): Producer {
     for (;;) {
       attempts++;
       let failure: ProducerError;
-      let token: string | undefined;
+      let token: Promise<string | undefined> | undefined;
       try {
         const result = await attempt(operation, variables as Record<string, unknown>, key, signal, deadline - Date.now());
         token = result.token;
@@ -237,7 +240,7 @@ export function createProducer(options: ProducerOptions): Producer {
         // An expired token: ask for a new one and try again at once, but only once in a row,
         // so a token function that keeps returning a refused token does not loop.
         refreshedToken = true;
-        tokens.refused(token);
+        if (token) tokens.refused(token);
         continue;
       }
       refreshedToken = false;
