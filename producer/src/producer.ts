@@ -265,14 +265,19 @@ export function createProducer(options: ProducerOptions): Producer {
 
   const refusedAfterClose = () => new ProducerError('PRODUCER_CLOSED', 'the producer was closed', { retryable: false });
 
+  /** Sends a mutation, also while closing: work accepted before close() is still done. */
+  function dispatch<Name extends MutationName>(name: Name, args: MutationArgs<Name>, callOptions?: CallOptions): Promise<MutationResult<Name>> {
+    return track(execute(MUTATIONS[name], args as never, callOptions));
+  }
+
   function call<Name extends MutationName>(name: Name, args: MutationArgs<Name>, callOptions?: CallOptions): Promise<MutationResult<Name>> {
     if (!accepting) return Promise.reject(refusedAfterClose());
-    return track(execute(MUTATIONS[name], args as never, callOptions));
+    return dispatch(name, args, callOptions);
   }
 
   const progress = createProgressLanes<MutationArgs<'updateIngestJobProgress'>, CallOptions, MutationResult<'updateIngestJobProgress'>>({
     windowMs: options.coalesceProgressMs,
-    send: (args, callOptions) => call('updateIngestJobProgress', args, callOptions),
+    send: (args, callOptions) => dispatch('updateIngestJobProgress', args, callOptions),
   });
 
   const methods = {} as ProducerMutations;
@@ -286,17 +291,23 @@ export function createProducer(options: ProducerOptions): Producer {
     };
     // Completion and failure are never dropped, and never overtake the last progress.
     methods.completeIngestJob = async (args, callOptions) => {
+      if (!accepting) throw refusedAfterClose();
       await progress.drain(args.id);
-      return call('completeIngestJob', args, callOptions);
+      return dispatch('completeIngestJob', args, callOptions);
     };
     methods.failIngestJob = async (args, callOptions) => {
+      if (!accepting) throw refusedAfterClose();
       await progress.drain(args.id);
-      return call('failIngestJob', args, callOptions);
+      return dispatch('failIngestJob', args, callOptions);
     };
   }
 
   async function streamAgentMessage(args: { runId: string; role: MessageRole }, callOptions?: CallOptions) {
     const message = await call('startAgentMessage', args, callOptions);
+    if (!accepting) {
+      // Started while the producer was closing: nobody can write to it any more.
+      throw refusedAfterClose();
+    }
     const writer = createMessageWriter<AgentMessage>({
       id: message.id,
       runId: args.runId,
