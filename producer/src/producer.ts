@@ -11,6 +11,7 @@ import { backoffDelay, pause, resolveRetryOptions } from './retry.js';
 import type { FetchLike, OperationAnswer, Transport } from './transport.js';
 import { createHttpTransport } from './transport.js';
 import { createBatchTransport } from './batch-transport.js';
+import { createWebSocketTransport } from './websocket-transport.js';
 
 /** A token, or a function that returns one; the function is asked again after a 401. */
 export type TokenSource = string | (() => string | Promise<string>);
@@ -34,11 +35,15 @@ export interface ProducerOptions {
    */
   coalesceProgressMs?: number;
   /**
-   * `http`: one POST per operation, over keep-alive connections. `batch`: operations that are
-   * ready within `batchWindowMs` of each other share one POST (the server's batching).
-   * @default "http"
+   * How operations reach the server, cheapest first (see `npm run bench:producer`):
+   * `websocket`, one graphql-ws socket for every call; `batch`, POSTs that carry the
+   * operations ready within `batchWindowMs` together; `http`, one POST per operation over
+   * keep-alive connections. The default is `websocket` where there is a WebSocket
+   * (`webSocketImpl`, or a global one), else `http`.
    */
-  transport?: 'http' | 'batch';
+  transport?: 'websocket' | 'http' | 'batch';
+  /** A WebSocket class, where there is no global one (Node 20: `import WebSocket from 'ws'`). */
+  webSocketImpl?: unknown;
   /** How long operations wait for others to share a batch, in milliseconds. @default 5 */
   batchWindowMs?: number;
   /** The most operations in one batch (the server's limit). @default 10 */
@@ -170,15 +175,21 @@ function failureOf(answer: OperationAnswer, field: string): ProducerError | unde
  */
 export function createProducer(options: ProducerOptions): Producer {
   const retry = resolveRetryOptions(options.retry);
-  const fetchImpl = options.fetch ?? ((globalThis as { fetch?: FetchLike }).fetch as FetchLike | undefined);
-  if (!fetchImpl) throw new Error('createProducer needs a fetch: pass options.fetch where there is no global one');
-  const transport: Transport =
-    options.transport === 'batch'
-      ? createBatchTransport(options.url, fetchImpl, { windowMs: options.batchWindowMs ?? 5, maxBatchSize: options.maxBatchSize ?? 10 })
-      : createHttpTransport(options.url, fetchImpl);
-  const appendWindowMs = options.appendWindowMs ?? 25;
+  const fetchImpl = (options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch) as FetchLike;
+  if (!fetchImpl && options.transport !== 'websocket') throw new Error('createProducer needs a fetch: pass options.fetch where there is no global one');
   const tokens = createTokens(options.token);
-  const closing = new AbortController();
+  const webSocketImpl = options.webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket;
+  const kind = options.transport ?? (webSocketImpl ? 'websocket' : 'http');
+  if (kind === 'websocket' && !webSocketImpl) throw new Error('transport "websocket" needs a WebSocket: pass options.webSocketImpl');
+  const transport: Transport =
+    kind === 'websocket'
+      ? createWebSocketTransport(options.url, webSocketImpl, () => tokens.get())
+      : kind === 'batch'
+        ? createBatchTransport(options.url, fetchImpl, { windowMs: options.batchWindowMs ?? 5, maxBatchSize: options.maxBatchSize ?? 10 })
+        : createHttpTransport(options.url, fetchImpl);
+  const appendWindowMs = options.appendWindowMs ?? 25;
+  /** One per call in flight: close() aborts them (one listener each, not one per call on a shared signal). */
+  const liveCalls = new Set<AbortController>();
   let accepting = true;
   let closed: Promise<void> | undefined;
   /** Calls in flight, so close() can let them finish. */
@@ -217,7 +228,21 @@ export function createProducer(options: ProducerOptions): Producer {
     const operation = operationOf(document);
     const key = callOptions.idempotencyKey ?? newIdempotencyKey();
     const deadline = Date.now() + (callOptions.deadlineMs ?? retry.deadlineMs);
-    const signal = callOptions.signal ? AbortSignal.any([closing.signal, callOptions.signal]) : closing.signal;
+    const controller = new AbortController();
+    liveCalls.add(controller);
+    const callerSignal = callOptions.signal;
+    const onCallerAbort = () => controller.abort(new ProducerError('ABORTED', 'the call was aborted', { retryable: false, cause: callerSignal?.reason }));
+    if (callerSignal?.aborted) onCallerAbort();
+    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    try {
+      return await retried(operation, variables as Record<string, unknown>, key, deadline, controller.signal);
+    } finally {
+      liveCalls.delete(controller);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  async function retried(operation: Operation, variables: Record<string, unknown>, key: string, deadline: number, signal: AbortSignal): Promise<any> {
     let attempts = 0;
     let retries = 0;
     let refreshedToken = false;
@@ -226,7 +251,7 @@ export function createProducer(options: ProducerOptions): Producer {
       let failure: ProducerError;
       let token: Promise<string | undefined> | undefined;
       try {
-        const result = await attempt(operation, variables as Record<string, unknown>, key, signal, deadline - Date.now());
+        const result = await attempt(operation, variables, key, signal, deadline - Date.now());
         token = result.token;
         const refused = failureOf(result.answer, operation.field);
         if (!refused) return result.answer.data![operation.field];
@@ -330,7 +355,7 @@ export function createProducer(options: ProducerOptions): Producer {
       // Pending work first: streamed text and the last progress of each job are not dropped.
       await Promise.allSettled([...[...writers].map((writer) => writer.flush()), progress.drainAll()]);
       while (inFlight.size) await Promise.allSettled([...inFlight]);
-      closing.abort(refusedAfterClose());
+      for (const controller of liveCalls) controller.abort(refusedAfterClose());
       progress.dispose();
       await transport.close();
     })();
