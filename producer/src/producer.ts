@@ -196,8 +196,14 @@ export function createProducer(options: ProducerOptions): Producer {
   const inFlight = new Set<Promise<unknown>>();
   const writers = new Set<AgentMessageWriter<AgentMessage>>();
 
-  async function attempt(operation: Operation, variables: Record<string, unknown>, key: string, signal: AbortSignal, remainingMs: number) {
-    const pending = tokens.get();
+  async function attempt(
+    operation: Operation,
+    variables: Record<string, unknown>,
+    key: string,
+    signal: AbortSignal,
+    remainingMs: number,
+    pending: Promise<string | undefined>,
+  ) {
     const token = await pending;
     const controller = new AbortController();
     const timeoutMs = Math.max(1, Math.min(retry.requestTimeoutMs, remainingMs));
@@ -213,7 +219,7 @@ export function createProducer(options: ProducerOptions): Producer {
         token,
         controller.signal,
       );
-      return { token: pending, answer };
+      return answer;
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
@@ -249,12 +255,13 @@ export function createProducer(options: ProducerOptions): Producer {
     for (;;) {
       attempts++;
       let failure: ProducerError;
-      let token: Promise<string | undefined> | undefined;
+      // The token this attempt presents (over a WebSocket, the one its connection presents,
+      // from the same cache): forgotten when it is refused.
+      const token = tokens.get();
       try {
-        const result = await attempt(operation, variables, key, signal, deadline - Date.now());
-        token = result.token;
-        const refused = failureOf(result.answer, operation.field);
-        if (!refused) return result.answer.data![operation.field];
+        const answer = await attempt(operation, variables, key, signal, deadline - Date.now(), token);
+        const refused = failureOf(answer, operation.field);
+        if (!refused) return answer.data![operation.field];
         failure = refused;
       } catch (error) {
         if (!(error instanceof ProducerError)) throw error;
@@ -265,7 +272,7 @@ export function createProducer(options: ProducerOptions): Producer {
         // An expired token: ask for a new one and try again at once, but only once in a row,
         // so a token function that keeps returning a refused token does not loop.
         refreshedToken = true;
-        if (token) tokens.refused(token);
+        tokens.refused(token);
         continue;
       }
       refreshedToken = false;

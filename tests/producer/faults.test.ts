@@ -3,7 +3,7 @@ import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import type { Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { subscribeResumable } from '../../client/src/resumable-subscription.js';
 import { AgentRunStream } from '../../client/src/operations.js';
@@ -18,10 +18,21 @@ import { waitFor } from '../support/wait-for.js';
 
 const prefix = uniquePrefix('producer-faults');
 const redis = new Redis(REDIS_URL);
+/** Disposed in order: clients before the servers they would otherwise keep reconnecting to. */
 const leftovers: Array<() => unknown> = [];
+const servers: ServerProcess[] = [];
+
+afterEach(async () => {
+  for (const dispose of leftovers.splice(0).reverse()) await dispose();
+  for (const server of servers.splice(0)) {
+    if (server.child.exitCode === null && server.child.signalCode === null) {
+      server.child.kill('SIGKILL');
+      await once(server.child, 'exit');
+    }
+  }
+});
 
 afterAll(async () => {
-  for (const dispose of leftovers.reverse()) await dispose();
   await deleteKeys(redis, prefix);
   await redis.quit();
 });
@@ -29,17 +40,12 @@ afterAll(async () => {
 /** The server in a process of its own on a fixed port, so it can be killed and come back there. */
 async function startServer(port: number): Promise<ServerProcess> {
   const server = spawnServer({ PORT: String(port), REDIS_URL, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'info' });
-  leftovers.push(async () => {
-    if (server.child.exitCode === null && server.child.signalCode === null) {
-      server.child.kill('SIGKILL');
-      await once(server.child, 'exit');
-    }
-  });
+  servers.push(server);
   await server.listening;
   return server;
 }
 
-describe('a producer through lost replies and a server restart', () => {
+describe.each(['websocket', 'http'] as const)('a producer over %s through lost replies and a server restart', (transport) => {
   it('streams 2,000 pieces exactly once: the stored text and a subscriber’s rebuilt text are the pieces joined', async () => {
     const seed = Number(process.env.TEST_SEED ?? Date.now() % 100_000);
     const random = createRandom(seed);
@@ -48,10 +54,15 @@ describe('a producer through lost replies and a server restart', () => {
     const direct = `http://127.0.0.1:${port}/graphql`;
     const proxy = await startProducerFaultProxy(port, { dropRate: 0.1, random: random.next });
     leftovers.push(() => proxy.dispose());
-    const producer = createProducer({ url: `http://127.0.0.1:${proxy.port}/graphql`, retry: { initialDelayMs: 20, maxDelayMs: 500 } });
+    const producer = createProducer({
+      url: `http://127.0.0.1:${proxy.port}/graphql`,
+      transport,
+      webSocketImpl: WebSocket,
+      retry: { initialDelayMs: 20, maxDelayMs: 500 },
+    });
     leftovers.push(() => producer.close());
 
-    const projectId = 'faults';
+    const projectId = `faults-${transport}`;
     const run = await producer.startAgentRun({ projectId, agent: 'writer' });
     const { data } = await request<any>(direct, `query ($projectId: ID!) { projectSnapshot(projectId: $projectId) { cursor } }`, { projectId });
 

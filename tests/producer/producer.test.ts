@@ -10,6 +10,7 @@ import type { RecordedSubscription } from '../support/clients.js';
 import { createAppPool, testConfig } from '../support/servers.js';
 import { TEST_SECRET, bearer, signToken } from '../support/tokens.js';
 import { waitFor } from '../support/wait-for.js';
+import WebSocket from 'ws';
 
 const pool = createAppPool();
 const producers: Producer[] = [];
@@ -263,3 +264,68 @@ async function waitForType(events: RecordedSubscription<any>, type: string) {
     if (results.some((result) => result.ingestJob.type === type)) return results;
   }
 }
+
+describe('over graphql-ws', () => {
+  const overSocket = (app: App, options: Partial<ProducerOptions> = {}) => producerFor(app, { transport: 'websocket', webSocketImpl: WebSocket, ...options });
+
+  it('rejects deterministic errors at once with their code', async () => {
+    const app = await secured();
+    const producer = overSocket(app, { token: await writer() });
+    const job = await producer.createIngestJob({ projectId: 'p', source: 's' });
+    await producer.completeIngestJob({ id: job.id });
+    const failures = await Promise.all(
+      [
+        producer.updateIngestJobProgress({ id: 'no-such-job', progress: 0.1 }),
+        producer.updateIngestJobProgress({ id: job.id, progress: 2 }),
+        producer.completeIngestJob({ id: job.id }),
+        producer.createIngestJob({ projectId: 'elsewhere', source: 's' }),
+      ].map((call) => call.then(() => undefined, (error: unknown) => error)),
+    );
+    expect(failures.map((error) => error instanceof ProducerError && [error.code, error.retryable, error.attempts])).toEqual([
+      ['NOT_FOUND', false, 1],
+      ['BAD_USER_INPUT', false, 1],
+      ['INVALID_TRANSITION', false, 1],
+      ['FORBIDDEN', false, 1],
+    ]);
+  });
+
+  it('connects again with a new token when the server refuses the one it has', async () => {
+    const app = await secured();
+    const tokens = [await signToken({ sub: 'producer', expiresIn: -10 }), await writer()];
+    let asked = 0;
+    const producer = overSocket(app, { token: () => tokens[Math.min(asked++, 1)]! });
+    await expect(producer.createIngestJob({ projectId: 'p', source: 's' })).resolves.toMatchObject({ source: 's' });
+    expect(asked).toBe(2);
+  });
+
+  it('waits out RATE_LIMITED, told how long by extensions.retryAfter', async () => {
+    const app = await secured({ mutationsPerSecond: 1 });
+    const token = await writer();
+    const patient = overSocket(app, { token });
+    const jobs = await Promise.all([0, 1, 2].map((index) => patient.createIngestJob({ projectId: 'p', source: `s${index}` })));
+    expect(jobs.map((job) => job.source)).toEqual(['s0', 's1', 's2']);
+    const hasty = overSocket(app, { token, retry: { deadlineMs: 300 } });
+    await hasty.createIngestJob({ projectId: 'p', source: 'a' }).catch(() => {});
+    await hasty.createIngestJob({ projectId: 'p', source: 'b' }).catch(() => {});
+    const error = (await hasty.createIngestJob({ projectId: 'p', source: 'c' }).catch((failure: unknown) => failure)) as ProducerError;
+    expect([error.code, error.retryable, error.retryAfterMs]).toEqual(['RATE_LIMITED', true, 1000]);
+  });
+
+  it('streams a message in order and closes its socket on close()', async () => {
+    const app = await secured();
+    const producer = createProducer({ url: app.url, token: await writer(), transport: 'websocket', webSocketImpl: WebSocket });
+    const run = await producer.startAgentRun({ projectId: 'p', agent: 'a' });
+    const message = await producer.streamAgentMessage({ runId: run.id, role: 'ASSISTANT' });
+    const pieces = Array.from({ length: 100 }, (_, index) => `${index} `);
+    async function* model() {
+      for (const piece of pieces) {
+        yield piece;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    expect((await message.pipe(model())).content).toBe(pieces.join(''));
+    expect(app.webSocketClientCount()).toBe(1);
+    await producer.close();
+    await waitFor(() => app.webSocketClientCount() === 0, { what: 'the socket to close' });
+  });
+});
