@@ -19,39 +19,71 @@ function failureOfClose(code: number, reason: string): ProducerError {
 
 /**
  * Every operation over one graphql-ws socket, opened on the first call and again after it
- * closes. The idempotency key goes in `extensions.idempotencyKey`. The token is presented in
- * `connection_init`, asked for again on every new connection.
+ * closes, and closed after `IDLE_CLOSE_MS` without calls. The idempotency key goes in
+ * `extensions.idempotencyKey`. The token is presented in `connection_init`, asked for again on
+ * every new connection.
  *
  * @remarks
  * graphql-ws' own retries are off: a lost connection fails the operations on it, and the
  * producer retries them with their keys over a new connection, with its own backoff and
- * deadline, as it does over HTTP.
+ * deadline, as it does over HTTP. The idle close is ours, not graphql-ws' `lazyCloseTimeout`,
+ * whose timer outlives `dispose()` and would keep a process alive after `close()`.
  */
 export function createWebSocketTransport(url: string, webSocketImpl: unknown, token: () => Promise<string | undefined>): Transport {
-  const client: Client = createClient({
-    url: url.replace(/^http/, 'ws'),
-    webSocketImpl,
-    lazy: true,
-    lazyCloseTimeout: IDLE_CLOSE_MS,
-    retryAttempts: 0,
-    connectionParams: async () => {
-      const current = await token();
-      return current ? { authorization: `Bearer ${current}` } : {};
-    },
-    // Without this the client would throw when the lazy connection fails outside an operation.
-    onNonLazyError: () => {},
-  });
+  let current: { client: Client; closed: boolean } | undefined;
+  let active = 0;
+  let idle: ReturnType<typeof setTimeout> | undefined;
+
+  function connection(): Client {
+    if (current && !current.closed) return current.client;
+    const entry: { client: Client; closed: boolean } = {
+      closed: false,
+      client: createClient({
+        url: url.replace(/^http/, 'ws'),
+        webSocketImpl,
+        lazy: false,
+        retryAttempts: 0,
+        connectionParams: async () => {
+          const presented = await token();
+          return presented ? { authorization: `Bearer ${presented}` } : {};
+        },
+        // A connection that fails reaches the operations waiting on it; nothing else to report.
+        onNonLazyError: () => {},
+        on: {
+          closed: () => {
+            entry.closed = true;
+          },
+        },
+      }),
+    };
+    current = entry;
+    return entry.client;
+  }
+
+  const client = {
+    subscribe: (...args: Parameters<Client['subscribe']>) => connection().subscribe(...args),
+    terminate: () => current?.client.terminate(),
+  };
 
   return {
     send(request, _token, signal) {
       return new Promise<OperationAnswer>((resolve, reject) => {
         if (signal.aborted) return reject(signal.reason);
+        clearTimeout(idle);
+        active++;
         let answer: OperationAnswer = {};
         let settled = false;
         const finish = (settle: () => void) => {
           if (settled) return;
           settled = true;
           signal.removeEventListener('abort', onAbort);
+          if (--active === 0) {
+            idle = setTimeout(() => {
+              const idleConnection = current;
+              current = undefined;
+              void Promise.resolve(idleConnection?.client.dispose()).catch(() => {});
+            }, IDLE_CLOSE_MS);
+          }
           settle();
         };
         const unsubscribe = client.subscribe(
@@ -87,7 +119,10 @@ export function createWebSocketTransport(url: string, webSocketImpl: unknown, to
       });
     },
     async close() {
-      await client.dispose();
+      clearTimeout(idle);
+      const last = current;
+      current = undefined;
+      await Promise.resolve(last?.client.dispose()).catch(() => {});
     },
   };
 }
