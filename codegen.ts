@@ -15,6 +15,18 @@ const config: CodegenConfig = {
         importExtension: '.js',
       },
     },
+    // Typed documents for the mutations the producer package sends.
+    './producer/src/generated/': {
+      documents: ['producer/src/**/*.ts', '!producer/src/generated/**'],
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: {
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: { DateTime: 'string' },
+        importExtension: '.js',
+      },
+    },
     './src/generated/resolvers-types.ts': {
       plugins: ['typescript', 'typescript-resolvers'],
       config: {

@@ -11,11 +11,14 @@
  *   - both again with BENCH_FAST_RUNS (10) runs at BENCH_FAST_TOKENS_PER_SECOND (200) tokens a
  *     second, where a 50 ms window holds 10 tokens: how many fewer frames than tokens.
  * Subscribers are read in a process of their own (bench/token-readers.ts) with bare
- * WebSockets, so reading a thousand streams does not starve the server of CPU. Producers send
- * each token once the one before it is acknowledged, as a model's stream arrives; how they
- * send it is `connectProducer` (BENCH_PRODUCER=ws, the default: a graphql-ws connection per
- * run; http: one request per token).
- * Prints tokens/s accepted, frames per token, p50/p99 from a token's `append` to its
+ * WebSockets, so reading a thousand streams does not starve the server of CPU. How producers
+ * send is `connectProducer`: on our server, through the producer package (BENCH_PRODUCER=package,
+ * the default: each run's message writer, over a WebSocket of its own, is handed the tokens as a
+ * model emits them and merges those of each window), with one more row that sends each token as
+ * its own request, to compare requests and server CPU per token; BENCH_PRODUCER=ws or http
+ * sends every row's tokens one request each (a graphql-ws connection per run, or HTTP), each
+ * once the one before it is acknowledged. The raw limit is always fed one request per token.
+ * Prints tokens/s accepted, requests per token, frames per token, p50/p99 from a token's `append` to its
  * subscribers against the window + 50 ms, server CPU per token against the raw limit's,
  * the CPU of the readers and of this process, and whether every subscriber ended with
  * exactly the text sent.
@@ -34,6 +37,8 @@ import { AgentRunStream } from '../client/src/operations.js';
 import { deleteKeys } from '../tests/support/redis.js';
 import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
 import type { ServerProcess } from './server-process.js';
+import WebSocket from 'ws';
+import { createProducer } from '../producer/src/index.js';
 import { connectGraphqlWs } from './clients.js';
 import { startServerProcess } from './server-process.js';
 import type { ReaderReply, ReaderRequest, ReaderSubscription } from './token-readers.js';
@@ -45,7 +50,8 @@ const fastTokensPerSecond = Number(process.env.BENCH_FAST_TOKENS_PER_SECOND ?? 2
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const subscribersPerRun = Number(process.env.BENCH_SUBSCRIBERS_PER_RUN ?? 10);
 const window = Number(process.env.BENCH_WINDOW_MS ?? 50);
-const producerTransport = process.env.BENCH_PRODUCER === 'http' ? 'http' : 'ws';
+type ProducerKind = 'package' | 'ws' | 'http';
+const producerKind: ProducerKind = process.env.BENCH_PRODUCER === 'http' ? 'http' : process.env.BENCH_PRODUCER === 'ws' ? 'ws' : 'package';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const runPrefix = `rte-bench-tokens:${randomBytes(4).toString('hex')}:`;
 
@@ -77,22 +83,50 @@ const START_RUN = `mutation ($projectId: ID!) { startAgentRun(projectId: $projec
 const START_MESSAGE = `mutation ($runId: ID!) { startAgentMessage(runId: $runId, role: ASSISTANT) { id } }`;
 const APPEND = `mutation ($runId: ID!, $messageId: ID!, $text: String!) { appendAgentMessageContent(runId: $runId, messageId: $messageId, text: $text) { id } }`;
 const FINISH = `mutation ($runId: ID!, $messageId: ID!) { finishAgentMessage(runId: $runId, messageId: $messageId) { id } }`;
+/** Mutations our server executed so far, from its metrics. */
+async function mutationCount(url: string): Promise<number> {
+  const sample = 'rte_graphql_operation_duration_seconds_count{operation="mutation"}';
+  const line = (await (await fetch(new URL('/metrics', url))).text()).split('\n').find((candidate) => candidate.startsWith(`${sample} `));
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+}
+
 const STEP = `mutation ($runId: ID!) { updateAgentStep(runId: $runId, stepId: "warm-up", name: "warm up", status: RUNNING) { id } }`;
 
-/** What streams one run's message: `append` resolves once the server acknowledged the piece. */
+/**
+ * What streams one run's message: `append` resolves once the producer may be handed the next
+ * token (one request per token: once the server acknowledged it), `flush` once all are stored.
+ */
 interface TokenProducer {
   append(text: string): Promise<void>;
+  flush(): Promise<void>;
   dispose(): Promise<void> | void;
 }
 
 /**
  * The producer of one run's message, with a token of its own (connections are limited per
- * subject). The one place that knows how a producer talks to the server.
+ * subject): it starts the message (setting `run.messageId`) and streams it. The one place that
+ * knows how a producer talks to the server.
  */
-async function connectProducer(url: string, run: { id: string; messageId: string }, runIndex: number): Promise<TokenProducer> {
+async function connectProducer(url: string, run: { id: string; messageId: string }, runIndex: number, kind: ProducerKind): Promise<TokenProducer> {
   const token = await signToken({ sub: `bench-producer-${runIndex}`, projects: ['tokens'], expiresIn: 3600 });
-  if (producerTransport === 'http') {
-    return { append: (text) => call(url, token, APPEND, { runId: run.id, messageId: run.messageId, text }), dispose: () => {} };
+  if (kind === 'package') {
+    const producer = createProducer({ url, token, webSocketImpl: WebSocket });
+    const writer = await producer.streamAgentMessage({ runId: run.id, role: 'ASSISTANT' });
+    run.messageId = writer.id;
+    let failure: unknown;
+    return {
+      // As an agent runtime hands a model's tokens over: without waiting for each to be stored.
+      append: async (text) => {
+        if (failure) throw failure;
+        writer.append(text).catch((error: unknown) => (failure = error));
+      },
+      flush: () => writer.flush(),
+      dispose: () => producer.close(),
+    };
+  }
+  run.messageId = (await call(url, token, START_MESSAGE, { runId: run.id })).startAgentMessage.id;
+  if (kind === 'http') {
+    return { append: (text) => call(url, token, APPEND, { runId: run.id, messageId: run.messageId, text }), flush: async () => {}, dispose: () => {} };
   }
   const client: Client = await connectGraphqlWs(url, token);
   return {
@@ -100,6 +134,7 @@ async function connectProducer(url: string, run: { id: string; messageId: string
       new Promise<void>((resolve, reject) =>
         client.subscribe({ query: APPEND, variables: { runId: run.id, messageId: run.messageId, text } }, { next: () => {}, error: reject, complete: () => resolve() }),
       ),
+    flush: async () => {},
     dispose: () => client.dispose(),
   };
 }
@@ -131,12 +166,16 @@ interface Row {
   tokensPerSecond: number;
   window: number;
   raw: boolean;
+  /** How this row's producers send. */
+  producer: ProducerKind;
   start(): Promise<ServerProcess>;
 }
 
 interface Result {
   row: Row;
   accepted: number;
+  /** Mutations the server executed per token (the raw limit: one request per token). */
+  requestsPerToken: number;
   framesPerToken: number;
   p50: number;
   p99: number;
@@ -191,10 +230,10 @@ async function measure(row: Row): Promise<Result> {
       await Promise.all(runs.map((run) => call(server.url, setupToken, STEP, { runId: run.id })));
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    for (const run of runs) run.messageId = (await call(server.url, setupToken, START_MESSAGE, { runId: run.id })).startAgentMessage.id;
-    producers.push(...(await Promise.all(runs.map((run, runIndex) => connectProducer(server.url, run, runIndex)))));
+    producers.push(...(await Promise.all(runs.map((run, runIndex) => connectProducer(server.url, run, runIndex, row.producer)))));
 
     await readers.ask({ type: 'measure' }, 'measuring');
+    const mutationsBefore = row.raw ? 0 : await mutationCount(server.url);
     const cpuBefore = server.cpuMs();
     const producersBefore = process.cpuUsage();
     const started = now();
@@ -216,8 +255,11 @@ async function measure(row: Row): Promise<Result> {
         }
       }),
     );
+    // What the producers' windows still hold is part of what the tokens cost.
+    await Promise.all(producers.map((producer) => producer.flush()));
     const elapsed = (now() - started) / 1000;
     const cpuMs = server.cpuMs() - cpuBefore;
+    const mutations = row.raw ? accepted : (await mutationCount(server.url)) - mutationsBefore;
     const producersCpu = process.cpuUsage(producersBefore);
     // The last window's frames arrive after the last append: wait for them before counting.
     await new Promise((resolve) => setTimeout(resolve, row.window + 100));
@@ -227,6 +269,7 @@ async function measure(row: Row): Promise<Result> {
     return {
       row,
       accepted: accepted / elapsed,
+      requestsPerToken: mutations / accepted,
       // Frames one subscriber received per token its run sent.
       framesPerToken: frames / subscribersPerRun / accepted,
       p50: finished.p50,
@@ -248,13 +291,17 @@ async function measure(row: Row): Promise<Result> {
   }
 }
 
+const perToken: ProducerKind = producerKind === 'http' ? 'http' : 'ws';
 const rows: Row[] = [
-  { name: `ours, window ${window} ms`, runs: runCount, tokensPerSecond, window, raw: false, start: ours(window) },
-  { name: 'ours, window 0', runs: runCount, tokensPerSecond, window: 0, raw: false, start: ours(0) },
-  { name: `raw limit, window ${window} ms`, runs: runCount, tokensPerSecond, window, raw: true, start: raw(window) },
-  { name: 'raw limit, window 0', runs: runCount, tokensPerSecond, window: 0, raw: true, start: raw(0) },
-  { name: `ours, window ${window} ms, ${fastTokensPerSecond} tokens/s`, runs: fastRunCount, tokensPerSecond: fastTokensPerSecond, window, raw: false, start: ours(window) },
-  { name: `raw limit, window ${window} ms, ${fastTokensPerSecond} tokens/s`, runs: fastRunCount, tokensPerSecond: fastTokensPerSecond, window, raw: true, start: raw(window) },
+  { name: `ours, window ${window} ms`, runs: runCount, tokensPerSecond, window, raw: false, producer: producerKind, start: ours(window) },
+  { name: 'ours, window 0', runs: runCount, tokensPerSecond, window: 0, raw: false, producer: producerKind, start: ours(0) },
+  { name: `raw limit, window ${window} ms`, runs: runCount, tokensPerSecond, window, raw: true, producer: perToken, start: raw(window) },
+  { name: 'raw limit, window 0', runs: runCount, tokensPerSecond, window: 0, raw: true, producer: perToken, start: raw(0) },
+  { name: `ours, window ${window} ms, ${fastTokensPerSecond} tokens/s`, runs: fastRunCount, tokensPerSecond: fastTokensPerSecond, window, raw: false, producer: producerKind, start: ours(window) },
+  { name: `raw limit, window ${window} ms, ${fastTokensPerSecond} tokens/s`, runs: fastRunCount, tokensPerSecond: fastTokensPerSecond, window, raw: true, producer: perToken, start: raw(window) },
+  ...(producerKind === 'package'
+    ? [{ name: `ours, window ${window} ms, one request per token`, runs: runCount, tokensPerSecond, window, raw: false, producer: perToken, start: ours(window) }]
+    : []),
 ];
 const redis = new Redis(redisUrl);
 const results: Result[] = [];
@@ -267,14 +314,14 @@ try {
 }
 
 console.log(
-  `\n${subscribersPerRun} subscribers per run, ${seconds} s, producers over ${producerTransport === 'ws' ? 'graphql-ws' : 'HTTP'}, subscribers read in a process of their own; ${new Date().toISOString()}\n`,
+  `\n${subscribersPerRun} subscribers per run, ${seconds} s, producers ${producerKind === 'package' ? 'through the producer package' : `over ${producerKind === 'ws' ? 'graphql-ws' : 'HTTP'}, one request per token`}, subscribers read in a process of their own; ${new Date().toISOString()}\n`,
 );
-console.log('| | runs × tokens/s | tokens/s accepted | frames per token | p50 / p99 append→subscriber (ms) | p99 ≤ window + 50 ms | server CPU per token | server CPU | readers CPU | producers CPU | every text exact | subscribers cut off |');
-console.log('| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: |');
+console.log('| | runs × tokens/s | tokens/s accepted | requests per token | frames per token | p50 / p99 append→subscriber (ms) | p99 ≤ window + 50 ms | server CPU per token | server CPU | readers CPU | producers CPU | every text exact | subscribers cut off |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: |');
 for (const result of results) {
   const { row } = result;
   console.log(
-    `| ${row.name} | ${row.runs} × ${row.tokensPerSecond} | ${result.accepted.toFixed(0)} | ${result.framesPerToken.toFixed(2)} | ${result.p50.toFixed(1)} / ${result.p99.toFixed(1)} | ` +
+    `| ${row.name} | ${row.runs} × ${row.tokensPerSecond} | ${result.accepted.toFixed(0)} | ${result.requestsPerToken.toFixed(2)} | ${result.framesPerToken.toFixed(2)} | ${result.p50.toFixed(1)} / ${result.p99.toFixed(1)} | ` +
       `${result.p99 <= row.window + 50 ? 'yes' : 'NO'} | ${result.serverMicrosPerToken.toFixed(0)} µs | ${result.serverPercent.toFixed(0)}% | ${result.readersPercent.toFixed(0)}% | ` +
       `${result.producersPercent.toFixed(0)}% | ${result.exact ? 'yes' : 'NO'} | ${result.disconnected} |`,
   );
@@ -287,4 +334,11 @@ console.log(
   `Tokens per frame at ${fastTokensPerSecond} tokens/s: ours ${cut.toFixed(1)}, raw limit ${(1 / rawFast.framesPerToken).toFixed(1)} (goal ≥ 5: ${cut >= 5 ? 'met' : 'missed'})`,
 );
 console.log(`p99 append→subscriber, ours at window ${window} ms: ${oursWindowed.p99.toFixed(1)} ms (goal ≤ ${window + 50} ms: ${oursWindowed.p99 <= window + 50 ? 'met' : 'missed'})`);
+const oneEach = results[6];
+if (oneEach) {
+  console.log(
+    `Producer package against one request per token (window ${window} ms): ${oursWindowed.requestsPerToken.toFixed(2)} vs ${oneEach.requestsPerToken.toFixed(2)} requests per token, ` +
+      `${oursWindowed.serverMicrosPerToken.toFixed(0)} vs ${oneEach.serverMicrosPerToken.toFixed(0)} µs of server CPU per token`,
+  );
+}
 if (results.some((result) => !result.exact)) process.exitCode = 1;

@@ -2,12 +2,16 @@
  * Drives realistic work against a running server so its streams have something to show:
  * ingest jobs that report progress, agent runs that step and talk (assistant answers are
  * streamed token by token, as a model writes them), workflows whose nodes run one after
- * another. Stops on Ctrl-C, or after SIMULATE_DURATION_MS.
+ * another. Everything goes through the producer package, as a real producer would send it.
+ * Stops on Ctrl-C, or after SIMULATE_DURATION_MS. SIMULATE_TOKEN is sent as the bearer
+ * token when the server has authentication on.
  *
  *   npm run simulate                       # http://127.0.0.1:4000/graphql, project "demo"
  *   npm run simulate -- http://host:4000/graphql my-project
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
+import { ProducerError, createProducer } from '../producer/src/index.js';
 
 const url = process.argv[2] ?? process.env.SIMULATE_URL ?? 'http://127.0.0.1:4000/graphql';
 const projectId = process.argv[3] ?? process.env.SIMULATE_PROJECT ?? 'demo';
@@ -20,30 +24,15 @@ process.once('SIGINT', () => stop.abort());
 process.once('SIGTERM', () => stop.abort());
 if (Number.isFinite(durationMs)) setTimeout(() => stop.abort(), durationMs).unref();
 
-/** The server did not answer at all (nothing listens, wrong host): said once, not per failed call. */
-class Unreachable extends Error {}
+/**
+ * Every change exactly once, over one WebSocket. A call that gets no answer for two seconds
+ * gives up (the loop reports it and starts over), so an absent server is said at once.
+ */
+const producer = createProducer({ url, token: process.env.SIMULATE_TOKEN || undefined, webSocketImpl: WebSocket, retry: { deadlineMs: 2000 } });
+/** Every call stops when the simulation does. */
+const calls = { signal: stop.signal };
+/** Whether the loops said that no server answers, so they say it once, not per failed call. */
 let reportedUnreachable = false;
-
-async function call<T = any>(query: string, variables: Record<string, unknown>): Promise<T> {
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query, variables }),
-    });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    throw new Unreachable(`no server answers at ${url}${cause ? ` (${cause})` : ''}: start one with \`npm start\`, or pass its URL: npm run simulate -- <url>`);
-  }
-  if (reportedUnreachable) {
-    reportedUnreachable = false;
-    console.log(`the server at ${url} answers again`);
-  }
-  const result = (await response.json()) as { data?: T; errors?: Array<{ message: string }> };
-  if (result.errors?.length) throw new Error(result.errors.map((error) => error.message).join('; '));
-  return result.data!;
-}
 
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 const pause = (factor = 1) => sleep(tickMs * factor * (0.5 + Math.random()), undefined, { signal: stop.signal });
@@ -87,73 +76,36 @@ const tokensOf = (text: string) => text.match(/\s*[\w'’-]+|\s*[^\w\s]/g) ?? [t
 async function ingestJob(): Promise<void> {
   const totalItems = 50 + Math.floor(Math.random() * 450);
   const source = pick(['s3://raw/events', 'gs://exports/crm', 'postgres://warehouse/orders', 'https://api.example.com/feed']);
-  const { createIngestJob: job } = await call(
-    `mutation ($projectId: ID!, $source: String!, $totalItems: Int) {
-      createIngestJob(projectId: $projectId, source: $source, totalItems: $totalItems) { id }
-    }`,
-    { projectId, source, totalItems },
-  );
+  const job = await producer.createIngestJob({ projectId, source, totalItems }, calls);
   let processed = 0;
   while (processed < totalItems) {
     await pause();
     processed = Math.min(totalItems, processed + Math.ceil(totalItems / (5 + Math.random() * 10)));
-    await call(
-      `mutation ($id: ID!, $progress: Float!, $processedItems: Int, $message: String) {
-        updateIngestJobProgress(id: $id, progress: $progress, processedItems: $processedItems, message: $message) { id }
-      }`,
+    await producer.updateIngestJobProgress(
       { id: job.id, progress: processed / totalItems, processedItems: processed, message: `read ${processed} of ${totalItems}` },
+      calls,
     );
     if (Math.random() < 0.03) {
-      await call(`mutation ($id: ID!, $error: String!) { failIngestJob(id: $id, error: $error) { id } }`, {
-        id: job.id,
-        error: 'source closed the connection',
-      });
+      await producer.failIngestJob({ id: job.id, error: 'source closed the connection' }, calls);
       return;
     }
   }
-  await call(`mutation ($id: ID!) { completeIngestJob(id: $id) { id } }`, { id: job.id });
+  await producer.completeIngestJob({ id: job.id }, calls);
 }
 
 async function agentRun(): Promise<void> {
   const conversation = pick(CONVERSATIONS);
-  const { startAgentRun: run } = await call(
-    `mutation ($projectId: ID!, $agent: String!) { startAgentRun(projectId: $projectId, agent: $agent) { id } }`,
-    { projectId, agent: conversation.agent },
-  );
-  const step = (stepId: string, name: string, status: string) =>
-    call(
-      `mutation ($runId: ID!, $stepId: ID!, $name: String!, $status: StepStatus!) {
-        updateAgentStep(runId: $runId, stepId: $stepId, name: $name, status: $status) { id }
-      }`,
-      { runId: run.id, stepId, name, status },
-    );
-  const say = (role: string, content: string) =>
-    call(
-      `mutation ($runId: ID!, $role: MessageRole!, $content: String!) {
-        appendAgentMessage(runId: $runId, role: $role, content: $content) { id }
-      }`,
-      { runId: run.id, role, content },
-    );
-  /** An assistant answer written as it is generated: started empty, a token at a time, finished. */
-  const stream = async (text: string) => {
-    const { startAgentMessage: message } = await call(
-      `mutation ($runId: ID!, $role: MessageRole!) { startAgentMessage(runId: $runId, role: $role) { id } }`,
-      { runId: run.id, role: 'ASSISTANT' },
-    );
+  const run = await producer.startAgentRun({ projectId, agent: conversation.agent }, calls);
+  const step = (stepId: string, name: string, status: 'RUNNING' | 'COMPLETED') =>
+    producer.updateAgentStep({ runId: run.id, stepId, name, status }, calls);
+  const say = (role: 'USER' | 'ASSISTANT' | 'TOOL', content: string) => producer.appendAgentMessage({ runId: run.id, role, content }, calls);
+  /** An assistant answer as a model writes it, a token at a time. */
+  async function* modelTokens(text: string) {
     for (const token of tokensOf(text)) {
       await tokenPause();
-      await call(
-        `mutation ($runId: ID!, $messageId: ID!, $text: String!) {
-          appendAgentMessageContent(runId: $runId, messageId: $messageId, text: $text) { id }
-        }`,
-        { runId: run.id, messageId: message.id, text: token },
-      );
+      yield token;
     }
-    await call(`mutation ($runId: ID!, $messageId: ID!) { finishAgentMessage(runId: $runId, messageId: $messageId) { id } }`, {
-      runId: run.id,
-      messageId: message.id,
-    });
-  };
+  }
   await say('USER', conversation.question);
   for (const [stepId, name] of [
     ['plan', 'Plan'],
@@ -163,41 +115,27 @@ async function agentRun(): Promise<void> {
     await pause();
     await step(stepId, name, 'RUNNING');
     await pause();
-    if (stepId === 'answer') await stream(conversation.answer);
-    else await say(stepId === 'search' ? 'TOOL' : 'ASSISTANT', `${name}: ${pick(['looking at logs', 'found 3 matches', 'drafting'])}`);
+    if (stepId === 'answer') {
+      const message = await producer.streamAgentMessage({ runId: run.id, role: 'ASSISTANT' }, calls);
+      await message.pipe(modelTokens(conversation.answer));
+    } else {
+      await say(stepId === 'search' ? 'TOOL' : 'ASSISTANT', `${name}: ${pick(['looking at logs', 'found 3 matches', 'drafting'])}`);
+    }
     await step(stepId, name, 'COMPLETED');
   }
-  await call(`mutation ($runId: ID!, $output: String) { completeAgentRun(runId: $runId, output: $output) { id } }`, {
-    runId: run.id,
-    output: 'Done: see the messages above.',
-  });
+  await producer.completeAgentRun({ runId: run.id, output: 'Done: see the messages above.' }, calls);
 }
 
 async function workflowRun(): Promise<void> {
   const nodeIds = ['extract', 'transform', 'validate', 'load'];
-  const { startWorkflowRun: run } = await call(
-    `mutation ($projectId: ID!, $workflowId: String!, $nodeIds: [ID!]!) {
-      startWorkflowRun(projectId: $projectId, workflowId: $workflowId, nodeIds: $nodeIds) { id }
-    }`,
-    { projectId, workflowId: pick(['nightly-etl', 'embeddings-refresh']), nodeIds },
-  );
-  const node = (nodeId: string, status: string, output?: string) =>
-    call(
-      `mutation ($runId: ID!, $nodeId: ID!, $status: NodeStatus!, $output: String) {
-        updateWorkflowNodeState(runId: $runId, nodeId: $nodeId, status: $status, output: $output) { id }
-      }`,
-      { runId: run.id, nodeId, status, output },
-    );
+  const run = await producer.startWorkflowRun({ projectId, workflowId: pick(['nightly-etl', 'embeddings-refresh']), nodeIds }, calls);
   for (const nodeId of nodeIds) {
     await pause();
-    await node(nodeId, 'RUNNING');
+    await producer.updateWorkflowNodeState({ runId: run.id, nodeId, status: 'RUNNING' }, calls);
     await pause(2);
-    await node(nodeId, 'SUCCEEDED', `${Math.floor(Math.random() * 10_000)} rows`);
+    await producer.updateWorkflowNodeState({ runId: run.id, nodeId, status: 'SUCCEEDED', output: `${Math.floor(Math.random() * 10_000)} rows` }, calls);
   }
-  await call(`mutation ($runId: ID!, $status: WorkflowRunStatus!) { finishWorkflowRun(runId: $runId, status: $status) { id } }`, {
-    runId: run.id,
-    status: 'SUCCEEDED',
-  });
+  await producer.finishWorkflowRun({ runId: run.id, status: 'SUCCEEDED' }, calls);
 }
 
 /** Keeps `work` running back to back until stopped. */
@@ -205,12 +143,17 @@ async function loop(name: string, work: () => Promise<void>): Promise<void> {
   while (!stop.signal.aborted) {
     try {
       await work();
+      if (reportedUnreachable) {
+        reportedUnreachable = false;
+        console.log(`the server at ${url} answers again`);
+      }
     } catch (error) {
       if (stop.signal.aborted) return;
-      if (!(error instanceof Unreachable)) console.error(`${name}: ${(error as Error).message}`);
+      const unreachable = error instanceof ProducerError && error.code === 'NETWORK_ERROR';
+      if (!unreachable) console.error(`${name}: ${(error as Error).message}`);
       else if (!reportedUnreachable) {
         reportedUnreachable = true;
-        console.error(error.message);
+        console.error(`no server answers at ${url} (${error.message}): start one with \`npm start\`, or pass its URL: npm run simulate -- <url>`);
       }
       await sleep(1000, undefined, { signal: stop.signal }).catch(() => {});
     }
@@ -228,3 +171,4 @@ await Promise.all([
   loop('agent', agentRun),
   loop('workflow', workflowRun),
 ]);
+await producer.close();

@@ -104,7 +104,12 @@ export interface Limits {
   maxSubscriptionsPerConnection: number;
   /** WebSockets plus SSE streams per token subject on one instance. @default 50 */
   maxConnectionsPerSubject: number;
-  /** Sustained mutations per second per subject (bursts of twice that). @default 50 */
+  /**
+   * Sustained mutation fields per second per subject, on this instance (bursts of twice that):
+   * five messages streamed at once through the producer package's 25 ms window, with room for
+   * their steps and progress.
+   * @default 200
+   */
   mutationsPerSecond: number;
   /** Bytes a connection may have waiting to be sent before it is dropped as a slow consumer. @default 1048576 */
   outgoingBufferBytes: number;
@@ -226,7 +231,7 @@ export function loadConfig(env: Environment = process.env): Config {
       connectionInitTimeoutMs: integer(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000, 100, 60_000),
       maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),
       maxConnectionsPerSubject: integer(env, 'MAX_CONNECTIONS_PER_SUBJECT', 50, 1, 100_000),
-      mutationsPerSecond: integer(env, 'MUTATIONS_PER_SECOND', 50, 1, 100_000),
+      mutationsPerSecond: integer(env, 'MUTATIONS_PER_SECOND', 200, 1, 100_000),
       outgoingBufferBytes: integer(env, 'OUTGOING_BUFFER_BYTES', 1_048_576, 1024, 1_073_741_824),
       maxQueuedEvents: integer(env, 'MAX_QUEUED_EVENTS', 1000, 1, 1_000_000),
       maxDepth: integer(env, 'MAX_QUERY_DEPTH', 12, 1, 100),

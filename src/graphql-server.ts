@@ -68,6 +68,9 @@ export function createGraphQLServer(options: {
   const yoga = createYoga<object, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
+    // A producer may send several mutations in one POST (a JSON array); each is its own
+    // operation, with its own idempotency key, and counts against the rate limit on its own.
+    batching: { limit: 10 },
     context: async (initial): Promise<GraphQLContext> => {
       // WebSocket connections authenticated once in connection_init and pass their viewer in.
       const fromSocket = initial as Partial<Pick<GraphQLContext, 'viewer' | 'onSlowConsumer'>>;

@@ -345,7 +345,7 @@ describe('resource limits', () => {
     const results = [];
     for (let index = 0; index < 3; index++) results.push(await request(app.url, CREATE_JOB, { projectId: 'p', source: 's' }, hasty));
     expect(results.map((result) => result.status)).toEqual([200, 200, 429]);
-    expect(results[2]!.errors![0]!.extensions).toEqual({ code: 'RATE_LIMITED' });
+    expect(results[2]!.errors![0]!.extensions).toEqual({ code: 'RATE_LIMITED', retryAfter: 1 });
     const patient = auth(await signToken({ sub: 'patient' }));
     expect((await request(app.url, CREATE_JOB, { projectId: 'p', source: 's' }, patient)).status).toBe(200);
   });

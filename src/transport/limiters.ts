@@ -27,6 +27,21 @@ export type ConnectionLimiter = ReturnType<typeof createConnectionLimiter>;
 /** Subjects tracked before full buckets are forgotten. */
 const SWEEP_AT = 10_000;
 
+/** What a rate limiter decided, with what the standard rate-limit headers report. */
+export interface RateDecision {
+  allowed: boolean;
+  /** The bucket's size: the most taken at once. */
+  limit: number;
+  /** Whole tokens left after this decision. */
+  remaining: number;
+  /** Seconds until the bucket is full again. */
+  resetSeconds: number;
+  /** When refused: whole seconds (at least 1) until enough tokens for this request have come back. */
+  retryAfterSeconds: number;
+  /** The request asks for more than the bucket holds: it can never be allowed. */
+  tooLarge: boolean;
+}
+
 /**
  * A token bucket per subject: `perSecond` sustained, bursts up to twice that.
  * @param now injectable clock, in ms
@@ -39,8 +54,12 @@ export function createRateLimiter(perSecond: number, now: () => number = Date.no
     bucket.at = time;
   };
   return {
-    /** Takes one token; false when the subject has none left. */
-    take(subject: string): boolean {
+    perSecond,
+    /**
+     * Takes `count` tokens at once, or none: a request of several mutations is allowed whole
+     * or refused whole. One larger than the bucket is always refused (`tooLarge`).
+     */
+    take(subject: string, count = 1): RateDecision {
       const time = now();
       let bucket = buckets.get(subject);
       if (!bucket) {
@@ -53,9 +72,18 @@ export function createRateLimiter(perSecond: number, now: () => number = Date.no
         buckets.set(subject, (bucket = { tokens: capacity, at: time }));
       }
       refill(bucket, time);
-      if (bucket.tokens < 1) return false;
-      bucket.tokens -= 1;
-      return true;
+      const tooLarge = count > capacity;
+      const allowed = !tooLarge && bucket.tokens >= count;
+      if (allowed) bucket.tokens -= count;
+      const missing = Math.min(count, capacity) - bucket.tokens;
+      return {
+        allowed,
+        limit: capacity,
+        remaining: Math.floor(bucket.tokens),
+        resetSeconds: Math.ceil((capacity - bucket.tokens) / perSecond),
+        retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(missing / perSecond)),
+        tooLarge,
+      };
     },
   };
 }
