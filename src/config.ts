@@ -93,6 +93,20 @@ export interface Limits {
   maxDirectives: number;
   /** @default 5000 */
   maxCost: number;
+  /**
+   * Resumed subscriptions one subject replays at once on one instance; one more is refused
+   * with RATE_LIMITED. A replay holds a page of the log while its client reads it.
+   * @default 16
+   */
+  maxReplaysPerSubject: number;
+  /** How long a replaying client may leave the next event unread before it is cut as a slow consumer. @default 10000 */
+  replayStallMs: number;
+  /** Subscriptions one subject holds on one instance, over all its connections and transports. @default 200 */
+  maxSubscriptionsPerSubject: number;
+  /** Distinct shared audiences (operation, variables, rights) one project has on one instance. @default 100 */
+  maxAudiencesPerProject: number;
+  /** Largest query or mutation response, in bytes of its JSON; larger ones are cut and refused with RESPONSE_TOO_LARGE. @default 4194304 */
+  maxResponseBytes: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -197,6 +211,11 @@ export function loadConfig(env: Environment = process.env): Config {
       maxTokens: integer(env, 'MAX_QUERY_TOKENS', 2000, 10, 100_000),
       maxDirectives: integer(env, 'MAX_QUERY_DIRECTIVES', 10, 0, 1000),
       maxCost: integer(env, 'MAX_QUERY_COST', 5000, 1, 1_000_000),
+      maxReplaysPerSubject: integer(env, 'MAX_REPLAYS_PER_SUBJECT', 16, 1, 10_000),
+      replayStallMs: integer(env, 'REPLAY_STALL_TIMEOUT_MS', 10_000, 10, 600_000),
+      maxSubscriptionsPerSubject: integer(env, 'MAX_SUBSCRIPTIONS_PER_SUBJECT', 200, 1, 1_000_000),
+      maxAudiencesPerProject: integer(env, 'MAX_AUDIENCES_PER_PROJECT', 100, 1, 1_000_000),
+      maxResponseBytes: integer(env, 'MAX_RESPONSE_BYTES', 4_194_304, 1024, 1_073_741_824),
     },
   };
 }

@@ -2,6 +2,7 @@ import type { ExecutionResult } from 'graphql';
 import type { LogPosition } from '../events/event-record.js';
 import { decodeCursor } from '../events/event-record.js';
 import type { AudienceSourceTap } from '../events/event-streams.js';
+import { isReplayStalled } from '../events/event-streams.js';
 import { PushIterator } from '../events/push-iterator.js';
 import type { Metrics } from '../observability/metrics.js';
 import { sseNextEvent, stringifyResult } from './frames.js';
@@ -94,6 +95,8 @@ export interface AudienceOptions {
   outgoingBufferBytes: number;
   /** Shared results one member may have waiting while it replays, before it counts as slow. */
   maxQueuedEvents: number;
+  /** How long one replayed result may take to be written before its member counts as slow. */
+  replayStallMs: number;
   onError(error: unknown): void;
 }
 
@@ -113,7 +116,7 @@ function isAfter(position: LogPosition | undefined, cursor: LogPosition | undefi
  * gap or a repeat, while publishing goes on.
  */
 export function createAudiences(options: AudienceOptions) {
-  const { metrics, outgoingBufferBytes, maxQueuedEvents } = options;
+  const { metrics, outgoingBufferBytes, maxQueuedEvents, replayStallMs } = options;
   const audiences = new Map<string, Audience>();
 
   function cutOff(membership: Membership): void {
@@ -193,6 +196,17 @@ export function createAudiences(options: AudienceOptions) {
     return audience;
   }
 
+  /** Whether `write` finished within the stall time. */
+  async function written(write: Promise<void>): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), replayStallMs)));
+    try {
+      return await Promise.race([write.then(() => true as const), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Writes the member's private replay, then what the audience delivered meanwhile. */
   async function replayThenJoin(
     membership: Membership,
@@ -206,10 +220,31 @@ export function createAudiences(options: AudienceOptions) {
     try {
       for (;;) {
         if (membership.left || !membership.member.isOpen()) return undefined;
-        const next = await iterator.next();
+        let next: IteratorResult<ExecutionResult>;
+        try {
+          next = await iterator.next();
+        } catch (error) {
+          // The replay's client stopped reading (its event stream timed it out), or the log
+          // failed mid-replay: either way the member must not join with a gap.
+          if (isReplayStalled(error)) {
+            cutOff(membership);
+            return undefined;
+          }
+          throw error;
+        }
         if (next.done) break;
-        // Awaited: a long replay goes at the pace the client reads it.
-        await membership.member.sendOwn(encode(next.value, undefined));
+        // Replayed bytes count against the connection's budget like live ones: several
+        // replays on one socket each wait for their own write, but share its buffer.
+        if (membership.member.backlog() > outgoingBufferBytes) {
+          cutOff(membership);
+          return undefined;
+        }
+        // Awaited: a long replay goes at the pace the client reads it. A write that is not
+        // taken by the OS within the stall time means the client stopped reading.
+        if (!(await written(membership.member.sendOwn(encode(next.value, undefined))))) {
+          cutOff(membership);
+          return undefined;
+        }
         metrics.delivered();
       }
     } finally {

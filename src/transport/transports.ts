@@ -59,6 +59,7 @@ export function createTransports(options: {
     metrics,
     outgoingBufferBytes: config.limits.outgoingBufferBytes,
     maxQueuedEvents: config.limits.maxQueuedEvents,
+    replayStallMs: config.limits.replayStallMs,
     onError: (error) => logger.error({ err: error }, 'shared subscription failed; its members were completed'),
   });
   const sharedSse = createSharedSse({
