@@ -18,6 +18,7 @@ import { operationMetricsPlugin } from './observability/operation-metrics.js';
 import { createEventsSchema } from './schema.js';
 import type { ConnectionLimiter } from './transport/limiters.js';
 import { createRateLimiter } from './transport/limiters.js';
+import { responseLimitPlugins } from './transport/response-limits.js';
 import { documentLimitPlugins, mutationRateLimitPlugin } from './transport/security-plugins.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -78,6 +79,7 @@ export function createGraphQLServer(options: {
     plugins: [
       operationMetricsPlugin(metrics),
       ...documentLimitPlugins(config.limits, config.production),
+      ...responseLimitPlugins(config.limits),
       ...(authenticator.enabled ? [mutationRateLimitPlugin(createRateLimiter(config.limits.mutationsPerSecond))] : []),
     ],
     maskedErrors: { maskError: createMaskError(logger, metrics), isDev: !config.production },
