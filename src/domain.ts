@@ -88,6 +88,7 @@ export function createDomain(config: Config, logger: Logger, metrics: Metrics): 
       maxQueuedEvents: config.limits.maxQueuedEvents,
       replays: perSubject(config.auth ? config.limits.maxReplaysPerSubject : Number.POSITIVE_INFINITY),
       replayStallMs: config.limits.replayStallMs,
+      subscriptions: perSubject(config.auth ? config.limits.maxSubscriptionsPerSubject : Number.POSITIVE_INFINITY),
       metrics,
     }),
   };

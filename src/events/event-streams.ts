@@ -76,6 +76,12 @@ export interface EventStreams {
   snapshot(caller: Caller, projectId: string): Promise<ProjectSnapshotModel>;
   /** Ends every open stream (their subscribers see the stream complete), as a server drains. */
   endAll(): void;
+  /**
+   * Takes one of the subject's subscription slots, shared by its connections and transports;
+   * returns the release, or undefined when the subject holds the most allowed. Streams opened
+   * here take theirs themselves; members of a shared audience take theirs as they join.
+   */
+  subscriptionSlot(subject: string): (() => void) | undefined;
 }
 
 export type ProjectSnapshotModel = ProjectSnapshot & { projectId: string };
@@ -165,9 +171,22 @@ export function createEventStreams(dependencies: {
   replays: { acquire(subject: string): (() => void) | undefined; limit: number };
   /** How long a replaying client may leave the next event untaken before it is cut as a slow consumer. */
   replayStallMs: number;
+  /** Counts the subscriptions each token subject holds, as `replays` counts replays. */
+  subscriptions: { acquire(subject: string): (() => void) | undefined; limit: number };
   metrics: Metrics;
 }): EventStreams {
-  const { feeds, store, maxQueuedEvents, replays, replayStallMs, metrics } = dependencies;
+  const { feeds, store, maxQueuedEvents, replays, replayStallMs, subscriptions: subscriptionSlots, metrics } = dependencies;
+
+  function holdSubscription(viewer: Viewer): () => void {
+    const release = subscriptionSlots.acquire(viewer.subject);
+    if (!release) {
+      throw new DomainError(
+        'RATE_LIMITED',
+        `this token already holds ${subscriptionSlots.limit} subscriptions; end one before starting another`,
+      );
+    }
+    return release;
+  }
   /** Streams handed out and not yet ended, so a drain can end them. */
   const running = new Set<{ return(): Promise<unknown> }>();
 
@@ -312,8 +331,19 @@ export function createEventStreams(dependencies: {
       };
       // A replay's buffer is bounded by its page; live events by `maxQueuedEvents`.
       const stream = new PushIterator<T>(caller.replayUntil || cursor ? Number.POSITIVE_INFINITY : maxQueuedEvents, slow);
-      const release = caller.holdConnection?.();
       const counted = !caller.audienceSource && !caller.replayUntil;
+      const releaseSubscription = counted ? holdSubscription(caller.viewer) : undefined;
+      let heldConnection: (() => void) | undefined;
+      try {
+        heldConnection = caller.holdConnection?.();
+      } catch (error) {
+        releaseSubscription?.();
+        throw error;
+      }
+      const release = () => {
+        heldConnection?.();
+        releaseSubscription?.();
+      };
       const deliver = (event: T) => {
         if (counted) metrics.delivered();
         stream.push(event);
@@ -335,7 +365,7 @@ export function createEventStreams(dependencies: {
           running.delete(stream);
           if (counted) subscriptions.dec();
           clearTimeout(expiry);
-          release?.();
+          release();
           detach();
         };
         return stream;
@@ -344,7 +374,7 @@ export function createEventStreams(dependencies: {
         if (caller.replayUntil) return await expiring(() => openReplay(caller.replayUntil!));
         return await (cursor ? expiring(() => openResumed(cursor)) : openLive());
       } catch (error) {
-        release?.();
+        release();
         throw error;
       }
 
@@ -490,5 +520,7 @@ export function createEventStreams(dependencies: {
     endAll() {
       for (const stream of [...running]) void stream.return();
     },
+
+    subscriptionSlot: (subject) => subscriptionSlots.acquire(subject),
   };
 }

@@ -60,6 +60,9 @@ export function createTransports(options: {
     outgoingBufferBytes: config.limits.outgoingBufferBytes,
     maxQueuedEvents: config.limits.maxQueuedEvents,
     replayStallMs: config.limits.replayStallMs,
+    holdSubscription: (subject) => services.streams.subscriptionSlot(subject),
+    // Like the per-subject limits, only with authentication: without it, one anonymous caller is everyone.
+    maxAudiencesPerProject: authenticator.enabled ? config.limits.maxAudiencesPerProject : Number.POSITIVE_INFINITY,
     onError: (error) => logger.error({ err: error }, 'shared subscription failed; its members were completed'),
   });
   const sharedSse = createSharedSse({
