@@ -111,23 +111,45 @@ export function createWebSocketTransport(
   webSocketServer.on('connection', (socket, request) => {
     const connection = logConnection(metrics, logger, 'ws', request);
     socket.once('close', (code, reason) => connection.closed({ code, reason: String(reason), subject: subjectOf.get(socket) }));
+    // graphql-ws prints a socket's errors (a frame over the size limit, a broken frame) to
+    // stderr; ws closes the socket itself (1009, 1002), so they are the log's, as a client's fault.
+    queueMicrotask(() => {
+      socket.removeAllListeners('error');
+      socket.on('error', (error) => logger.info({ connectionId: connection.id, reason: error.message }, 'websocket protocol error'));
+    });
   });
 
   const graphqlWs = useServer(
     {
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
-      subscribe: (args) => {
+      subscribe: async (args) => {
         const root = args.rootValue as EnvelopedRoot;
-        return (root.join ? root.join(args) : root.subscribe(args)) as never;
+        try {
+          return (await (root.join ? root.join(args) : root.subscribe(args))) as never;
+        } catch (error) {
+          // Thrown out of here, graphql-ws would print it to stderr and close the whole socket.
+          logger.error({ err: error }, 'subscription failed to start');
+          return { errors: [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] } as never;
+        }
       },
       onConnect: async (context) => {
         const socket = context.extra.socket as WebSocket;
+        // graphql-ws has checked that the payload is an object (4400 otherwise); what it holds is ours to check.
+        const authorization = context.connectionParams?.authorization;
+        if (authorization != null && typeof authorization !== 'string') {
+          logger.info({ reason: `authorization is ${Array.isArray(authorization) ? 'an array' : `a ${typeof authorization}`}` }, 'websocket refused: authentication');
+          return false;
+        }
         let viewer: Viewer;
         try {
-          viewer = await authenticator.authenticate(context.connectionParams?.authorization as string | undefined);
+          viewer = await authenticator.authenticate(authorization);
         } catch (error) {
-          if (!(error instanceof AuthenticationError)) throw error;
+          if (!(error instanceof AuthenticationError)) {
+            logger.error({ err: error }, 'websocket refused: the token could not be checked');
+            socket.close(CloseCode.InternalServerError, 'Internal server error');
+            return false;
+          }
           logger.info({ reason: error.message }, 'websocket refused: authentication');
           return false;
         }
