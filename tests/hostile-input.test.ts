@@ -1,11 +1,17 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
-import { webSocketUrl } from './support/clients.js';
+import { connectWebSocket, mutate, request, subscribeOverSse, subscribeOverWebSocket, webSocketUrl } from './support/clients.js';
+import { CREATE_JOB, UPDATE_PROGRESS } from './support/operations.js';
+import { startPrivateRedis } from './support/processes.js';
+import { redisForTests } from './support/redis.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { TEST_SECRET, bearer, signToken } from './support/tokens.js';
 import { createTeardown } from './support/teardown.js';
 
+const { prefix } = redisForTests('hostile');
 const pool = createAppPool();
 afterEach(() => pool.stopAll());
 const teardown = createTeardown();
@@ -82,4 +88,48 @@ describe('malformed connection parameters', () => {
     expect(closed.code).toBe(1009);
     expect(stderr).toEqual([]);
   });
+});
+
+/** A logger whose lines the test reads, as an operator reads the server's log. */
+function capturedLogger() {
+  const lines: Array<Record<string, any>> = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, destination), lines };
+}
+
+describe('errors', () => {
+  it('SERVICE_UNAVAILABLE carries a fixed message and a requestId; the raw Redis error is in the log under that id', async () => {
+    const privateRedis = await startPrivateRedis();
+    teardown.push(() => privateRedis.dispose());
+    const { logger, lines } = capturedLogger();
+    const app = await pool.start({ ...testConfig('redis', prefix), redisUrl: privateRedis.url }, logger);
+    const job = (await mutate<any>(app.url, CREATE_JOB, { projectId: 'unavailable', source: 'x' })).createIngestJob;
+    await privateRedis.kill();
+
+    const answers = [await request(app.url, UPDATE_PROGRESS, { id: job.id, progress: 0.5 })];
+    const client = connectWebSocket(app.url);
+    teardown.push(() => client.dispose());
+    const overWs = subscribeOverWebSocket(client, UPDATE_PROGRESS, { id: job.id, progress: 0.5 });
+    teardown.push(() => overWs.dispose());
+    const overSse = subscribeOverSse(app.url, UPDATE_PROGRESS, { id: job.id, progress: 0.5 });
+    teardown.push(() => overSse.dispose());
+    answers.push({ status: 0, errors: (await overWs.waitForError()) as never }, { status: 0, errors: (await overSse.waitForError()) as never });
+
+    for (const answer of answers) {
+      const [error] = answer.errors!;
+      expect(error!.message).toBe('the event store cannot be reached, so nothing was confirmed; retry later');
+      expect(error!.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE', requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      const logged = lines.find((line) => line.requestId === error!.extensions!.requestId);
+      expect(logged?.code).toBe('SERVICE_UNAVAILABLE');
+      // The detail an operator needs is in the log, not in the answer.
+      expect(String(logged?.detail ?? '') + JSON.stringify(logged?.err ?? '')).toMatch(/unreachable|ECONNREFUSED|writeable|closed/i);
+    }
+    // Back up, so the server stops as usual.
+    await privateRedis.start();
+  }, 30_000);
 });
