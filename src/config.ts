@@ -49,6 +49,13 @@ export interface Config {
    * @default "shared"
    */
   fanout: 'shared' | 'per-subscriber';
+  /**
+   * `/metrics` on a port of its own (same host), and not on the API's. Unset: on the API's
+   * port, public outside production; in production only with `metricsToken`.
+   */
+  metricsPort?: number;
+  /** When set, `/metrics` asks for `Authorization: Bearer <metricsToken>` wherever it is served. */
+  metricsToken?: string;
 }
 
 /** Where JWT signatures are checked against: exactly one of the three. */
@@ -198,6 +205,7 @@ export function loadConfig(env: Environment = process.env): Config {
     drainGraceMs: integer(env, 'DRAIN_GRACE_MS', 5000, 0, 600_000),
     streamHeartbeatMs: 15_000,
     fanout: fanout(env),
+    ...metricsAccess(env),
     limits: {
       maxPayloadBytes: integer(env, 'WS_MAX_PAYLOAD_BYTES', 65_536, 1024, 16_777_216),
       connectionInitTimeoutMs: integer(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000, 100, 60_000),
@@ -263,6 +271,15 @@ function loadAuth(env: Environment): AuthConfig | undefined {
     return { kind: 'jwks', jwksUrl: url, ...claims };
   }
   return undefined;
+}
+
+function metricsAccess(env: Environment): Pick<Config, 'metricsPort' | 'metricsToken'> {
+  const token = env.METRICS_TOKEN || undefined;
+  if (token !== undefined && (token.length < 16 || /\s/.test(token))) {
+    throw new ConfigError(`METRICS_TOKEN must be at least 16 characters without spaces, got ${token.length} characters`);
+  }
+  const port = env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 0, 65535) : undefined;
+  return { metricsPort: port, metricsToken: token };
 }
 
 function fanout(env: Environment): Config['fanout'] {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
+import type { MetricsEndpoint } from '../observability/metrics-endpoint.js';
 import type { PlainSse } from './plain-sse.js';
 import { isPlainStreamPath } from './plain-routes.js';
 import type { SharedSse } from './sse.js';
@@ -19,7 +20,7 @@ function json(response: ServerResponse, status: number, body: unknown): void {
 
 /**
  * The HTTP front: `/health` (the process answers), `/ready` (send it traffic), `/metrics`
- * (Prometheus), plain streams under `/api/stream`, and everything else to GraphQL. SSE
+ * (Prometheus, when served on this port), plain streams under `/api/stream`, and everything else to GraphQL. SSE
  * streams are connections of their own and get an id, an open line and a close line in the log.
  */
 export function createRequestHandler(options: {
@@ -31,8 +32,10 @@ export function createRequestHandler(options: {
   sse?: { graphqlPath: string; shared: SharedSse };
   /** Plain SSE streams, for every request under `/api/stream` (they log their own connections). */
   plain?: PlainSse;
+  /** `/metrics` on this port; unset, the path is GraphQL's (which answers 404). */
+  metricsEndpoint?: MetricsEndpoint;
 }): RequestListener {
-  const { graphql, readiness, metrics, logger, sse, plain } = options;
+  const { graphql, readiness, metrics, logger, sse, plain, metricsEndpoint } = options;
   async function serveSse(shared: SharedSse, request: IncomingMessage, response: ServerResponse): Promise<void> {
     let body: Buffer;
     try {
@@ -63,19 +66,7 @@ export function createRequestHandler(options: {
       const reasons = readiness.notReadyBecause();
       return json(response, reasons.length ? 503 : 200, reasons.length ? { status: 'not ready', reasons } : { status: 'ready' });
     }
-    if (request.method === 'GET' && path === '/metrics') {
-      metrics.scrape().then(
-        (text) => {
-          response.writeHead(200, { 'content-type': metrics.contentType });
-          response.end(text);
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, 'metrics collection failed');
-          json(response, 500, { status: 'error' });
-        },
-      );
-      return;
-    }
+    if (metricsEndpoint && request.method === 'GET' && path === '/metrics') return metricsEndpoint(request, response);
     if (plain && path !== undefined && isPlainStreamPath(path)) return plain.serve(request, response);
     if (request.headers.accept?.includes('text/event-stream')) {
       const connectionId = (request.headers['x-request-id'] as string | undefined)?.slice(0, 64) ?? randomUUID();

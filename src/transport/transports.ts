@@ -7,6 +7,7 @@ import type { Services } from '../domain.js';
 import type { GraphQLServer } from '../graphql-server.js';
 import { GRAPHQL_PATH } from '../graphql-server.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { MetricsEndpoint } from '../observability/metrics-endpoint.js';
 import { createAudiences } from './audiences.js';
 import type { Readiness } from './http.js';
 import { createRequestHandler } from './http.js';
@@ -51,6 +52,8 @@ export function createTransports(options: {
   authenticator: Authenticator;
   connections: ConnectionLimiter;
   readiness: Readiness;
+  /** `/metrics` on the API's port; unset when it is served elsewhere or not at all. */
+  metricsEndpoint?: MetricsEndpoint;
 }): Transports {
   const { config, logger, metrics, authenticator, connections, services } = options;
   const { yoga, schema } = options.graphql;
@@ -91,6 +94,7 @@ export function createTransports(options: {
       readiness: options.readiness,
       sse: config.fanout === 'shared' ? { graphqlPath: GRAPHQL_PATH, shared: sharedSse } : undefined,
       plain: plainSse,
+      metricsEndpoint: options.metricsEndpoint,
     }),
   );
   const webSocket = createWebSocketTransport(yoga, {
