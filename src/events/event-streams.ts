@@ -82,6 +82,8 @@ export interface EventStreams {
    * here take theirs themselves; members of a shared audience take theirs as they join.
    */
   subscriptionSlot(subject: string): (() => void) | undefined;
+  /** Whether the subject holds the most subscriptions allowed: a transport refuses one more before it parses it. */
+  atSubscriptionLimit(subject: string): boolean;
 }
 
 export type ProjectSnapshotModel = ProjectSnapshot & { projectId: string };
@@ -91,10 +93,11 @@ export const HISTORY_MAX_LIMIT = 1000;
 
 /**
  * Events a replay reads from the log at a time. A replay holds at most one page, and an event
- * can carry a whole message (up to 100,000 characters): 32 keeps a page near 6 MB at worst,
- * and a catch-up of small events still costs one round trip per 32.
+ * can carry a whole message (up to 100,000 characters): 16 keeps a page near 3 MB at worst
+ * (and its parse short enough not to hold up other clients), and a catch-up of small
+ * events still costs one round trip per 16.
  */
-export const REPLAY_PAGE_EVENTS = 32;
+export const REPLAY_PAGE_EVENTS = 16;
 
 /** A replay whose client stopped reading: the stream ends with it, and its subscriber is cut as a slow consumer. */
 export class ReplayStalledError extends Error {
@@ -172,7 +175,7 @@ export function createEventStreams(dependencies: {
   /** How long a replaying client may leave the next event untaken before it is cut as a slow consumer. */
   replayStallMs: number;
   /** Counts the subscriptions each token subject holds, as `replays` counts replays. */
-  subscriptions: { acquire(subject: string): (() => void) | undefined; limit: number };
+  subscriptions: { acquire(subject: string): (() => void) | undefined; count(subject: string): number; limit: number };
   metrics: Metrics;
 }): EventStreams {
   const { feeds, store, maxQueuedEvents, replays, replayStallMs, subscriptions: subscriptionSlots, metrics } = dependencies;
@@ -522,5 +525,6 @@ export function createEventStreams(dependencies: {
     },
 
     subscriptionSlot: (subject) => subscriptionSlots.acquire(subject),
+    atSubscriptionLimit: (subject) => subscriptionSlots.count(subject) >= subscriptionSlots.limit,
   };
 }

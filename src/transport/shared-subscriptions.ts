@@ -59,8 +59,9 @@ export function normalisedDocument(document: DocumentNode): string {
   let text = normalised.get(document);
   if (text === undefined) {
     const sorted = visit(document, {
-      SelectionSet: (node) => ({ ...node, selections: [...node.selections].sort(byPrinted) }),
-      OperationDefinition: (node) => ({ ...node, variableDefinitions: node.variableDefinitions && [...node.variableDefinitions].sort(byPrinted) }),
+      // On leaving, the nested sets are sorted already: each selection is printed once here.
+      SelectionSet: { leave: (node) => ({ ...node, selections: byPrinted(node.selections) }) },
+      OperationDefinition: { leave: (node) => ({ ...node, variableDefinitions: node.variableDefinitions && byPrinted(node.variableDefinitions) }) },
     });
     text = print(sorted);
     normalised.set(document, text);
@@ -68,10 +69,11 @@ export function normalisedDocument(document: DocumentNode): string {
   return text;
 }
 
-function byPrinted(a: Parameters<typeof print>[0], b: Parameters<typeof print>[0]): number {
-  const left = print(a);
-  const right = print(b);
-  return left < right ? -1 : left > right ? 1 : 0;
+function byPrinted<T extends Parameters<typeof print>[0]>(nodes: readonly T[]): T[] {
+  return nodes
+    .map((node) => ({ node, text: print(node) }))
+    .sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0))
+    .map(({ node }) => node);
 }
 
 function variableUses(document: DocumentNode, name: string): number {

@@ -101,6 +101,7 @@ export function createTransports(options: {
     path: GRAPHQL_PATH,
     fanout: config.fanout,
     audiences,
+    atSubscriptionLimit: (subject) => services.streams.atSubscriptionLimit(subject),
     authenticator,
     connections,
     limits: config.limits,

@@ -11,6 +11,7 @@ import type { Viewer } from '../auth/viewer.js';
 import type { Limits } from '../config.js';
 import type { GraphQLContext } from '../context.js';
 import { isGraphQLError } from '../errors.js';
+import { createMaskError } from '../mask-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AudienceMember, Audiences } from './audiences.js';
 import { graphqlWsNextFrames, withoutHttpHints } from './frames.js';
@@ -69,6 +70,8 @@ export interface WebSocketTransportOptions {
   fanout: 'shared' | 'per-subscriber';
   /** Where shared subscriptions join; SSE streams join the same audiences. */
   audiences: Audiences;
+  /** Whether a token subject holds the most subscriptions allowed. */
+  atSubscriptionLimit(subject: string): boolean;
   metrics: Metrics;
   authenticator: Authenticator;
   connections: ConnectionLimiter;
@@ -95,6 +98,7 @@ export function createWebSocketTransport(
   closeAll(code: number, reason: string): void;
 } {
   const { authenticator, connections, limits, logger, metrics } = options;
+  const maskError = createMaskError(logger, metrics);
   const allowed = options.allowedOrigins ? new Set(options.allowedOrigins) : undefined;
   const webSocketServer = new WebSocketServer({
     noServer: true,
@@ -198,6 +202,15 @@ export function createWebSocketTransport(
         let errors: readonly GraphQLError[];
         try {
           document = parse(payload.query);
+          // Refused before validation and planning, the dearer steps: a subject at its limit
+          // sending thousands of distinct documents costs a parse each.
+          if (getOperationAST(document, payload.operationName)?.operation === 'subscription' && options.atSubscriptionLimit(connection.viewer.subject)) {
+            return [
+              new GraphQLError('this token already holds the most subscriptions allowed; end one before starting another', {
+                extensions: { code: 'RATE_LIMITED' },
+              }),
+            ];
+          }
           errors = validate(schema, document);
         } catch (error) {
           // A syntax error, or a document over a limit (some limits throw instead of reporting),
@@ -237,7 +250,10 @@ export function createWebSocketTransport(
         if (socket.bufferedAmount > limits.outgoingBufferBytes) closeSlowConsumer(socket, metrics);
         if (result.errors) return { ...result, errors: result.errors.map(withoutHttpHints) };
       },
-      onError: (_context, _id, _payload, errors) => errors.map(withoutHttpHints),
+      // graphql-ws turns an error thrown by a running subscription into an error message with
+      // its raw text: masked here like every other error, and logged under its requestId.
+      onError: (_context, _id, _payload, errors) =>
+        errors.map((error) => withoutHttpHints((maskError(error, 'Unexpected error.', false) as GraphQLError).toJSON())),
     },
     webSocketServer,
   );
