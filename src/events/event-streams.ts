@@ -241,6 +241,9 @@ export function createEventStreams(dependencies: {
   }) {
     const { projectId, cursor, untilSeq, accepts, stream } = options;
     let seq = cursor.seq;
+    // Pages grow as the client keeps reading, as TCP's window does: many replays starting at
+    // once, or a client that stops at once, cost a small page each.
+    let pageSize = 2;
     let reading: Promise<void> | undefined;
     // Progress is an event taken or a page read: a filter that skips most of a long log
     // reads many pages before it has anything to push.
@@ -262,7 +265,8 @@ export function createEventStreams(dependencies: {
     }
     async function readPage(): Promise<void> {
       while (seq < untilSeq && !stream.closed) {
-        const page = await store.readLog(projectId, seq, Math.min(REPLAY_PAGE_EVENTS, untilSeq - seq));
+        const page = await store.readLog(projectId, seq, Math.min(pageSize, untilSeq - seq));
+        pageSize = Math.min(REPLAY_PAGE_EVENTS, pageSize * 2);
         pagesRead++;
         checkResumable({ epoch: cursor.epoch, seq }, page);
         if (page.events.length === 0) throw cursorExpired('the events after it are no longer retained');

@@ -127,6 +127,31 @@ function responseTooLarge(maxBytes: number): GraphQLError {
   );
 }
 
+/** What one operation's response has cost so far. */
+interface Budget {
+  bytes: number;
+  over: boolean;
+  /** The paged reads, one after another. */
+  pages: Promise<unknown>;
+  /** Objects whose fields were counted with their page. */
+  counted: WeakSet<object>;
+}
+
+/** About the JSON bytes of a page of records, a few levels deep; marks them counted. */
+function bytesOfPage(value: unknown, counted: WeakSet<object>, depth = 4): number {
+  if (typeof value === 'string') return 4 + (value.length > 64 ? Buffer.byteLength(value) : value.length);
+  if (typeof value !== 'object' || value === null) return 8;
+  counted.add(value);
+  if (depth === 0) return 8;
+  let bytes = 2;
+  if (Array.isArray(value)) {
+    for (const item of value) bytes += 1 + bytesOfPage(item, counted, depth - 1);
+    return bytes;
+  }
+  for (const [key, field] of Object.entries(value)) bytes += key.length + 4 + bytesOfPage(field, counted, depth - 1);
+  return bytes;
+}
+
 function isPromise(value: unknown): value is Promise<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
@@ -149,7 +174,7 @@ function bytesOf(value: unknown, keyLength: number): number {
 export function responseLimitPlugins(limits: Pick<Limits, 'maxCost' | 'maxResponseBytes'>): Plugin[] {
   const { maxCost, maxResponseBytes } = limits;
   /** The byte count of each query or mutation running, by its context. */
-  const budgets = new WeakMap<object, { bytes: number; over: boolean }>();
+  const budgets = new WeakMap<object, Budget>();
   const counting = new WeakSet<GraphQLSchema>();
 
   /**
@@ -163,18 +188,40 @@ export function responseLimitPlugins(limits: Pick<Limits, 'maxCost' | 'maxRespon
       if (!isObjectType(type) || type.name.startsWith('__')) continue;
       for (const field of Object.values(type.getFields())) {
         const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve ?? defaultFieldResolver;
+        const paged = PAGES[`${type.name}.${field.name}`] !== undefined;
         field.resolve = (source, fieldArgs, context, info) => {
           const budget = budgets.get(context as object);
           if (!budget) return resolve(source, fieldArgs, context, info);
           if (budget.over) throw responseTooLarge(maxResponseBytes);
-          const charge = (value: unknown) => {
-            budget.bytes += bytesOf(value, info.fieldName.length);
+          // Counted with the page it came in.
+          if (budget.counted.has(source as object)) return resolve(source, fieldArgs, context, info);
+          const charge = (bytes: number) => {
+            budget.bytes += bytes;
             if (budget.bytes > maxResponseBytes) budget.over = true;
             if (budget.over) throw responseTooLarge(maxResponseBytes);
-            return value;
           };
+          if (paged) {
+            // One page read at a time per operation, counted whole as it arrives: aliases
+            // cannot have many pages in memory at once past the budget.
+            const read = async () => {
+              if (budget.over) throw responseTooLarge(maxResponseBytes);
+              const page = await resolve(source, fieldArgs, context, info);
+              charge(bytesOfPage(page, budget.counted));
+              return page;
+            };
+            const result = budget.pages.then(read);
+            budget.pages = result.catch(() => {});
+            return result;
+          }
           const value = resolve(source, fieldArgs, context, info);
-          return isPromise(value) ? value.then(charge) : charge(value);
+          if (!isPromise(value)) {
+            charge(bytesOf(value, info.fieldName.length));
+            return value;
+          }
+          return value.then((resolved) => {
+            charge(bytesOf(resolved, info.fieldName.length));
+            return resolved;
+          });
         };
       }
     }
@@ -200,7 +247,7 @@ export function responseLimitPlugins(limits: Pick<Limits, 'maxCost' | 'maxRespon
           return;
         }
 
-        const budget = { bytes: 0, over: false };
+        const budget: Budget = { bytes: 0, over: false, pages: Promise.resolve(), counted: new WeakSet() };
         countResolvedBytes(args.schema);
         budgets.set(args.contextValue, budget);
         return {

@@ -1,5 +1,5 @@
 import type { DocumentNode, ExecutionArgs, ExecutionResult } from 'graphql';
-import { GraphQLError, getOperationAST } from 'graphql';
+import { GraphQLError, getOperationAST, parse as parseDocument } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
@@ -36,6 +36,20 @@ export function closeSlowConsumer(socket: WebSocket, metrics: Metrics, transport
   socket.close(CloseCode.SlowConsumer, 'Slow consumer');
   const cut = setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS);
   socket.once('close', () => clearTimeout(cut));
+}
+
+/**
+ * Whether a document's operation is a subscription, from a bare parse: a subject at its
+ * subscription limit is refused before the envelop, validation and planning, the dearer
+ * steps, so thousands of distinct documents cost a parse each. Documents that do not parse
+ * are left to the envelop to answer.
+ */
+function isSubscription(query: string, operationName: string | null | undefined): boolean {
+  try {
+    return getOperationAST(parseDocument(query, { noLocation: true }), operationName)?.operation === 'subscription';
+  } catch {
+    return false;
+  }
 }
 
 interface EnvelopedRoot {
@@ -190,6 +204,13 @@ export function createWebSocketTransport(
             }),
           ];
         }
+        if (options.atSubscriptionLimit(connection.viewer.subject) && isSubscription(payload.query, payload.operationName)) {
+          return [
+            new GraphQLError('this token already holds the most subscriptions allowed; end one before starting another', {
+              extensions: { code: 'RATE_LIMITED' },
+            }),
+          ];
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...context,
           req: context.extra.request,
@@ -202,15 +223,6 @@ export function createWebSocketTransport(
         let errors: readonly GraphQLError[];
         try {
           document = parse(payload.query);
-          // Refused before validation and planning, the dearer steps: a subject at its limit
-          // sending thousands of distinct documents costs a parse each.
-          if (getOperationAST(document, payload.operationName)?.operation === 'subscription' && options.atSubscriptionLimit(connection.viewer.subject)) {
-            return [
-              new GraphQLError('this token already holds the most subscriptions allowed; end one before starting another', {
-                extensions: { code: 'RATE_LIMITED' },
-              }),
-            ];
-          }
           errors = validate(schema, document);
         } catch (error) {
           // A syntax error, or a document over a limit (some limits throw instead of reporting),
