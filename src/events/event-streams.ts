@@ -82,8 +82,11 @@ export interface EventStreams {
    * here take theirs themselves; members of a shared audience take theirs as they join.
    */
   subscriptionSlot(subject: string): (() => void) | undefined;
-  /** Whether the subject holds the most subscriptions allowed: a transport refuses one more before it parses it. */
-  atSubscriptionLimit(subject: string): boolean;
+  /**
+   * Whether the subject holds the most subscriptions allowed, counting `starting` ones a
+   * transport has let through and not yet seen join: it refuses one more before it parses it.
+   */
+  atSubscriptionLimit(subject: string, starting?: number): boolean;
 }
 
 export type ProjectSnapshotModel = ProjectSnapshot & { projectId: string };
@@ -529,6 +532,6 @@ export function createEventStreams(dependencies: {
     },
 
     subscriptionSlot: (subject) => subscriptionSlots.acquire(subject),
-    atSubscriptionLimit: (subject) => subscriptionSlots.count(subject) >= subscriptionSlots.limit,
+    atSubscriptionLimit: (subject, starting = 0) => subscriptionSlots.count(subject) + starting >= subscriptionSlots.limit,
   };
 }

@@ -101,7 +101,7 @@ export function createTransports(options: {
     path: GRAPHQL_PATH,
     fanout: config.fanout,
     audiences,
-    atSubscriptionLimit: (subject) => services.streams.atSubscriptionLimit(subject),
+    atSubscriptionLimit: (subject, starting) => services.streams.atSubscriptionLimit(subject, starting),
     authenticator,
     connections,
     limits: config.limits,

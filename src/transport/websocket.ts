@@ -1,7 +1,9 @@
 import type { DocumentNode, ExecutionArgs, ExecutionResult } from 'graphql';
 import { GraphQLError, getOperationAST, parse as parseDocument } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
+import type { Context, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import type { Extra } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
@@ -55,6 +57,8 @@ function isSubscription(query: string, operationName: string | null | undefined)
 interface EnvelopedRoot {
   execute(args: ExecutionArgs): unknown;
   subscribe(args: ExecutionArgs): unknown;
+  /** The subscription has started (or failed to): it no longer counts as starting. */
+  settle?: () => void;
   /** Set when the operation joins a shared audience instead of executing on its own. */
   join?: (args: ExecutionArgs) => Promise<AsyncIterableIterator<never> | ExecutionResult>;
 }
@@ -84,8 +88,8 @@ export interface WebSocketTransportOptions {
   fanout: 'shared' | 'per-subscriber';
   /** Where shared subscriptions join; SSE streams join the same audiences. */
   audiences: Audiences;
-  /** Whether a token subject holds the most subscriptions allowed. */
-  atSubscriptionLimit(subject: string): boolean;
+  /** Whether a token subject holds the most subscriptions allowed, with `starting` more on their way. */
+  atSubscriptionLimit(subject: string, starting: number): boolean;
   metrics: Metrics;
   authenticator: Authenticator;
   connections: ConnectionLimiter;
@@ -124,6 +128,8 @@ export function createWebSocketTransport(
   const connectionOf = new WeakMap<object, Connection>();
   const { audiences } = options;
   const subjectOf = new WeakMap<WebSocket, string>();
+  /** Subscriptions per subject that passed the limit check and have not yet joined or failed. */
+  const startingSubscriptions = new Map<string, number>();
 
   // One log line when a connection opens and one when it closes, with why.
   webSocketServer.on('connection', (socket, request) => {
@@ -137,6 +143,62 @@ export function createWebSocketTransport(
     });
   });
 
+  /** The execution arguments of an operation on a socket, or the errors that refuse it. */
+  async function prepare(
+    context: Context<Record<string, unknown> | undefined, Extra>,
+    id: string,
+    payload: SubscribePayload,
+    settle: (() => void) | undefined,
+  ) {
+    const connection = connectionOf.get(context)!;
+    const socket = context.extra.socket as WebSocket;
+    const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+      ...context,
+      req: context.extra.request,
+      socket,
+      params: payload,
+      viewer: connection.viewer,
+      onSlowConsumer: () => closeSlowConsumer(socket, metrics),
+    });
+    let document: DocumentNode;
+    let errors: readonly GraphQLError[];
+    try {
+      document = parse(payload.query);
+      errors = validate(schema, document);
+    } catch (error) {
+      // A syntax error, or a document over a limit (some limits throw instead of reporting),
+      // is the client's: answer it as an error message and keep the socket.
+      if (isGraphQLError(error)) return [error];
+      throw error;
+    }
+    if (errors.length) return errors;
+    const operation = getOperationAST(document, payload.operationName);
+    const plan =
+      options.fanout === 'shared' && operation ? planShare(schema, document, operation, payload, connection.viewer) : undefined;
+    const contextValue = (await contextFactory()) as GraphQLContext;
+    const member = plan && webSocketMember(socket, id, plan.field, metrics);
+    return {
+      schema,
+      operationName: payload.operationName,
+      document,
+      variableValues: payload.variables,
+      contextValue,
+      rootValue: {
+        execute,
+        subscribe,
+        settle,
+        join:
+          plan &&
+          ((args) =>
+            audiences.join({
+              key: plan.key,
+              member: member!,
+              ...sharedExecution(plan, args as ExecutionArgs & { contextValue: GraphQLContext }, subscribe),
+            })),
+      } satisfies EnvelopedRoot,
+    };
+  }
+
   const graphqlWs = useServer(
     {
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
@@ -149,6 +211,8 @@ export function createWebSocketTransport(
           // Thrown out of here, graphql-ws would print it to stderr and close the whole socket.
           logger.error({ err: error }, 'subscription failed to start');
           return { errors: [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] } as never;
+        } finally {
+          root.settle?.();
         }
       },
       onConnect: async (context) => {
@@ -196,7 +260,6 @@ export function createWebSocketTransport(
       },
       onSubscribe: async (context, id, payload) => {
         const connection = connectionOf.get(context)!;
-        const socket = context.extra.socket as WebSocket;
         if (Object.keys(context.subscriptions).length > limits.maxSubscriptionsPerConnection) {
           return [
             new GraphQLError(`at most ${limits.maxSubscriptionsPerConnection} operations per connection`, {
@@ -204,58 +267,38 @@ export function createWebSocketTransport(
             }),
           ];
         }
-        if (options.atSubscriptionLimit(connection.viewer.subject) && isSubscription(payload.query, payload.operationName)) {
+        // A subscription takes its subject's slot only once it has joined, several awaits
+        // later: until then it counts as starting, so a burst of thousands is refused here,
+        // each for the cost of a parse, instead of all passing this check at once.
+        const { subject } = connection.viewer;
+        if (!isSubscription(payload.query, payload.operationName)) return prepare(context, id, payload, undefined);
+        const starting = startingSubscriptions.get(subject) ?? 0;
+        if (options.atSubscriptionLimit(subject, starting)) {
           return [
             new GraphQLError('this token already holds the most subscriptions allowed; end one before starting another', {
               extensions: { code: 'RATE_LIMITED' },
             }),
           ];
         }
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...context,
-          req: context.extra.request,
-          socket,
-          params: payload,
-          viewer: connection.viewer,
-          onSlowConsumer: () => closeSlowConsumer(socket, metrics),
-        });
-        let document: DocumentNode;
-        let errors: readonly GraphQLError[];
+        startingSubscriptions.set(subject, starting + 1);
+        let settled = false;
+        const settle = () => {
+          if (settled) return;
+          settled = true;
+          const remaining = startingSubscriptions.get(subject)! - 1;
+          if (remaining === 0) startingSubscriptions.delete(subject);
+          else startingSubscriptions.set(subject, remaining);
+        };
         try {
-          document = parse(payload.query);
-          errors = validate(schema, document);
+          const prepared = await prepare(context, id, payload, settle);
+          if (Array.isArray(prepared)) settle();
+          return prepared;
         } catch (error) {
-          // A syntax error, or a document over a limit (some limits throw instead of reporting),
-          // is the client's: answer it as an error message and keep the socket.
-          if (isGraphQLError(error)) return [error];
+          settle();
           throw error;
         }
-        if (errors.length) return errors;
-        const operation = getOperationAST(document, payload.operationName);
-        const plan =
-          options.fanout === 'shared' && operation ? planShare(schema, document, operation, payload, connection.viewer) : undefined;
-        const contextValue = (await contextFactory()) as GraphQLContext;
-        const member = plan && webSocketMember(socket, id, plan.field, metrics);
-        return {
-          schema,
-          operationName: payload.operationName,
-          document,
-          variableValues: payload.variables,
-          contextValue,
-          rootValue: {
-            execute,
-            subscribe,
-            join:
-              plan &&
-              ((args) =>
-                audiences.join({
-                  key: plan.key,
-                  member: member!,
-                  ...sharedExecution(plan, args as ExecutionArgs & { contextValue: GraphQLContext }, subscribe),
-                })),
-          } satisfies EnvelopedRoot,
-        };
       },
+
       onNext: (context, _id, _payload, _args, result) => {
         // The outgoing budget: a client that stops reading is dropped before its backlog grows.
         const socket = context.extra.socket as WebSocket;
