@@ -196,7 +196,7 @@ try {
     await phase('2 WebSockets × 100 such resumes', async (until) => {
       const connections = [0, 1].map(() => stalledConnection(Array.from({ length: 100 }, () => resume)));
       await sleepUntil(until);
-      return (await Promise.all(connections.map((connection) => connection.finish()))).join(' | ');
+      return (await Promise.all(connections.map((connection) => connection.finish()))).join(' / ');
     }),
   );
   const messagesQuery = (page: string) => `query ($id: ID!${page.includes('$n') ? ', $n: Int' : ''}) { ${Array.from({ length: 15 }, (_, index) => `a${index}: agentRun(id: $id) { messages(${page}) { content } }`).join(' ')} }`;

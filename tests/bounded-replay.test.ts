@@ -112,7 +112,7 @@ describe('replays', () => {
   }, 60_000);
 
   it('run at most MAX_REPLAYS_PER_SUBJECT at once per subject; one more is refused with RATE_LIMITED', async () => {
-    const app = await start({ auth: { kind: 'secret', secret: TEST_SECRET } }, { maxReplaysPerSubject: 1, replayStallMs: 60_000 });
+    const app = await start({ auth: { kind: 'secret', secret: TEST_SECRET } }, { maxReplaysPerSubject: 1, replayStallMs: 60_000, mutationsPerSecond: 100_000 });
     const projectId = 'bounded-cap';
     const attacker = await signToken({ sub: 'attacker' });
     const after = await bigLog(app, projectId, { authorization: bearer(attacker) });
