@@ -98,7 +98,11 @@ export interface Limits {
   maxTokens: number;
   /** @default 10 */
   maxDirectives: number;
-  /** @default 5000 */
+  /**
+   * Counted with page sizes as fields see them, variables included: the client's own
+   * snapshot of a project with its default 50 messages a run costs about 7,600.
+   * @default 10000
+   */
   maxCost: number;
   /**
    * Resumed subscriptions one subject replays at once on one instance; one more is refused
@@ -218,7 +222,7 @@ export function loadConfig(env: Environment = process.env): Config {
       maxAliases: integer(env, 'MAX_QUERY_ALIASES', 15, 0, 1000),
       maxTokens: integer(env, 'MAX_QUERY_TOKENS', 2000, 10, 100_000),
       maxDirectives: integer(env, 'MAX_QUERY_DIRECTIVES', 10, 0, 1000),
-      maxCost: integer(env, 'MAX_QUERY_COST', 5000, 1, 1_000_000),
+      maxCost: integer(env, 'MAX_QUERY_COST', 10_000, 1, 1_000_000),
       maxReplaysPerSubject: integer(env, 'MAX_REPLAYS_PER_SUBJECT', 16, 1, 10_000),
       replayStallMs: integer(env, 'REPLAY_STALL_TIMEOUT_MS', 10_000, 10, 600_000),
       maxSubscriptionsPerSubject: integer(env, 'MAX_SUBSCRIPTIONS_PER_SUBJECT', 200, 1, 1_000_000),
