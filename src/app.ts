@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createAuthenticator } from './auth/authenticator.js';
@@ -11,6 +13,7 @@ import type { Metrics } from './observability/metrics.js';
 import { createMetrics } from './observability/metrics.js';
 import { createConnectionLimiter } from './transport/limiters.js';
 import { createTransports } from './transport/transports.js';
+import { createMetricsEndpoint } from './observability/metrics-endpoint.js';
 
 export { GRAPHQL_PATH } from './graphql-server.js';
 
@@ -28,6 +31,8 @@ export interface App {
   stop(): Promise<void>;
   /** The GraphQL endpoint, known after `start()`. */
   readonly url: string;
+  /** Where `/metrics` is served on its own port (`METRICS_PORT`), known after `start()`. */
+  readonly metricsUrl: string | undefined;
   readonly feeds: ProjectFeeds;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -80,6 +85,13 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
   const { authenticator, connections } = createAccessControl(config, logger);
   const graphql = createGraphQLServer({ config, logger, metrics, services, authenticator, connections });
   let draining = false;
+  const metricsEndpoint = createMetricsEndpoint({ metrics, logger, token: config.metricsToken });
+  // In production the API's port is the tenants': metrics go there only behind a token.
+  const metricsOnApiPort = config.metricsPort === undefined && (!config.production || config.metricsToken !== undefined);
+  if (config.production && config.metricsPort === undefined && config.metricsToken === undefined) {
+    logger.warn('/metrics is not served: set METRICS_PORT (a port only Prometheus reaches) or METRICS_TOKEN');
+  }
+  let metricsServer: Server | undefined;
   const transports = createTransports({
     config,
     logger,
@@ -89,6 +101,7 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
     authenticator,
     connections,
     readiness: { notReadyBecause: () => [...(draining ? ['draining'] : []), ...backend.problems()] },
+    metricsEndpoint: metricsOnApiPort ? metricsEndpoint : undefined,
   });
 
   let url = '';
@@ -96,6 +109,10 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
 
   function stop(): Promise<void> {
     stopping ??= (async () => {
+      if (metricsServer) {
+        const closing = metricsServer;
+        await new Promise<void>((resolve) => closing.close(() => resolve()));
+      }
       await transports.dispose();
       await graphql.yoga.dispose();
       await closeDomain();
@@ -115,6 +132,17 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
           resolve();
         });
       });
+      if (config.metricsPort !== undefined) {
+        const server = createServer((request, response) => {
+          if (request.method === 'GET' && request.url?.split('?', 1)[0] === '/metrics') return metricsEndpoint(request, response);
+          response.writeHead(404).end();
+        });
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(config.metricsPort, config.host, () => resolve());
+        });
+        metricsServer = server;
+      }
       const { port } = httpServer.address() as AddressInfo;
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}${GRAPHQL_PATH}`;
@@ -127,6 +155,10 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
     stop,
     get url() {
       return url;
+    },
+    get metricsUrl() {
+      const address = metricsServer?.address() as AddressInfo | undefined;
+      return address && `http://127.0.0.1:${address.port}/metrics`;
     },
     feeds,
     logger,

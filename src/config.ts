@@ -66,6 +66,13 @@ export interface Config {
   redisCommandTimeoutMs: number;
   /** The clock of the domain, in ms. Not read from the environment: tests move it by hand. @default Date.now */
   now?: () => number;
+  /**
+   * `/metrics` on a port of its own (same host), and not on the API's. Unset: on the API's
+   * port, public outside production; in production only with `metricsToken`.
+   */
+  metricsPort?: number;
+  /** When set, `/metrics` asks for `Authorization: Bearer <metricsToken>` wherever it is served. */
+  metricsToken?: string;
 }
 
 export interface Producing {
@@ -123,8 +130,26 @@ export interface Limits {
   maxTokens: number;
   /** @default 10 */
   maxDirectives: number;
-  /** @default 5000 */
+  /**
+   * Counted with page sizes as fields see them, variables included: the client's own
+   * snapshot of a project with its default 50 messages a run costs about 7,600.
+   * @default 10000
+   */
   maxCost: number;
+  /**
+   * Resumed subscriptions one subject replays at once on one instance; one more is refused
+   * with RATE_LIMITED. A replay holds a page of the log while its client reads it.
+   * @default 16
+   */
+  maxReplaysPerSubject: number;
+  /** How long a replaying client may leave the next event unread before it is cut as a slow consumer. @default 10000 */
+  replayStallMs: number;
+  /** Subscriptions one subject holds on one instance, over all its connections and transports. @default 200 */
+  maxSubscriptionsPerSubject: number;
+  /** Distinct shared audiences (operation, variables, rights) one project has on one instance. @default 100 */
+  maxAudiencesPerProject: number;
+  /** Largest query or mutation response, in bytes of its JSON; larger ones are cut and refused with RESPONSE_TOO_LARGE. @default 4194304 */
+  maxResponseBytes: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -226,6 +251,7 @@ export function loadConfig(env: Environment = process.env): Config {
       abandonedAfterMs: integer(env, 'ABANDONED_AFTER_SECONDS', 0, 1, 31_536_000) * 1000,
     },
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 2000, 100, 600_000),
+    ...metricsAccess(env),
     limits: {
       maxPayloadBytes: integer(env, 'WS_MAX_PAYLOAD_BYTES', 65_536, 1024, 16_777_216),
       connectionInitTimeoutMs: integer(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000, 100, 60_000),
@@ -238,7 +264,12 @@ export function loadConfig(env: Environment = process.env): Config {
       maxAliases: integer(env, 'MAX_QUERY_ALIASES', 15, 0, 1000),
       maxTokens: integer(env, 'MAX_QUERY_TOKENS', 2000, 10, 100_000),
       maxDirectives: integer(env, 'MAX_QUERY_DIRECTIVES', 10, 0, 1000),
-      maxCost: integer(env, 'MAX_QUERY_COST', 5000, 1, 1_000_000),
+      maxCost: integer(env, 'MAX_QUERY_COST', 10_000, 1, 1_000_000),
+      maxReplaysPerSubject: integer(env, 'MAX_REPLAYS_PER_SUBJECT', 16, 1, 10_000),
+      replayStallMs: integer(env, 'REPLAY_STALL_TIMEOUT_MS', 10_000, 10, 600_000),
+      maxSubscriptionsPerSubject: integer(env, 'MAX_SUBSCRIPTIONS_PER_SUBJECT', 200, 1, 1_000_000),
+      maxAudiencesPerProject: integer(env, 'MAX_AUDIENCES_PER_PROJECT', 100, 1, 1_000_000),
+      maxResponseBytes: integer(env, 'MAX_RESPONSE_BYTES', 4_194_304, 1024, 1_073_741_824),
     },
   };
 }
@@ -286,6 +317,15 @@ function loadAuth(env: Environment): AuthConfig | undefined {
     return { kind: 'jwks', jwksUrl: url, ...claims };
   }
   return undefined;
+}
+
+function metricsAccess(env: Environment): Pick<Config, 'metricsPort' | 'metricsToken'> {
+  const token = env.METRICS_TOKEN || undefined;
+  if (token !== undefined && (token.length < 16 || /\s/.test(token))) {
+    throw new ConfigError(`METRICS_TOKEN must be at least 16 characters without spaces, got ${token.length} characters`);
+  }
+  const port = env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 0, 65535) : undefined;
+  return { metricsPort: port, metricsToken: token };
 }
 
 function fanout(env: Environment): Config['fanout'] {

@@ -15,6 +15,7 @@ import type { IngestService } from './ingest/ingest-service.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import type { Metrics } from './observability/metrics.js';
 import { createChangeApplier } from './store/change-applier.js';
+import { createConnectionLimiter } from './transport/limiters.js';
 import type { WorkflowService } from './workflow/workflow-service.js';
 import { createWorkflowService } from './workflow/workflow-service.js';
 
@@ -24,6 +25,14 @@ export interface Services {
   agent: AgentService;
   workflow: WorkflowService;
   streams: EventStreams;
+}
+
+/**
+ * A per-subject count with its limit. Without authentication every caller is the same
+ * anonymous subject, so the limit is off then, as for connections.
+ */
+function perSubject(limit: number) {
+  return { ...createConnectionLimiter(limit), limit };
 }
 
 /** The event engine: where state lives, how changes are committed and published, and the feeds that deliver them. */
@@ -82,7 +91,15 @@ export function createDomain(config: Config, logger: Logger, metrics: Metrics): 
       now,
     ),
     workflow: createWorkflowService({ ...domain, limits: config.entityLimits }, now),
-    streams: createEventStreams({ feeds, store: backend.store, maxQueuedEvents: config.limits.maxQueuedEvents, metrics }),
+    streams: createEventStreams({
+      feeds,
+      store: backend.store,
+      maxQueuedEvents: config.limits.maxQueuedEvents,
+      replays: perSubject(config.auth ? config.limits.maxReplaysPerSubject : Number.POSITIVE_INFINITY),
+      replayStallMs: config.limits.replayStallMs,
+      subscriptions: perSubject(config.auth ? config.limits.maxSubscriptionsPerSubject : Number.POSITIVE_INFINITY),
+      metrics,
+    }),
   };
 
   const { abandonedAfterMs } = config.producing;

@@ -21,6 +21,7 @@ import { requestErrorCodesPlugin } from './request-errors.js';
 import { createEventsSchema } from './schema.js';
 import type { ConnectionLimiter } from './transport/limiters.js';
 import { createRateLimiter } from './transport/limiters.js';
+import { responseLimitPlugins } from './transport/response-limits.js';
 import { documentLimitPlugins, mutationRateLimitPlugin } from './transport/security-plugins.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -85,6 +86,7 @@ export function createGraphQLServer(options: {
       requestErrorCodesPlugin(),
       operationMetricsPlugin(metrics),
       ...documentLimitPlugins(config.limits, config.production),
+      ...responseLimitPlugins(config.limits),
       ...(authenticator.enabled ? [mutationRateLimitPlugin(createRateLimiter(config.limits.mutationsPerSecond))] : []),
       idempotencyPlugin({ windowMs: config.producing.idempotencyWindowMs }),
     ],

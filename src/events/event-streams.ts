@@ -76,12 +76,41 @@ export interface EventStreams {
   snapshot(caller: Caller, projectId: string): Promise<ProjectSnapshotModel>;
   /** Ends every open stream (their subscribers see the stream complete), as a server drains. */
   endAll(): void;
+  /**
+   * Takes one of the subject's subscription slots, shared by its connections and transports;
+   * returns the release, or undefined when the subject holds the most allowed. Streams opened
+   * here take theirs themselves; members of a shared audience take theirs as they join.
+   */
+  subscriptionSlot(subject: string): (() => void) | undefined;
+  /**
+   * Whether the subject holds the most subscriptions allowed, counting `starting` ones a
+   * transport has let through and not yet seen join: it refuses one more before it parses it.
+   */
+  atSubscriptionLimit(subject: string, starting?: number): boolean;
 }
 
 export type ProjectSnapshotModel = ProjectSnapshot & { projectId: string };
 
 export const HISTORY_DEFAULT_LIMIT = 100;
 export const HISTORY_MAX_LIMIT = 1000;
+
+/**
+ * Events a replay reads from the log at a time. A replay holds at most one page, and an event
+ * can carry a whole message (up to 100,000 characters): 16 keeps a page near 3 MB at worst
+ * (and its parse short enough not to hold up other clients), and a catch-up of small
+ * events still costs one round trip per 16.
+ */
+export const REPLAY_PAGE_EVENTS = 16;
+
+/** A replay whose client stopped reading: the stream ends with it, and its subscriber is cut as a slow consumer. */
+export class ReplayStalledError extends Error {
+  override readonly name = 'ReplayStalledError';
+}
+
+/** By name, as `isGraphQLError`: the error may have crossed a wrapper that rebuilt it. */
+export function isReplayStalled(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'ReplayStalledError' || isReplayStalled((error as { originalError?: unknown }).originalError));
+}
 
 function parseAfter(after: string): LogPosition {
   const position = decodeCursor(after);
@@ -141,9 +170,29 @@ export function createEventStreams(dependencies: {
   store: StateStore;
   /** Live events one subscription may have unread before its consumer counts as slow. */
   maxQueuedEvents: number;
+  /**
+   * Counts the replays each token subject runs at once; `acquire` gives the release, or
+   * undefined when the subject runs the most allowed.
+   */
+  replays: { acquire(subject: string): (() => void) | undefined; limit: number };
+  /** How long a replaying client may leave the next event untaken before it is cut as a slow consumer. */
+  replayStallMs: number;
+  /** Counts the subscriptions each token subject holds, as `replays` counts replays. */
+  subscriptions: { acquire(subject: string): (() => void) | undefined; count(subject: string): number; limit: number };
   metrics: Metrics;
 }): EventStreams {
-  const { feeds, store, maxQueuedEvents, metrics } = dependencies;
+  const { feeds, store, maxQueuedEvents, replays, replayStallMs, subscriptions: subscriptionSlots, metrics } = dependencies;
+
+  function holdSubscription(viewer: Viewer): () => void {
+    const release = subscriptionSlots.acquire(viewer.subject);
+    if (!release) {
+      throw new DomainError(
+        'RATE_LIMITED',
+        `this token already holds ${subscriptionSlots.limit} subscriptions; end one before starting another`,
+      );
+    }
+    return release;
+  }
   /** Streams handed out and not yet ended, so a drain can end them. */
   const running = new Set<{ return(): Promise<unknown> }>();
 
@@ -177,19 +226,134 @@ export function createEventStreams(dependencies: {
     }
   }
 
+  /**
+   * Replays the log after `cursor` up to `untilSeq` into `stream` a page at a time, reading
+   * the next page only once the consumer has taken the last: however long the log and however
+   * slow the client, a replay holds one page. `caughtUp` runs once the last page is pushed.
+   * A replay that makes no progress (no event taken, no page read) for `replayStallMs` is
+   * `stalled`: its client stopped reading.
+   */
+  function pagedReplay<T extends EventRecord>(options: {
+    projectId: string;
+    cursor: LogPosition;
+    untilSeq: number;
+    accepts: (event: EventRecord) => event is T;
+    stream: PushIterator<T>;
+    caughtUp(): void;
+    stalled(): void;
+  }) {
+    const { projectId, cursor, untilSeq, accepts, stream } = options;
+    let seq = cursor.seq;
+    // Pages grow as the client keeps reading, as TCP's window does: many replays starting at
+    // once, or a client that stops at once, cost a small page each.
+    let pageSize = 2;
+    let reading: Promise<void> | undefined;
+    // Progress is an event taken or a page read: a filter that skips most of a long log
+    // reads many pages before it has anything to push.
+    let pagesRead = 0;
+    let progressAtCheck = -1;
+    const watchdog = setInterval(() => {
+      if (stream.closed) return stop();
+      const progress = stream.taken + pagesRead;
+      if (progress === progressAtCheck) {
+        stop();
+        options.stalled();
+      }
+      progressAtCheck = progress;
+    }, replayStallMs);
+    watchdog.unref();
+    function stop() {
+      clearInterval(watchdog);
+      stream.onDrained = undefined;
+    }
+    async function readPage(): Promise<void> {
+      while (seq < untilSeq && !stream.closed) {
+        const page = await store.readLog(projectId, seq, Math.min(pageSize, untilSeq - seq));
+        pageSize = Math.min(REPLAY_PAGE_EVENTS, pageSize * 2);
+        pagesRead++;
+        checkResumable({ epoch: cursor.epoch, seq }, page);
+        if (page.events.length === 0) throw cursorExpired('the events after it are no longer retained');
+        let pushed = 0;
+        for (const event of page.events) {
+          if (event.seq > untilSeq) break;
+          seq = event.seq;
+          if (!accepts(event)) continue;
+          stream.push(event);
+          pushed++;
+        }
+        if (page.events.at(-1)!.seq >= untilSeq) seq = untilSeq;
+        metrics.replayed(pushed);
+        if (pushed > 0) break;
+      }
+      if (seq >= untilSeq && !stream.closed) {
+        stop();
+        options.caughtUp();
+      }
+    }
+    return {
+      /**
+       * Reads the first page, so a cursor the log cannot resume is refused before the stream
+       * is handed out; later pages follow the consumer.
+       */
+      async start(): Promise<void> {
+        try {
+          await readPage();
+        } catch (error) {
+          stop();
+          throw error;
+        }
+        if (seq >= untilSeq) return;
+        stream.onDrained = () => {
+          reading ??= readPage()
+            .catch((error: unknown) => {
+              stop();
+              stream.fail(error);
+            })
+            .finally(() => (reading = undefined));
+        };
+      },
+      stop,
+    };
+  }
+
+  /** One of the subject's replay slots, or RATE_LIMITED. */
+  function acquireReplay(viewer: Viewer): () => void {
+    const release = replays.acquire(viewer.subject);
+    if (!release) {
+      throw new DomainError(
+        'RATE_LIMITED',
+        `this token already replays ${replays.limit} resumed subscriptions; resume this one once one of them has caught up`,
+      );
+    }
+    return release;
+  }
+
   return {
     async open<T extends EventRecord>(caller: Caller, request: StreamRequest<T>) {
       const projectId = requireId('projectId', request.projectId);
       requireRead(caller.viewer, projectId);
       const cursor = request.after == null ? undefined : parseAfter(request.after);
       const { accepts } = request;
-      const stream = new PushIterator<T>(maxQueuedEvents, () => {
+      const slow = () => {
         // A WebSocket counts its own slow-consumer closes; an SSE stream just ends here.
         if (caller.onSlowConsumer) caller.onSlowConsumer();
         else metrics.slowConsumers.inc({ transport: 'sse' });
-      });
-      const release = caller.holdConnection?.();
+      };
+      // A replay's buffer is bounded by its page; live events by `maxQueuedEvents`.
+      const stream = new PushIterator<T>(caller.replayUntil || cursor ? Number.POSITIVE_INFINITY : maxQueuedEvents, slow);
       const counted = !caller.audienceSource && !caller.replayUntil;
+      const releaseSubscription = counted ? holdSubscription(caller.viewer) : undefined;
+      let heldConnection: (() => void) | undefined;
+      try {
+        heldConnection = caller.holdConnection?.();
+      } catch (error) {
+        releaseSubscription?.();
+        throw error;
+      }
+      const release = () => {
+        heldConnection?.();
+        releaseSubscription?.();
+      };
       const deliver = (event: T) => {
         if (counted) metrics.delivered();
         stream.push(event);
@@ -211,7 +375,7 @@ export function createEventStreams(dependencies: {
           running.delete(stream);
           if (counted) subscriptions.dec();
           clearTimeout(expiry);
-          release?.();
+          release();
           detach();
         };
         return stream;
@@ -220,7 +384,7 @@ export function createEventStreams(dependencies: {
         if (caller.replayUntil) return await expiring(() => openReplay(caller.replayUntil!));
         return await (cursor ? expiring(() => openResumed(cursor)) : openLive());
       } catch (error) {
-        release?.();
+        release();
         throw error;
       }
 
@@ -244,7 +408,6 @@ export function createEventStreams(dependencies: {
        * delivers everything after it, so the two meet without a gap or a repeat.
        */
       async function openReplay(until: LogPosition) {
-        stream.maxBuffered = Number.POSITIVE_INFINITY;
         if (!cursor) {
           stream.end();
           return handOut(() => {});
@@ -254,48 +417,85 @@ export function createEventStreams(dependencies: {
           // Ahead of this audience (the client came from a faster instance): nothing to
           // replay, but the cursor must still be one the log could have issued.
           checkResumable(cursor, await store.readLog(projectId, cursor.seq, 0));
-        } else {
-          checkResumable(cursor, { epoch: until.epoch, headSeq: until.seq });
+          stream.end();
+          return handOut(() => {});
         }
-        let replayed = 0;
-        await replay(projectId, cursor, until.seq, (event) => {
-          if (!accepts(event)) return;
-          stream.push(event);
-          replayed++;
+        checkResumable(cursor, { epoch: until.epoch, headSeq: until.seq });
+        const releaseReplay = acquireReplay(caller.viewer);
+        const paging = pagedReplay({
+          projectId,
+          cursor,
+          untilSeq: until.seq,
+          accepts,
+          stream,
+          caughtUp: () => {
+            releaseReplay();
+            stream.end();
+          },
+          // The audience cuts its member: ending the replay quietly would let it join with a gap.
+          stalled: () => stream.fail(new ReplayStalledError('the client stopped reading its replay')),
         });
-        metrics.replayed(replayed);
-        stream.end();
-        return handOut(() => {});
+        try {
+          await paging.start();
+        } catch (error) {
+          releaseReplay();
+          throw error;
+        }
+        return handOut(() => {
+          paging.stop();
+          releaseReplay();
+        });
       }
 
       async function openResumed(cursor: LogPosition) {
         // Live events wait in `held` while the log is replayed up to the position the live
-        // feed started from; after that the two join without a gap or a repeat.
+        // feed started from; after that the two join without a gap or a repeat. The replay
+        // goes at the client's pace, so what is held is bounded like a live backlog.
         metrics.resumes.inc();
+        const releaseReplay = acquireReplay(caller.viewer);
         let held: EventRecord[] | undefined = [];
         const { position, detach } = await feeds.subscribe(projectId, (event) => {
-          if (held) held.push(event);
-          else if (accepts(event)) push(event);
+          if (!held) {
+            if (accepts(event)) push(event);
+          } else if (held.length < maxQueuedEvents) {
+            held.push(event);
+          } else {
+            held = undefined;
+            void stream.return();
+            slow();
+          }
         });
-        let replayed = 0;
-        stream.maxBuffered = Number.POSITIVE_INFINITY;
+        const paging = pagedReplay({
+          projectId,
+          cursor,
+          untilSeq: position.seq,
+          accepts,
+          stream,
+          caughtUp: () => {
+            releaseReplay();
+            // Only live events count against the consumer, as for any live stream.
+            stream.maxBuffered = stream.buffered + maxQueuedEvents;
+            for (const event of held ?? []) if (accepts(event)) push(event);
+            held = undefined;
+          },
+          stalled: () => {
+            void stream.return();
+            slow();
+          },
+        });
         try {
           checkResumable(cursor, { epoch: position.epoch, headSeq: position.seq });
-          await replay(projectId, cursor, position.seq, (event) => {
-            if (!accepts(event)) return;
-            stream.push(event);
-            replayed++;
-          });
+          await paging.start();
         } catch (error) {
+          releaseReplay();
           detach();
           throw error;
         }
-        // The replay is bounded by retention; only live events count against the consumer.
-        metrics.replayed(replayed);
-        stream.maxBuffered = replayed + maxQueuedEvents;
-        for (const event of held) if (accepts(event)) push(event);
-        held = undefined;
-        return handOut(detach);
+        return handOut(() => {
+          paging.stop();
+          releaseReplay();
+          detach();
+        });
       }
     },
 
@@ -330,5 +530,8 @@ export function createEventStreams(dependencies: {
     endAll() {
       for (const stream of [...running]) void stream.return();
     },
+
+    subscriptionSlot: (subject) => subscriptionSlots.acquire(subject),
+    atSubscriptionLimit: (subject, starting = 0) => subscriptionSlots.count(subject) + starting >= subscriptionSlots.limit,
   };
 }

@@ -6,17 +6,27 @@
 export class PushIterator<T> implements AsyncIterableIterator<T> {
   #buffer: T[] = [];
   #head = 0;
-  #waiting: ((result: IteratorResult<T>) => void) | undefined;
+  #waiting: { resolve(result: IteratorResult<T>): void; reject(error: unknown): void } | undefined;
   #done = false;
   /** No more values will be pushed; the iteration ends once the buffer is read. */
   #ending = false;
+  /** Set by `fail`: the consumer's read after the buffer rejects with it. */
+  #failure: { error: unknown } | undefined;
   #teardown: (() => void) | undefined;
+  #taken = 0;
 
   /**
    * Called with each value as the consumer takes it: whoever drives the consumer learns which
    * value its next result comes from (a shared audience tracks its log position this way).
    */
   onTake: ((value: T) => void) | undefined;
+
+  /**
+   * Called when the consumer asks for a value and none is buffered: a source that produces on
+   * demand (a replay read page by page) pushes the next ones then, so it never holds more
+   * than the consumer is about to read.
+   */
+  onDrained: (() => void) | undefined;
 
   /**
    * @param maxBuffered values that may wait unread; one more ends the iteration and calls
@@ -34,12 +44,13 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
   }
 
   push(value: T): void {
-    if (this.#done || this.#ending) return;
+    if (this.#done || this.#ending || this.#failure) return;
     const waiting = this.#waiting;
     if (waiting) {
       this.#waiting = undefined;
+      this.#taken++;
       this.onTake?.(value);
-      waiting({ value, done: false });
+      waiting.resolve({ value, done: false });
     } else if (this.buffered >= this.maxBuffered) {
       this.#finish();
       this.onOverflow?.();
@@ -53,6 +64,16 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
     return this.#buffer.length - this.#head;
   }
 
+  /** Values the consumer has taken so far: whether it is still reading. */
+  get taken(): number {
+    return this.#taken;
+  }
+
+  /** Nothing pushed from now on will be delivered. */
+  get closed(): boolean {
+    return this.#done || this.#ending || this.#failure !== undefined;
+  }
+
   next(): Promise<IteratorResult<T>> {
     if (this.#head < this.#buffer.length) {
       const value = this.#buffer[this.#head++]!;
@@ -61,14 +82,22 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
         this.#buffer = this.#buffer.slice(this.#head);
         this.#head = 0;
       }
+      this.#taken++;
       this.onTake?.(value);
       return Promise.resolve({ value, done: false });
     }
+    const failure = this.#failure;
+    if (failure && !this.#done) {
+      this.#finish();
+      return Promise.reject(failure.error);
+    }
     if (this.#ending) this.#finish();
     if (this.#done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => {
-      this.#waiting = resolve;
+    const result = new Promise<IteratorResult<T>>((resolve, reject) => {
+      this.#waiting = { resolve, reject };
     });
+    this.onDrained?.();
+    return result;
   }
 
   /**
@@ -79,6 +108,20 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
     if (this.#done) return;
     this.#ending = true;
     if (this.buffered === 0) this.#finish();
+  }
+
+  /**
+   * Ends the iteration with `error` after what was pushed so far: the consumer reads the
+   * buffer, then its next read rejects with `error` and the teardown runs.
+   */
+  fail(error: unknown): void {
+    if (this.closed) return;
+    this.#failure = { error };
+    const waiting = this.#waiting;
+    if (!waiting) return;
+    this.#waiting = undefined;
+    this.#finish();
+    waiting.reject(error);
   }
 
   return(): Promise<IteratorResult<T>> {
@@ -100,9 +143,10 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
     this.#done = true;
     this.#buffer = [];
     this.#head = 0;
+    this.onDrained = undefined;
     const waiting = this.#waiting;
     this.#waiting = undefined;
-    waiting?.({ value: undefined, done: true });
+    waiting?.resolve({ value: undefined, done: true });
     const teardown = this.#teardown;
     this.#teardown = undefined;
     teardown?.();

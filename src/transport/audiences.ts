@@ -1,7 +1,9 @@
 import type { ExecutionResult } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { LogPosition } from '../events/event-record.js';
 import { decodeCursor } from '../events/event-record.js';
 import type { AudienceSourceTap } from '../events/event-streams.js';
+import { isReplayStalled } from '../events/event-streams.js';
 import { PushIterator } from '../events/push-iterator.js';
 import type { Metrics } from '../observability/metrics.js';
 import { sseNextEvent, stringifyResult } from './frames.js';
@@ -64,6 +66,7 @@ interface Membership {
 }
 
 interface Audience {
+  projectId: string;
   members: Set<Membership>;
   encode: ResultEncoding;
   /** Resolves once the shared source is live, or with the result that refused it. */
@@ -81,6 +84,10 @@ interface Audience {
 /** How a subscription joins: how to start the shared execution, and for a resume, how to replay. */
 export interface JoinRequest {
   key: string;
+  /** The project the audience reads: each project may run a limited number of audiences. */
+  projectId: string;
+  /** The member's token subject: it holds one subscription slot while it is a member. */
+  subject: string;
   member: AudienceMember;
   /** How the audience writes results; the key must tell encodings apart. @default graphqlResults */
   encode?: ResultEncoding;
@@ -94,6 +101,12 @@ export interface AudienceOptions {
   outgoingBufferBytes: number;
   /** Shared results one member may have waiting while it replays, before it counts as slow. */
   maxQueuedEvents: number;
+  /** How long one replayed result may take to be written before its member counts as slow. */
+  replayStallMs: number;
+  /** Takes one of the subject's subscription slots; undefined when it holds the most allowed. */
+  holdSubscription(subject: string): (() => void) | undefined;
+  /** Distinct audiences one project may run; a subscription that would start one more is refused. */
+  maxAudiencesPerProject: number;
   onError(error: unknown): void;
 }
 
@@ -113,8 +126,23 @@ function isAfter(position: LogPosition | undefined, cursor: LogPosition | undefi
  * gap or a repeat, while publishing goes on.
  */
 export function createAudiences(options: AudienceOptions) {
-  const { metrics, outgoingBufferBytes, maxQueuedEvents } = options;
+  const { metrics, outgoingBufferBytes, maxQueuedEvents, replayStallMs, maxAudiencesPerProject } = options;
   const audiences = new Map<string, Audience>();
+  /** Audiences running per project, for its limit. */
+  const perProject = new Map<string, number>();
+
+  function rateLimited(message: string): ExecutionResult {
+    return { errors: [new GraphQLError(message, { extensions: { code: 'RATE_LIMITED' } })] };
+  }
+
+  /** Forgets a stopped audience, once. */
+  function remove(key: string, audience: Audience): void {
+    if (audiences.get(key) !== audience) return;
+    audiences.delete(key);
+    const count = perProject.get(audience.projectId)! - 1;
+    if (count === 0) perProject.delete(audience.projectId);
+    else perProject.set(audience.projectId, count);
+  }
 
   function cutOff(membership: Membership): void {
     void membership.handle.return();
@@ -152,7 +180,7 @@ export function createAudiences(options: AudienceOptions) {
     } catch (error) {
       options.onError(error);
     } finally {
-      if (audiences.get(key) === audience) audiences.delete(key);
+      remove(key, audience);
       for (const membership of [...audience.members]) void membership.handle.return();
     }
   }
@@ -164,12 +192,12 @@ export function createAudiences(options: AudienceOptions) {
     audience.members.delete(membership);
     metrics.subscriptions.dec({ field: membership.member.field, mode: 'shared' });
     if (audience.members.size > 0) return;
-    if (audiences.get(key) === audience) audiences.delete(key);
+    remove(key, audience);
     void audience.source?.return?.();
   }
 
-  function create(key: string, start: JoinRequest['start'], encode: ResultEncoding): Audience {
-    const audience: Audience = { members: new Set(), encode, ready: Promise.resolve(undefined) };
+  function create(key: string, projectId: string, start: JoinRequest['start'], encode: ResultEncoding): Audience {
+    const audience: Audience = { projectId, members: new Set(), encode, ready: Promise.resolve(undefined) };
     const tap: AudienceSourceTap = {
       opened: (position) => void (audience.position = position),
       taken: (event) => void (audience.taken = { epoch: event.epoch, seq: event.seq }),
@@ -178,19 +206,31 @@ export function createAudiences(options: AudienceOptions) {
       try {
         const result = await start(tap);
         if (!(Symbol.asyncIterator in result)) {
-          audiences.delete(key);
+          remove(key, audience);
           return result;
         }
         audience.source = result[Symbol.asyncIterator]();
         void pump(key, audience);
         return undefined;
       } catch (error) {
-        audiences.delete(key);
+        remove(key, audience);
         throw error;
       }
     })();
     audiences.set(key, audience);
+    perProject.set(projectId, (perProject.get(projectId) ?? 0) + 1);
     return audience;
+  }
+
+  /** Whether `write` finished within the stall time. */
+  async function written(write: Promise<void>): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), replayStallMs)));
+    try {
+      return await Promise.race([write.then(() => true as const), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Writes the member's private replay, then what the audience delivered meanwhile. */
@@ -206,10 +246,31 @@ export function createAudiences(options: AudienceOptions) {
     try {
       for (;;) {
         if (membership.left || !membership.member.isOpen()) return undefined;
-        const next = await iterator.next();
+        let next: IteratorResult<ExecutionResult>;
+        try {
+          next = await iterator.next();
+        } catch (error) {
+          // The replay's client stopped reading (its event stream timed it out), or the log
+          // failed mid-replay: either way the member must not join with a gap.
+          if (isReplayStalled(error)) {
+            cutOff(membership);
+            return undefined;
+          }
+          throw error;
+        }
         if (next.done) break;
-        // Awaited: a long replay goes at the pace the client reads it.
-        await membership.member.sendOwn(encode(next.value, undefined));
+        // Replayed bytes count against the connection's budget like live ones: several
+        // replays on one socket each wait for their own write, but share its buffer.
+        if (membership.member.backlog() > outgoingBufferBytes) {
+          cutOff(membership);
+          return undefined;
+        }
+        // Awaited: a long replay goes at the pace the client reads it. A write that is not
+        // taken by the OS within the stall time means the client stopped reading.
+        if (!(await written(membership.member.sendOwn(encode(next.value, undefined))))) {
+          cutOff(membership);
+          return undefined;
+        }
         metrics.delivered();
       }
     } finally {
@@ -229,17 +290,40 @@ export function createAudiences(options: AudienceOptions) {
      * the first. With `resume`, first replays after its cursor on its own. Returns what the
      * transport should iterate for this subscription, or the result that refused it.
      */
-    async join({ key, member, start, resume, encode = graphqlResults }: JoinRequest): Promise<AsyncIterableIterator<never> | ExecutionResult> {
-      const audience = audiences.get(key) ?? create(key, start, encode);
-      const refused = await audience.ready;
-      if (refused) return refused;
+    async join({ key, projectId, subject, member, start, resume, encode = graphqlResults }: JoinRequest): Promise<AsyncIterableIterator<never> | ExecutionResult> {
+      const releaseSlot = options.holdSubscription(subject);
+      if (!releaseSlot) return rateLimited('this token already holds the most subscriptions allowed; end one before starting another');
+      let audience = audiences.get(key);
+      if (!audience) {
+        // A project's audiences each cost an execution per event: distinct ones are bounded.
+        if ((perProject.get(projectId) ?? 0) >= maxAudiencesPerProject) {
+          releaseSlot();
+          return rateLimited(`this project already runs ${maxAudiencesPerProject} distinct subscriptions; share one or end one`);
+        }
+        audience = create(key, projectId, start, encode);
+      }
+      let refused: ExecutionResult | undefined;
+      try {
+        refused = await audience.ready;
+      } catch (error) {
+        releaseSlot();
+        throw error;
+      }
+      if (refused) {
+        releaseSlot();
+        return refused;
+      }
       const membership: Membership = { member, handle: new PushIterator<never>(), waiting: resume ? [] : undefined, left: false };
       // Reading the position and joining happen in one synchronous step: everything after it
       // comes from the audience, everything up to it from the replay.
       const until = audience.position!;
       audience.members.add(membership);
       metrics.subscriptions.inc({ field: member.field, mode: 'shared' });
-      membership.handle.teardown = () => leave(key, audience, membership);
+      const joined = audience;
+      membership.handle.teardown = () => {
+        releaseSlot();
+        leave(key, joined, membership);
+      };
       if (!resume) return membership.handle;
       try {
         const refusedReplay = await replayThenJoin(membership, resume, until, audience.encode);

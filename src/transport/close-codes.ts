@@ -25,4 +25,6 @@ export const CloseCode = {
   SlowConsumer: 4413,
   /** The token's subject already holds the maximum number of connections. */
   TooManyConnections: 4420,
+  /** A per-subject limit (concurrent replays, subscriptions) or a project's audience limit refused the stream; retry later. */
+  RateLimited: 4421,
 } as const;

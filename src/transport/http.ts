@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { GRAPHQL_PATH } from '../graphql-server.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { OriginPolicy } from './origin-policy.js';
+import type { MetricsEndpoint } from '../observability/metrics-endpoint.js';
 import type { PlainSse } from './plain-sse.js';
 import { isPlainStreamPath } from './plain-routes.js';
 import type { SharedSse } from './sse.js';
@@ -69,7 +70,7 @@ async function serveJson(graphql: RequestListener, request: IncomingMessage, res
 
 /**
  * The HTTP front: `/health` (the process answers), `/ready` (send it traffic), `/metrics`
- * (Prometheus), plain streams under `/api/stream`, and everything else to GraphQL. SSE
+ * (Prometheus, when served on this port), plain streams under `/api/stream`, and everything else to GraphQL. SSE
  * streams are connections of their own and get an id, an open line and a close line in the log.
  */
 export function createRequestHandler(options: {
@@ -83,8 +84,10 @@ export function createRequestHandler(options: {
   plain?: PlainSse;
   /** The origin policy for GraphQL over HTTP and SSE on `path`: preflights, CORS headers, refusals. */
   cors?: { path: string; origins: OriginPolicy };
+  /** `/metrics` on this port; unset, the path is GraphQL's (which answers 404). */
+  metricsEndpoint?: MetricsEndpoint;
 }): RequestListener {
-  const { graphql, readiness, metrics, logger, sse, plain, cors } = options;
+  const { graphql, readiness, metrics, logger, sse, plain, cors, metricsEndpoint } = options;
   async function serveSse(shared: SharedSse, request: IncomingMessage, response: ServerResponse): Promise<void> {
     let body: Buffer;
     try {
@@ -115,19 +118,7 @@ export function createRequestHandler(options: {
       const reasons = readiness.notReadyBecause();
       return json(response, reasons.length ? 503 : 200, reasons.length ? { status: 'not ready', reasons } : { status: 'ready' });
     }
-    if (request.method === 'GET' && path === '/metrics') {
-      metrics.scrape().then(
-        (text) => {
-          response.writeHead(200, { 'content-type': metrics.contentType });
-          response.end(text);
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, 'metrics collection failed');
-          json(response, 500, { status: 'error' });
-        },
-      );
-      return;
-    }
+    if (metricsEndpoint && request.method === 'GET' && path === '/metrics') return metricsEndpoint(request, response);
     if (plain && path !== undefined && isPlainStreamPath(path)) return plain.serve(request, response);
     if (cors && path === cors.path) {
       const origin = request.headers.origin;

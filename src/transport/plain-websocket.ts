@@ -24,6 +24,7 @@ const CLOSE_CODE_OF: Record<string, number> = {
   CURSOR_EXPIRED: CloseCode.CursorExpired,
   FORBIDDEN: CloseCode.Forbidden,
   BAD_USER_INPUT: CloseCode.BadRequest,
+  RATE_LIMITED: CloseCode.RateLimited,
 };
 
 export interface PlainWebSocketOptions {

@@ -1,5 +1,5 @@
 import type { DocumentNode, ExecutionArgs, ExecutionResult, GraphQLSchema, OperationDefinitionNode } from 'graphql';
-import { Kind, getArgumentValues, getVariableValues, visit } from 'graphql';
+import { Kind, getArgumentValues, getVariableValues, print, visit } from 'graphql';
 import type { Viewer } from '../auth/viewer.js';
 import { accessFor, readDecision, viewerDecidedOn } from '../auth/viewer.js';
 import type { GraphQLContext } from '../context.js';
@@ -25,6 +25,8 @@ export interface SharePlan {
   key: string;
   /** The subscription field, for metrics. */
   field: string;
+  /** The project the subscription reads. */
+  projectId: string;
   /** The variables the shared execution runs with: the member's, without its cursor. */
   variables: Record<string, unknown>;
   /** The rights in the key and no others: the shared execution runs as this viewer. */
@@ -43,6 +45,35 @@ function canonical(value: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
+}
+
+const normalised = new WeakMap<DocumentNode, string>();
+
+/**
+ * The document as what it means: printed without comments or layout, with the selections of
+ * each selection set and the variable definitions in a fixed order, so texts that differ in
+ * none of that share one audience. Printed once per parsed document; the parser's cache
+ * gives one document per distinct text.
+ */
+export function normalisedDocument(document: DocumentNode): string {
+  let text = normalised.get(document);
+  if (text === undefined) {
+    const sorted = visit(document, {
+      // On leaving, the nested sets are sorted already: each selection is printed once here.
+      SelectionSet: { leave: (node) => ({ ...node, selections: byPrinted(node.selections) }) },
+      OperationDefinition: { leave: (node) => ({ ...node, variableDefinitions: node.variableDefinitions && byPrinted(node.variableDefinitions) }) },
+    });
+    text = print(sorted);
+    normalised.set(document, text);
+  }
+  return text;
+}
+
+function byPrinted<T extends Parameters<typeof print>[0]>(nodes: readonly T[]): T[] {
+  return nodes
+    .map((node) => ({ node, text: print(node) }))
+    .sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0))
+    .map(({ node }) => node);
 }
 
 function variableUses(document: DocumentNode, name: string): number {
@@ -98,8 +129,9 @@ export function planShare(
 
   const decision = readDecision(viewer, args.projectId);
   return {
-    key: [field.name.value, decision, payload.operationName ?? '', canonical(variables), payload.query].join('\n'),
+    key: [field.name.value, decision, payload.operationName ?? '', canonical(variables), normalisedDocument(document)].join('\n'),
     field: field.name.value,
+    projectId: args.projectId,
     variables,
     viewer: viewerDecidedOn(args.projectId, decision),
     after,
@@ -112,11 +144,15 @@ export function sharedExecution(
   args: ExecutionArgs & { contextValue: GraphQLContext },
   subscribe: (args: ExecutionArgs) => unknown,
 ): {
+  projectId: string;
+  subject: string;
   start(tap: AudienceSourceTap): Promise<AsyncIterable<ExecutionResult> | ExecutionResult>;
   resume?: { after: string; replay(until: LogPosition): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> };
 } {
   const { contextValue } = args;
   return {
+    projectId: plan.projectId,
+    subject: contextValue.viewer.subject,
     start: async (tap) =>
       (await subscribe({
         ...args,

@@ -7,6 +7,7 @@ import type { Services } from '../domain.js';
 import type { GraphQLServer } from '../graphql-server.js';
 import { GRAPHQL_PATH } from '../graphql-server.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { MetricsEndpoint } from '../observability/metrics-endpoint.js';
 import { createAudiences } from './audiences.js';
 import type { Readiness } from './http.js';
 import { createRequestHandler } from './http.js';
@@ -52,6 +53,8 @@ export function createTransports(options: {
   authenticator: Authenticator;
   connections: ConnectionLimiter;
   readiness: Readiness;
+  /** `/metrics` on the API's port; unset when it is served elsewhere or not at all. */
+  metricsEndpoint?: MetricsEndpoint;
 }): Transports {
   const { config, logger, metrics, authenticator, connections, services } = options;
   const { yoga, schema } = options.graphql;
@@ -61,6 +64,10 @@ export function createTransports(options: {
     metrics,
     outgoingBufferBytes: config.limits.outgoingBufferBytes,
     maxQueuedEvents: config.limits.maxQueuedEvents,
+    replayStallMs: config.limits.replayStallMs,
+    holdSubscription: (subject) => services.streams.subscriptionSlot(subject),
+    // Like the per-subject limits, only with authentication: without it, one anonymous caller is everyone.
+    maxAudiencesPerProject: authenticator.enabled ? config.limits.maxAudiencesPerProject : Number.POSITIVE_INFINITY,
     onError: (error) => logger.error({ err: error }, 'shared subscription failed; its members were completed'),
   });
   const sharedSse = createSharedSse({
@@ -90,12 +97,14 @@ export function createTransports(options: {
       sse: config.fanout === 'shared' ? { graphqlPath: GRAPHQL_PATH, shared: sharedSse } : undefined,
       plain: plainSse,
       cors: { path: GRAPHQL_PATH, origins },
+      metricsEndpoint: options.metricsEndpoint,
     }),
   );
   const webSocket = createWebSocketTransport(yoga, {
     path: GRAPHQL_PATH,
     fanout: config.fanout,
     audiences,
+    atSubscriptionLimit: (subject, starting) => services.streams.atSubscriptionLimit(subject, starting),
     authenticator,
     connections,
     limits: config.limits,

@@ -1,7 +1,9 @@
 import type { DocumentNode, ExecutionArgs, ExecutionResult } from 'graphql';
-import { GraphQLError, getOperationAST } from 'graphql';
+import { GraphQLError, getOperationAST, parse as parseDocument } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
+import type { Context, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import type { Extra } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
@@ -11,6 +13,7 @@ import type { Viewer } from '../auth/viewer.js';
 import type { Limits } from '../config.js';
 import type { GraphQLContext } from '../context.js';
 import { isGraphQLError } from '../errors.js';
+import { createMaskError } from '../mask-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AudienceMember, Audiences } from './audiences.js';
 import { graphqlWsNextFrames, withoutHttpHints } from './frames.js';
@@ -38,9 +41,25 @@ export function closeSlowConsumer(socket: WebSocket, metrics: Metrics, transport
   socket.once('close', () => clearTimeout(cut));
 }
 
+/**
+ * Whether a document's operation is a subscription, from a bare parse: a subject at its
+ * subscription limit is refused before the envelop, validation and planning, the dearer
+ * steps, so thousands of distinct documents cost a parse each. Documents that do not parse
+ * are left to the envelop to answer.
+ */
+function isSubscription(query: string, operationName: string | null | undefined): boolean {
+  try {
+    return getOperationAST(parseDocument(query, { noLocation: true }), operationName)?.operation === 'subscription';
+  } catch {
+    return false;
+  }
+}
+
 interface EnvelopedRoot {
   execute(args: ExecutionArgs): unknown;
   subscribe(args: ExecutionArgs): unknown;
+  /** The subscription has started (or failed to): it no longer counts as starting. */
+  settle?: () => void;
   /** Set when the operation joins a shared audience instead of executing on its own. */
   join?: (args: ExecutionArgs) => Promise<AsyncIterableIterator<never> | ExecutionResult>;
 }
@@ -70,6 +89,8 @@ export interface WebSocketTransportOptions {
   fanout: 'shared' | 'per-subscriber';
   /** Where shared subscriptions join; SSE streams join the same audiences. */
   audiences: Audiences;
+  /** Whether a token subject holds the most subscriptions allowed, with `starting` more on their way. */
+  atSubscriptionLimit(subject: string, starting: number): boolean;
   metrics: Metrics;
   authenticator: Authenticator;
   connections: ConnectionLimiter;
@@ -97,6 +118,7 @@ export function createWebSocketTransport(
   closeAll(code: number, reason: string): void;
 } {
   const { authenticator, connections, limits, logger, metrics } = options;
+  const maskError = createMaskError(logger, metrics);
   const webSocketServer = new WebSocketServer({
     noServer: true,
     maxPayload: limits.maxPayloadBytes,
@@ -106,28 +128,110 @@ export function createWebSocketTransport(
   const connectionOf = new WeakMap<object, Connection>();
   const { audiences } = options;
   const subjectOf = new WeakMap<WebSocket, string>();
+  /** Subscriptions per subject that passed the limit check and have not yet joined or failed. */
+  const startingSubscriptions = new Map<string, number>();
 
   // One log line when a connection opens and one when it closes, with why.
   webSocketServer.on('connection', (socket, request) => {
     const connection = logConnection(metrics, logger, 'ws', request);
     socket.once('close', (code, reason) => connection.closed({ code, reason: String(reason), subject: subjectOf.get(socket) }));
+    // graphql-ws prints a socket's errors (a frame over the size limit, a broken frame) to
+    // stderr; ws closes the socket itself (1009, 1002), so they are the log's, as a client's fault.
+    queueMicrotask(() => {
+      socket.removeAllListeners('error');
+      socket.on('error', (error) => logger.info({ connectionId: connection.id, reason: error.message }, 'websocket protocol error'));
+    });
   });
+
+  /** The execution arguments of an operation on a socket, or the errors that refuse it. */
+  async function prepare(
+    context: Context<Record<string, unknown> | undefined, Extra>,
+    id: string,
+    payload: SubscribePayload,
+    settle: (() => void) | undefined,
+  ) {
+    const connection = connectionOf.get(context)!;
+    const socket = context.extra.socket as WebSocket;
+    const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+      ...context,
+      req: context.extra.request,
+      socket,
+      params: payload,
+      viewer: connection.viewer,
+      onSlowConsumer: () => closeSlowConsumer(socket, metrics),
+    });
+    let document: DocumentNode;
+    let errors: readonly GraphQLError[];
+    try {
+      document = parse(payload.query);
+      errors = validate(schema, document);
+    } catch (error) {
+      // A syntax error, or a document over a limit (some limits throw instead of reporting),
+      // is the client's: answer it as an error message and keep the socket.
+      if (isGraphQLError(error)) return [error];
+      throw error;
+    }
+    if (errors.length) return errors;
+    const operation = getOperationAST(document, payload.operationName);
+    const plan =
+      options.fanout === 'shared' && operation ? planShare(schema, document, operation, payload, connection.viewer) : undefined;
+    const contextValue = (await contextFactory()) as GraphQLContext;
+    const member = plan && webSocketMember(socket, id, plan.field, metrics);
+    return {
+      schema,
+      operationName: payload.operationName,
+      document,
+      variableValues: payload.variables,
+      contextValue,
+      rootValue: {
+        execute,
+        subscribe,
+        settle,
+        join:
+          plan &&
+          ((args) =>
+            audiences.join({
+              key: plan.key,
+              member: member!,
+              ...sharedExecution(plan, args as ExecutionArgs & { contextValue: GraphQLContext }, subscribe),
+            })),
+      } satisfies EnvelopedRoot,
+    };
+  }
 
   const graphqlWs = useServer(
     {
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
-      subscribe: (args) => {
+      subscribe: async (args) => {
         const root = args.rootValue as EnvelopedRoot;
-        return (root.join ? root.join(args) : root.subscribe(args)) as never;
+        try {
+          return (await (root.join ? root.join(args) : root.subscribe(args))) as never;
+        } catch (error) {
+          // Thrown out of here, graphql-ws would print it to stderr and close the whole socket.
+          logger.error({ err: error }, 'subscription failed to start');
+          return { errors: [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] } as never;
+        } finally {
+          root.settle?.();
+        }
       },
       onConnect: async (context) => {
         const socket = context.extra.socket as WebSocket;
+        // graphql-ws has checked that the payload is an object (4400 otherwise); what it holds is ours to check.
+        const authorization = context.connectionParams?.authorization;
+        if (authorization != null && typeof authorization !== 'string') {
+          logger.info({ reason: `authorization is ${Array.isArray(authorization) ? 'an array' : `a ${typeof authorization}`}` }, 'websocket refused: authentication');
+          return false;
+        }
         let viewer: Viewer;
         try {
-          viewer = await authenticator.authenticate(context.connectionParams?.authorization as string | undefined);
+          viewer = await authenticator.authenticate(authorization);
         } catch (error) {
-          if (!(error instanceof AuthenticationError)) throw error;
+          if (!(error instanceof AuthenticationError)) {
+            logger.error({ err: error }, 'websocket refused: the token could not be checked');
+            socket.close(CloseCode.InternalServerError, 'Internal server error');
+            return false;
+          }
           logger.info({ reason: error.message }, 'websocket refused: authentication');
           return false;
         }
@@ -156,7 +260,6 @@ export function createWebSocketTransport(
       },
       onSubscribe: async (context, id, payload) => {
         const connection = connectionOf.get(context)!;
-        const socket = context.extra.socket as WebSocket;
         if (Object.keys(context.subscriptions).length > limits.maxSubscriptionsPerConnection) {
           return [
             new GraphQLError(`at most ${limits.maxSubscriptionsPerConnection} operations per connection`, {
@@ -164,58 +267,48 @@ export function createWebSocketTransport(
             }),
           ];
         }
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...context,
-          req: context.extra.request,
-          socket,
-          params: payload,
-          viewer: connection.viewer,
-          onSlowConsumer: () => closeSlowConsumer(socket, metrics),
-        });
-        let document: DocumentNode;
-        let errors: readonly GraphQLError[];
+        // A subscription takes its subject's slot only once it has joined, several awaits
+        // later: until then it counts as starting, so a burst of thousands is refused here,
+        // each for the cost of a parse, instead of all passing this check at once.
+        const { subject } = connection.viewer;
+        if (!isSubscription(payload.query, payload.operationName)) return prepare(context, id, payload, undefined);
+        const starting = startingSubscriptions.get(subject) ?? 0;
+        if (options.atSubscriptionLimit(subject, starting)) {
+          return [
+            new GraphQLError('this token already holds the most subscriptions allowed; end one before starting another', {
+              extensions: { code: 'RATE_LIMITED' },
+            }),
+          ];
+        }
+        startingSubscriptions.set(subject, starting + 1);
+        let settled = false;
+        const settle = () => {
+          if (settled) return;
+          settled = true;
+          const remaining = startingSubscriptions.get(subject)! - 1;
+          if (remaining === 0) startingSubscriptions.delete(subject);
+          else startingSubscriptions.set(subject, remaining);
+        };
         try {
-          document = parse(payload.query);
-          errors = validate(schema, document);
+          const prepared = await prepare(context, id, payload, settle);
+          if (Array.isArray(prepared)) settle();
+          return prepared;
         } catch (error) {
-          // A syntax error, or a document over a limit (some limits throw instead of reporting),
-          // is the client's: answer it as an error message and keep the socket.
-          if (isGraphQLError(error)) return [error];
+          settle();
           throw error;
         }
-        if (errors.length) return errors;
-        const operation = getOperationAST(document, payload.operationName);
-        const plan =
-          options.fanout === 'shared' && operation ? planShare(schema, document, operation, payload, connection.viewer) : undefined;
-        const contextValue = (await contextFactory()) as GraphQLContext;
-        const member = plan && webSocketMember(socket, id, plan.field, metrics);
-        return {
-          schema,
-          operationName: payload.operationName,
-          document,
-          variableValues: payload.variables,
-          contextValue,
-          rootValue: {
-            execute,
-            subscribe,
-            join:
-              plan &&
-              ((args) =>
-                audiences.join({
-                  key: plan.key,
-                  member: member!,
-                  ...sharedExecution(plan, args as ExecutionArgs & { contextValue: GraphQLContext }, subscribe),
-                })),
-          } satisfies EnvelopedRoot,
-        };
       },
+
       onNext: (context, _id, _payload, _args, result) => {
         // The outgoing budget: a client that stops reading is dropped before its backlog grows.
         const socket = context.extra.socket as WebSocket;
         if (socket.bufferedAmount > limits.outgoingBufferBytes) closeSlowConsumer(socket, metrics);
         if (result.errors) return { ...result, errors: result.errors.map(withoutHttpHints) };
       },
-      onError: (_context, _id, _payload, errors) => errors.map(withoutHttpHints),
+      // graphql-ws turns an error thrown by a running subscription into an error message with
+      // its raw text: masked here like every other error, and logged under its requestId.
+      onError: (_context, _id, _payload, errors) =>
+        errors.map((error) => withoutHttpHints((maskError(error, 'Unexpected error.', false) as GraphQLError).toJSON())),
     },
     webSocketServer,
   );

@@ -98,7 +98,7 @@ export type ProjectEvent = {
  * stream message must hold. `run` is aliased per type, as the two types differ.
  */
 export const EVENTS_WITH_EVERY_FIELD = `query ($projectId: ID!) {
-  events(projectId: $projectId, limit: 1000) {
+  events(projectId: $projectId, limit: 40) {
     cursor type projectId occurredAt
     ... on IngestJobEvent { job { ${JOB_FIELDS} } }
     ... on AgentRunEvent {

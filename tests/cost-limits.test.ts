@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import type { Config } from '../src/config.js';
+import { connectWebSocket, mutate, request, subscribeOverSse, subscribeOverWebSocket } from './support/clients.js';
+import { START_RUN } from './support/operations.js';
+import { createAppPool, testConfig } from './support/servers.js';
+import { createTeardown } from './support/teardown.js';
+
+const pool = createAppPool();
+afterEach(() => pool.stopAll());
+const teardown = createTeardown();
+
+type Answer = { data?: Record<string, any> | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+
+/** A query over each transport that serves queries, answered as the client sees it. */
+const TRANSPORTS: Array<{ name: string; query(app: App, query: string, variables?: Record<string, unknown>): Promise<Answer> }> = [
+  { name: 'HTTP', query: (app, query, variables) => request(app.url, query, variables) },
+  {
+    name: 'SSE',
+    async query(app, query, variables) {
+      const subscription = subscribeOverSse(app.url, query, variables);
+      teardown.push(() => subscription.dispose());
+      return firstAnswer(subscription);
+    },
+  },
+  {
+    name: 'WebSocket',
+    async query(app, query, variables) {
+      const client = connectWebSocket(app.url);
+      teardown.push(() => client.dispose());
+      const subscription = subscribeOverWebSocket(client, query, variables);
+      teardown.push(() => subscription.dispose());
+      return firstAnswer(subscription);
+    },
+  },
+];
+
+async function firstAnswer(subscription: { results: unknown[]; errors: unknown[]; readonly completed: boolean }): Promise<Answer> {
+  const { waitFor } = await import('./support/wait-for.js');
+  await waitFor(() => subscription.results.length > 0 || subscription.errors.length > 0, { what: 'the answer', timeoutMs: 10_000 });
+  if (subscription.results.length) return { data: subscription.results[0] as Record<string, any> };
+  const errors = subscription.errors[0];
+  return { errors: (Array.isArray(errors) ? errors : [errors]) as Answer['errors'] };
+}
+
+function start(limits: Partial<Config['limits']> = {}): Promise<App> {
+  const base = testConfig('memory', 'unused:');
+  return pool.start({ ...base, limits: { ...base.limits, ...limits } });
+}
+
+async function runWithMessages(app: App, projectId: string, count: number, content: string): Promise<string> {
+  const run = (await mutate<any>(app.url, START_RUN, { projectId, agent: 'costs' })).startAgentRun;
+  for (let index = 0; index < count; index++) {
+    await mutate(app.url, `mutation ($runId: ID!, $content: String!) { appendAgentMessage(runId: $runId, role: USER, content: $content) { index } }`, {
+      runId: run.id,
+      content,
+    });
+  }
+  return run.id as string;
+}
+
+const aliases = (count: number, field: (index: number) => string) =>
+  Array.from({ length: count }, (_, index) => `a${index}: ${field(index)}`).join('\n');
+
+const codeOf = (answer: Answer) => answer.errors?.[0]?.extensions?.code;
+
+describe.each(TRANSPORTS)('cost and response limits, over $name', (transport) => {
+  it('count first/last passed as variables as if they were written in the document', async () => {
+    const app = await start();
+    const runId = await runWithMessages(app, 'costs-variables', 3, 'hello');
+    const query = `query ($id: ID!, $n: Int) { ${aliases(15, () => 'agentRun(id: $id) { messages(last: $n) { content } }')} }`;
+
+    const refused = await transport.query(app, query, { id: runId, n: 200 });
+    expect(codeOf(refused)).toBe('COST_LIMIT_EXCEEDED');
+    expect(refused.data ?? null).toBeNull();
+
+    const served = await transport.query(app, query, { id: runId, n: 2 });
+    expect(served.errors).toBeUndefined();
+    expect(served.data!.a14.messages).toHaveLength(2);
+  });
+
+  it('count limit, and the default page of a field asked without one', async () => {
+    const app = await start({ maxCost: 200 });
+    const runId = await runWithMessages(app, 'costs-defaults', 1, 'hello');
+
+    const history = await transport.query(app, `query { events(projectId: "costs-defaults", limit: 1000) { cursor type } }`);
+    expect(codeOf(history)).toBe('COST_LIMIT_EXCEEDED');
+    // Without `limit`, history returns its default page (100 events), which costs as much.
+    const defaultHistory = await transport.query(app, `query { events(projectId: "costs-defaults") { cursor type } }`);
+    expect(codeOf(defaultHistory)).toBe('COST_LIMIT_EXCEEDED');
+    // Without first/last, messages returns its default page of 50.
+    const defaultMessages = await transport.query(app, `query ($id: ID!) { agentRun(id: $id) { messages { content } } }`, { id: runId });
+    expect(codeOf(defaultMessages)).toBe('COST_LIMIT_EXCEEDED');
+
+    const small = await transport.query(app, `query ($id: ID!) { agentRun(id: $id) { messages(last: 1) { content } } events(projectId: "costs-defaults", limit: 2) { cursor } }`, {
+      id: runId,
+    });
+    expect(small.errors).toBeUndefined();
+    expect(small.data!.events).toHaveLength(2);
+  });
+
+  it('refuse a response larger than MAX_RESPONSE_BYTES with RESPONSE_TOO_LARGE and send none of it', async () => {
+    const app = await start({ maxResponseBytes: 50_000 });
+    const runId = await runWithMessages(app, 'costs-bytes', 5, 'y'.repeat(20_000));
+
+    const large = await transport.query(app, `query ($id: ID!) { agentRun(id: $id) { messages(first: 5) { content } } }`, { id: runId });
+    expect(codeOf(large)).toBe('RESPONSE_TOO_LARGE');
+    expect(large.errors).toHaveLength(1);
+    expect(large.data ?? null).toBeNull();
+
+    const fits = await transport.query(app, `query ($id: ID!) { agentRun(id: $id) { messages(first: 2) { content } } }`, { id: runId });
+    expect(fits.errors).toBeUndefined();
+    expect(fits.data!.agentRun.messages).toHaveLength(2);
+  });
+});
