@@ -99,7 +99,7 @@ export function createGraphQLServer(options: {
     renderGraphiQL,
     landingPage: false,
     // The HTTP front answers preflights and sets CORS headers by the one origin policy
-    // (transport/origin-policy.ts); yoga's own would allow any origin, with credentials.
+    // (transport/http/origin-policy.ts); yoga's own would allow any origin, with credentials.
     cors: false,
     // Unexpected errors are logged where they are masked; expected ones are answers, not faults.
     logging: false,

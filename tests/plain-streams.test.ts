@@ -9,7 +9,7 @@ import { DOTTED_EVENT_NAMES, dottedEventName, eventTypeOfDottedName } from '../s
 import { EVENT_TYPES } from '../src/events/event-record.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createEventsSchema } from '../src/schema.js';
-import { redactedUrl } from '../src/transport/plain-routes.js';
+import { redactedUrl } from '../src/transport/plain/plain-routes.js';
 import { connectWebSocket, mutate, request, subscribeOverWebSocket } from './support/clients.js';
 import type { PlainMessage, PlainSseStream, PlainWebSocketStream } from './support/plain-clients.js';
 import { openPlainSse, openPlainWebSocket, parseSse, plainStreamUrl } from './support/plain-clients.js';

@@ -21,7 +21,7 @@ import {
   WORKFLOW_STREAM,
   cursorSeq,
 } from './support/operations.js';
-import { graphqlWsNextFrames } from '../src/transport/frames.js';
+import { graphqlWsNextFrames } from '../src/fanout/frames.js';
 import { channelSubscribers, redisForTests } from './support/redis.js';
 import { EVERY_EVENT_TYPE_IN_ORDER, runEveryEventType } from './support/scenario.js';
 import { BACKENDS, createAppPool, testConfig } from './support/servers.js';

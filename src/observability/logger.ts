@@ -4,7 +4,7 @@ import type { LogLevel } from '../config.js';
 
 /**
  * Tokens and connection parameters never reach the log, whatever logs them. URLs that may
- * carry `?access_token=` are logged through `redactedUrl` (transport/plain-routes.ts).
+ * carry `?access_token=` are logged through `redactedUrl` (transport/plain/plain-routes.ts).
  */
 const REDACTED = [
   'authorization',

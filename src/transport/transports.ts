@@ -8,17 +8,17 @@ import type { GraphQLServer } from '../graphql-server.js';
 import { GRAPHQL_PATH } from '../graphql-server.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { MetricsEndpoint } from '../observability/metrics-endpoint.js';
-import { createAudiences } from './audiences.js';
-import type { Readiness } from './http.js';
-import { createRequestHandler } from './http.js';
+import { createAudiences } from '../fanout/audiences.js';
+import type { Readiness } from './http/http.js';
+import { createRequestHandler } from './http/http.js';
 import type { ConnectionLimiter } from './limiters.js';
-import { createOriginPolicy } from './origin-policy.js';
-import { createPlainSse } from './plain-sse.js';
-import { createPlainStreams } from './plain-streams.js';
-import { createPlainWebSocketTransport } from './plain-websocket.js';
-import { createSharedSse } from './sse.js';
-import { routeUpgrades } from './upgrades.js';
-import { createWebSocketTransport } from './websocket.js';
+import { createOriginPolicy } from './http/origin-policy.js';
+import { createPlainSse } from './plain/plain-sse.js';
+import { createPlainStreams } from './plain/plain-streams.js';
+import { createPlainWebSocketTransport } from './plain/plain-websocket.js';
+import { createSharedSse } from './graphql-sse/sse.js';
+import { routeUpgrades } from './http/upgrades.js';
+import { createWebSocketTransport } from './graphql-ws/websocket.js';
 
 /** Every way in, on one HTTP server: queries and mutations, SSE, WebSockets, plain streams. */
 export interface Transports {

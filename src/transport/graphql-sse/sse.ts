@@ -3,14 +3,14 @@ import type { DocumentNode, ExecutionArgs, ExecutionResult } from 'graphql';
 import { getOperationAST } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import type { Authenticator } from '../auth/authenticator.js';
-import type { Viewer } from '../auth/viewer.js';
-import type { GraphQLContext } from '../context.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { AudienceMember, Audiences } from './audiences.js';
-import { SSE_COMPLETE, SSE_HEADERS, SSE_KEEP_ALIVE, SSE_KEEP_ALIVE_MS, sseNextEvent, stringifyResult } from './frames.js';
-import type { SubscribePayload } from './shared-subscriptions.js';
-import { planShare, sharedExecution } from './shared-subscriptions.js';
+import type { Authenticator } from '../../auth/authenticator.js';
+import type { Viewer } from '../../auth/viewer.js';
+import type { GraphQLContext } from '../../context.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { AudienceMember, Audiences } from '../../fanout/audiences.js';
+import { SSE_COMPLETE, SSE_HEADERS, SSE_KEEP_ALIVE, SSE_KEEP_ALIVE_MS, sseNextEvent, stringifyResult } from '../../fanout/frames.js';
+import type { SubscribePayload } from '../../fanout/shared-subscriptions.js';
+import { planShare, sharedExecution } from '../../fanout/shared-subscriptions.js';
 
 export interface SharedSseOptions {
   yoga: YogaServerInstance<object, GraphQLContext>;

@@ -1,9 +1,9 @@
 import type { DocumentNode, ExecutionResult, GraphQLField, GraphQLObjectType, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { getNamedType, getOperationAST, isAbstractType, isLeafType, isObjectType, isRequiredArgument, parse, validate } from 'graphql';
-import { dottedEventName } from '../events/event-names.js';
-import type { EventType } from '../generated/resolvers-types.js';
-import type { ResultEncoding } from './audiences.js';
-import { SharedPayload } from './audiences.js';
+import { dottedEventName } from '../../events/event-names.js';
+import type { EventType } from '../../generated/resolvers-types.js';
+import type { ResultEncoding } from '../../fanout/audiences.js';
+import { SharedPayload } from '../../fanout/audiences.js';
 
 /**
  * Streams for clients that do not speak GraphQL run on the same subscription fields as

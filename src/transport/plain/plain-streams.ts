@@ -1,20 +1,20 @@
 import type { IncomingMessage } from 'node:http';
 import type { ExecutionArgs, ExecutionResult, GraphQLSchema } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
-import type { Authenticator } from '../auth/authenticator.js';
-import { AuthenticationError } from '../auth/authenticator.js';
-import type { Viewer } from '../auth/viewer.js';
-import { readDecision } from '../auth/viewer.js';
-import type { GraphQLContext } from '../context.js';
-import type { AudienceMember, Audiences } from './audiences.js';
-import type { ConnectionLimiter } from './limiters.js';
+import type { Authenticator } from '../../auth/authenticator.js';
+import { AuthenticationError } from '../../auth/authenticator.js';
+import type { Viewer } from '../../auth/viewer.js';
+import { readDecision } from '../../auth/viewer.js';
+import type { GraphQLContext } from '../../context.js';
+import type { AudienceMember, Audiences } from '../../fanout/audiences.js';
+import type { ConnectionLimiter } from '../limiters.js';
 import type { PlainDocument } from './plain-messages.js';
 import { createPlainDocument } from './plain-messages.js';
 import type { PlainRoute, PlainStreamRequest } from './plain-routes.js';
 import { PlainStreamRefusal, parsePlainStreamRequest } from './plain-routes.js';
-import type { OriginPolicy } from './origin-policy.js';
-import type { SubscribePayload } from './shared-subscriptions.js';
-import { planShare, sharedExecution } from './shared-subscriptions.js';
+import type { OriginPolicy } from '../http/origin-policy.js';
+import type { SubscribePayload } from '../../fanout/shared-subscriptions.js';
+import { planShare, sharedExecution } from '../../fanout/shared-subscriptions.js';
 
 export interface PlainStreamsOptions {
   schema: GraphQLSchema;

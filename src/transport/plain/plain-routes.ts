@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import { DOTTED_EVENT_NAMES, eventTypeOfDottedName } from '../events/event-names.js';
-import { EVENT_TYPES, decodeCursor } from '../events/event-record.js';
-import type { EventType } from '../generated/resolvers-types.js';
-import { DomainError } from '../errors.js';
-import { requireId } from '../validation.js';
+import { DOTTED_EVENT_NAMES, eventTypeOfDottedName } from '../../events/event-names.js';
+import { EVENT_TYPES, decodeCursor } from '../../events/event-record.js';
+import type { EventType } from '../../generated/resolvers-types.js';
+import { DomainError } from '../../errors.js';
+import { requireId } from '../../validation.js';
 
 /** Where the streams for clients without GraphQL live. */
 export const PLAIN_STREAM_PATH = '/api/stream';

@@ -3,16 +3,16 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
-import type { Metrics } from '../observability/metrics.js';
-import type { AudienceMember } from './audiences.js';
-import { CloseCode } from './close-codes.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { AudienceMember } from '../../fanout/audiences.js';
+import { CloseCode } from '../close-codes.js';
 import type { PlainAdmission, PlainStreams } from './plain-streams.js';
 import { refusalCode } from './plain-streams.js';
 import { PlainStreamRefusal, isPlainStreamPath, redactedUrl } from './plain-routes.js';
-import type { UpgradeRoute } from './upgrades.js';
-import { refuseUpgrade } from './upgrades.js';
-import { closeSlowConsumer } from './websocket.js';
-import { logConnection } from './connection-log.js';
+import type { UpgradeRoute } from '../http/upgrades.js';
+import { refuseUpgrade } from '../http/upgrades.js';
+import { closeSlowConsumer } from '../graphql-ws/websocket.js';
+import { logConnection } from '../connection-log.js';
 
 const TRANSPORT = 'ws-plain';
 

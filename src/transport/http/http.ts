@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { GRAPHQL_PATH } from '../graphql-server.js';
-import type { Metrics } from '../observability/metrics.js';
+import { GRAPHQL_PATH } from '../../graphql-server.js';
+import type { Metrics } from '../../observability/metrics.js';
 import type { OriginPolicy } from './origin-policy.js';
-import type { MetricsEndpoint } from '../observability/metrics-endpoint.js';
-import type { PlainSse } from './plain-sse.js';
-import { isPlainStreamPath } from './plain-routes.js';
-import type { SharedSse } from './sse.js';
-import { readBody } from './sse.js';
+import type { MetricsEndpoint } from '../../observability/metrics-endpoint.js';
+import type { PlainSse } from '../plain/plain-sse.js';
+import { isPlainStreamPath } from '../plain/plain-routes.js';
+import type { SharedSse } from '../graphql-sse/sse.js';
+import { readBody } from '../graphql-sse/sse.js';
 
 export interface Readiness {
   /** Why the instance should not get traffic now; empty when ready. */

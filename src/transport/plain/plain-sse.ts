@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Metrics } from '../observability/metrics.js';
-import type { AudienceMember } from './audiences.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { AudienceMember } from '../../fanout/audiences.js';
 import type { PlainAdmission, PlainStreams } from './plain-streams.js';
 import { refusalCode } from './plain-streams.js';
 import { PlainStreamRefusal, redactedUrl } from './plain-routes.js';
-import { logConnection } from './connection-log.js';
+import { logConnection } from '../connection-log.js';
 
 const TRANSPORT = 'sse-plain';
 
