@@ -1,4 +1,6 @@
 /** How the benchmarks talk to a server as its clients do: with a token, over HTTP and graphql-ws. */
+import type { Agent } from 'node:http';
+import { request } from 'node:http';
 import type { Client, ClientOptions } from 'graphql-ws';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -12,6 +14,36 @@ export function graphqlCaller(token: string) {
     if (result.errors) throw new Error(JSON.stringify(result.errors));
     return result.data;
   };
+}
+
+/**
+ * A query or mutation over HTTP on a keep-alive `agent` (node:http, so no fetch machinery is
+ * measured on the load generator's side), with `token`; a GraphQL error fails the call.
+ */
+export function postGraphql(
+  url: string,
+  agent: Agent,
+  token: string,
+  query: string,
+  variables: Record<string, unknown>,
+  extraHeaders: Record<string, string> = {},
+): Promise<any> {
+  const body = JSON.stringify({ query, variables });
+  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}`, ...extraHeaders };
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const result = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: any; errors?: unknown[] };
+        if (result.errors) reject(new Error(JSON.stringify(result.errors)));
+        else resolve(result.data);
+      });
+      response.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /**

@@ -29,7 +29,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
@@ -39,7 +39,7 @@ import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
 import type { ServerProcess } from './server-process.js';
 import WebSocket from 'ws';
 import { createProducer } from '../producer/src/index.js';
-import { connectGraphqlWs } from './clients.js';
+import { connectGraphqlWs, postGraphql } from './clients.js';
 import { startServerProcess } from './server-process.js';
 import type { ReaderReply, ReaderRequest, ReaderSubscription } from './token-readers.js';
 
@@ -60,24 +60,7 @@ const now = () => performance.timeOrigin + performance.now();
 /** Setup calls over a bounded pool of keep-alive connections. */
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-function call(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<any> {
-  const body = JSON.stringify({ query, variables });
-  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` };
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const result = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: any; errors?: unknown[] };
-        if (result.errors) reject(new Error(JSON.stringify(result.errors)));
-        else resolve(result.data);
-      });
-      response.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const call = (url: string, token: string, query: string, variables: Record<string, unknown>) => postGraphql(url, agent, token, query, variables);
 
 const START_RUN = `mutation ($projectId: ID!) { startAgentRun(projectId: $projectId, agent: "bench") { id } }`;
 const START_MESSAGE = `mutation ($runId: ID!) { startAgentMessage(runId: $runId, role: ASSISTANT) { id } }`;

@@ -36,13 +36,13 @@
 import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Client } from 'graphql-ws';
 import { createRedisKeys } from '../src/store/redis-keys.js';
 import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
-import { connectGraphqlWs } from './clients.js';
+import { connectGraphqlWs, postGraphql } from './clients.js';
 import type { PrivateRedis } from './private-redis.js';
 import { startPrivateRedis } from './private-redis.js';
 import type { ServerProcess } from './server-process.js';
@@ -81,29 +81,8 @@ interface Producer {
 /** A producer on a keep-alive connection of its own, one request at a time. */
 function httpProducer(url: string, token: string): Producer {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const send: Send = (query, variables, idempotencyKey) => {
-    const body = JSON.stringify({ query, variables });
-    const headers: Record<string, string | number> = {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-      authorization: `Bearer ${token}`,
-    };
-    if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
-    return new Promise((resolve, reject) => {
-      const req = request(url, { method: 'POST', agent, headers }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const result = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: any; errors?: unknown[] };
-          if (result.errors) reject(new Error(JSON.stringify(result.errors)));
-          else resolve(result.data);
-        });
-        response.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  };
+  const send: Send = (query, variables, idempotencyKey) =>
+    postGraphql(url, agent, token, query, variables, idempotencyKey ? { 'idempotency-key': idempotencyKey } : {});
   return { send, dispose: () => agent.destroy() };
 }
 
