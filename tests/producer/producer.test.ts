@@ -53,6 +53,12 @@ function producerFor(app: App, options: Partial<ProducerOptions> = {}): Producer
 
 const writer = () => signToken({ sub: 'producer', projects: ['p'] });
 
+/** How each call was refused: its code, whether it is retryable, and after how many attempts. */
+async function refusals(calls: Array<Promise<unknown>>) {
+  const errors = await Promise.all(calls.map((call) => call.then(() => undefined, (error: unknown) => error)));
+  return errors.map((error) => error instanceof ProducerError && [error.code, error.retryable, error.attempts]);
+}
+
 describe('the producer', () => {
   it('has one method per mutation of schema.graphql, named as the mutation', async () => {
     const schema = buildSchema(readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8'));
@@ -84,15 +90,13 @@ describe('the producer', () => {
     await producer.completeIngestJob({ id: job.id });
     const reader = createProducer({ url: app.url, token: await signToken({ sub: 'reader', projects: ['p'], scope: 'events:read' }), fetch: fetchImpl });
     producers.push(reader);
-    const failures = await Promise.all(
-      [
-        producer.updateIngestJobProgress({ id: 'no-such-job', progress: 0.1 }),
-        producer.updateIngestJobProgress({ id: job.id, progress: 2 }),
-        producer.completeIngestJob({ id: job.id }),
-        reader.createIngestJob({ projectId: 'p', source: 's' }),
-      ].map((call) => call.then(() => undefined, (error: unknown) => error)),
-    );
-    expect(failures.map((error) => error instanceof ProducerError && [error.code, error.retryable, error.attempts])).toEqual([
+    const failures = await refusals([
+      producer.updateIngestJobProgress({ id: 'no-such-job', progress: 0.1 }),
+      producer.updateIngestJobProgress({ id: job.id, progress: 2 }),
+      producer.completeIngestJob({ id: job.id }),
+      reader.createIngestJob({ projectId: 'p', source: 's' }),
+    ]);
+    expect(failures).toEqual([
       ['NOT_FOUND', false, 1],
       ['BAD_USER_INPUT', false, 1],
       ['INVALID_TRANSITION', false, 1],
@@ -273,15 +277,13 @@ describe('over graphql-ws', () => {
     const producer = overSocket(app, { token: await writer() });
     const job = await producer.createIngestJob({ projectId: 'p', source: 's' });
     await producer.completeIngestJob({ id: job.id });
-    const failures = await Promise.all(
-      [
-        producer.updateIngestJobProgress({ id: 'no-such-job', progress: 0.1 }),
-        producer.updateIngestJobProgress({ id: job.id, progress: 2 }),
-        producer.completeIngestJob({ id: job.id }),
-        producer.createIngestJob({ projectId: 'elsewhere', source: 's' }),
-      ].map((call) => call.then(() => undefined, (error: unknown) => error)),
-    );
-    expect(failures.map((error) => error instanceof ProducerError && [error.code, error.retryable, error.attempts])).toEqual([
+    const failures = await refusals([
+      producer.updateIngestJobProgress({ id: 'no-such-job', progress: 0.1 }),
+      producer.updateIngestJobProgress({ id: job.id, progress: 2 }),
+      producer.completeIngestJob({ id: job.id }),
+      producer.createIngestJob({ projectId: 'elsewhere', source: 's' }),
+    ]);
+    expect(failures).toEqual([
       ['NOT_FOUND', false, 1],
       ['BAD_USER_INPUT', false, 1],
       ['INVALID_TRANSITION', false, 1],
