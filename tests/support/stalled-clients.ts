@@ -17,25 +17,18 @@ export interface StalledClient {
   dispose(): void;
 }
 
-/** A graphql-transport-ws subscription that stops reading after its first message past the ack. */
-export function stalledGraphqlWs(
-  httpUrl: string,
-  payload: { query: string; variables?: Record<string, unknown> },
-  connectionParams: Record<string, unknown> = {},
-): StalledClient {
-  const socket = new WebSocket(webSocketUrl(httpUrl), 'graphql-transport-ws');
+/**
+ * A WebSocket that stops reading at the first message `isData` takes as data (the others,
+ * a protocol's handshake, it answers through `isData` itself).
+ */
+function stallAtFirstMessage(socket: WebSocket, isData: (text: string) => boolean = () => true): StalledClient {
   let received = '';
   let markStalled!: () => void;
   const stalled = new Promise<void>((resolve) => (markStalled = resolve));
   socket.on('error', () => {});
-  socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: connectionParams })));
   socket.on('message', (data) => {
     const text = String(data);
-    const message = JSON.parse(text) as { type: string };
-    if (message.type === 'connection_ack') {
-      socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload }));
-      return;
-    }
+    if (!isData(text)) return;
     received += text;
     socket.pause();
     markStalled();
@@ -51,27 +44,24 @@ export function stalledGraphqlWs(
   };
 }
 
+/** A graphql-transport-ws subscription that stops reading after its first message past the ack. */
+export function stalledGraphqlWs(
+  httpUrl: string,
+  payload: { query: string; variables?: Record<string, unknown> },
+  connectionParams: Record<string, unknown> = {},
+): StalledClient {
+  const socket = new WebSocket(webSocketUrl(httpUrl), 'graphql-transport-ws');
+  socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: connectionParams })));
+  return stallAtFirstMessage(socket, (text) => {
+    if ((JSON.parse(text) as { type: string }).type !== 'connection_ack') return true;
+    socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload }));
+    return false;
+  });
+}
+
 /** A plain stream WebSocket that stops reading after its first message. */
 export function stalledPlainWebSocket(url: string, headers: Record<string, string> = {}): StalledClient {
-  const socket = new WebSocket(url, { headers });
-  let received = '';
-  let markStalled!: () => void;
-  const stalled = new Promise<void>((resolve) => (markStalled = resolve));
-  socket.on('error', () => {});
-  socket.on('message', (data) => {
-    received += String(data);
-    socket.pause();
-    markStalled();
-  });
-  const ended = new Promise<number | undefined>((resolve) => socket.on('close', (code) => resolve(code)));
-  return {
-    stalled,
-    ended,
-    get received() {
-      return received;
-    },
-    dispose: () => socket.terminate(),
-  };
+  return stallAtFirstMessage(new WebSocket(url, { headers }));
 }
 
 /**
