@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
 import type { Backend } from './support/servers.js';
-import { connectWebSocket, mutate, subscribeOverWebSocket } from './support/clients.js';
-import type { ProjectEvent } from './support/operations.js';
+import { mutate } from './support/clients.js';
 import {
   APPEND_CONTENT,
   CREATE_JOB,
   JOB,
-  PROJECT_STREAM,
   RUN,
   START_MESSAGE,
   START_RUN,
@@ -18,8 +15,8 @@ import {
 } from './support/operations.js';
 import { redisForTests } from './support/redis.js';
 import { createAppPool, testConfig } from './support/servers.js';
+import { watchProject } from './support/project-watch.js';
 import { createTeardown } from './support/teardown.js';
-import { waitFor } from './support/wait-for.js';
 
 const { prefix } = redisForTests('abandoned');
 const pool = createAppPool();
@@ -39,21 +36,6 @@ async function twoInstances(backend: Exclude<Backend, 'memory'>) {
   return { one: one!, two: two!, advance: (ms: number) => void (clock.time += ms) };
 }
 
-async function watch(app: App, projectId: string) {
-  const client = connectWebSocket(app.url);
-  teardown.push(() => client.dispose());
-  const before = app.subscriberCount();
-  const stream = subscribeOverWebSocket<ProjectEvent>(client, PROJECT_STREAM, { projectId });
-  teardown.push(() => stream.dispose());
-  await waitFor(() => app.subscriberCount() > before, { what: 'the project stream to be live' });
-  return async () => {
-    const marker = (await mutate(app.url, CREATE_JOB, { projectId, source: 'marker' })).createIngestJob.id;
-    await waitFor(() => stream.results.some((result) => result.projectEvents.job?.id === marker), { what: 'the marker' });
-    const events = stream.results.map((result) => result.projectEvents);
-    return events.slice(0, events.findIndex((event) => event.job?.id === marker));
-  };
-}
-
 describe.each(['redis', 'cluster'] as const)('work whose producer vanished (%s)', (backend) => {
   it('is failed once by one of two instances, streaming messages finished, while work that changed stays open', async () => {
     const { one, two, advance } = await twoInstances(backend);
@@ -67,7 +49,7 @@ describe.each(['redis', 'cluster'] as const)('work whose producer vanished (%s)'
     const liveRun = (await mutate(url, START_RUN, { projectId, agent: 'live' })).startAgentRun;
     const liveMessage = (await mutate(url, START_MESSAGE, { runId: liveRun.id, role: 'ASSISTANT' })).startAgentMessage;
     const lostWorkflow = (await mutate(url, START_WORKFLOW, { projectId, workflowId: 'lost', nodeIds: ['a'] })).startWorkflowRun;
-    const settled = await watch(two, projectId);
+    const { settled } = await watchProject(two, projectId, teardown.push);
 
     advance(AFTER_MS - 10_000);
     // Alive producers keep their work open by changing it: a progress update, a piece of text.

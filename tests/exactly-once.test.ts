@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
 import type { Config } from '../src/config.js';
 import type { GraphQLResponse } from './support/clients.js';
-import { connectWebSocket, mutate, request, subscribeOverWebSocket } from './support/clients.js';
+import { connectWebSocket, mutate, request } from './support/clients.js';
 import type { FaultProxy } from './support/fault-proxy.js';
 import { startFaultProxy } from './support/fault-proxy.js';
-import type { ProjectEvent } from './support/operations.js';
 import {
   APPEND_MESSAGE,
   COMPLETE_JOB,
@@ -18,7 +15,6 @@ import {
   FINISH_MESSAGE,
   FINISH_WORKFLOW,
   JOBS,
-  PROJECT_STREAM,
   RUN,
   RUNS,
   START_MESSAGE,
@@ -35,6 +31,7 @@ import { createRandom } from './support/random.js';
 import { startPrivateRedis } from './support/processes.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { TEST_SECRET, bearer, signToken } from './support/tokens.js';
+import { watchProject } from './support/project-watch.js';
 import { createTeardown } from './support/teardown.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -113,29 +110,6 @@ async function redisBehindProxies(backend: 'redis' | 'cluster'): Promise<RedisFa
     dropped: () => proxies.reduce((sum, proxy) => sum + proxy.dropped(), 0),
     disarm: () => proxies.forEach((proxy) => proxy.disarm()),
     close: async () => void (await Promise.all(proxies.map((proxy) => proxy.close()))),
-  };
-}
-
-/** Every event of a project from now on, over graphql-ws, and a marker to know nothing else came. */
-async function watchProject(app: App, projectId: string) {
-  const client: Client = connectWebSocket(app.url);
-  teardown.push(() => client.dispose());
-  const before = app.subscriberCount();
-  const stream = subscribeOverWebSocket<ProjectEvent>(client, PROJECT_STREAM, { projectId });
-  teardown.push(() => stream.dispose());
-  await waitFor(() => app.subscriberCount() > before, { what: 'the project stream to be live' });
-  return {
-    /** The events so far, once a marker sent now has arrived after them. */
-    async settled(): Promise<ProjectEvent['projectEvents'][]> {
-      const marker = await mutate(app.url, CREATE_JOB, { projectId, source: `marker-${randomUUID()}` });
-      const markerId = marker.createIngestJob.id;
-      await waitFor(() => stream.results.some((result) => result.projectEvents.job?.id === markerId), {
-        timeoutMs: 10_000,
-        what: 'the marker event',
-      });
-      const events = stream.results.map((result) => result.projectEvents);
-      return events.slice(0, events.findIndex((event) => event.job?.id === markerId));
-    },
   };
 }
 
@@ -330,7 +304,7 @@ describe.each(['redis', 'cluster'] as const)('a mutation whose reply from Redis 
       const app = await pool.start(faults.config());
       const projectId = `once-${unique()}`;
       const variables = await scenario.prepare(app.url, projectId);
-      const watch = await watchProject(app, projectId);
+      const watch = await watchProject(app, projectId, teardown.push);
       const key = randomUUID();
 
       await faults.dropReplyTo(projectId, scenario.marker);
@@ -373,7 +347,7 @@ describe('keys on the in-process backend and on Redis', () => {
   it.each(['memory', 'redis'] as const)('a repeat changes nothing and is marked, over HTTP and graphql-ws alike (%s)', async (backend) => {
     const app = await pool.start(testConfig(backend, prefix));
     const projectId = `repeat-${unique()}`;
-    const watch = await watchProject(app, projectId);
+    const watch = await watchProject(app, projectId, teardown.push);
     const variables = { projectId, source: `repeat-${unique()}` };
     const key = randomUUID();
     const first = await send(app.url, CREATE_JOB, variables, key);
@@ -533,7 +507,7 @@ describe('between the producer and the server', () => {
     teardown.push(() => proxy.close());
     const throughProxy = proxy.url('http', '/graphql');
     const projectId = `http-${unique()}`;
-    const watch = await watchProject(app, projectId);
+    const watch = await watchProject(app, projectId, teardown.push);
     const variables = { projectId, source: `lost-response-${unique()}` };
     const key = randomUUID();
     proxy.dropReplyTo('lost-response-');
@@ -550,7 +524,7 @@ describe('between the producer and the server', () => {
   it.each(['redis', 'cluster'] as const)('8 concurrent sends of one request on two instances take effect once, and all answer alike (%s)', async (backend) => {
     const [one, two] = await Promise.all([pool.start(testConfig(backend, prefix)), pool.start(testConfig(backend, prefix))]);
     const projectId = `storm-${unique()}`;
-    const watch = await watchProject(one!, projectId);
+    const watch = await watchProject(one!, projectId, teardown.push);
     const run = await newRun(one!.url, projectId);
     const variables = { runId: run.id, role: 'ASSISTANT', content: `storm-${unique()}` };
     const key = randomUUID();
@@ -567,7 +541,7 @@ describe('between the producer and the server', () => {
   it.each(['redis', 'cluster'] as const)('keyed changes that lose version races to another instance each still take effect once (%s)', async (backend) => {
     const [one, two] = await Promise.all([pool.start(testConfig(backend, prefix)), pool.start(testConfig(backend, prefix))]);
     const projectId = `races-${unique()}`;
-    const watch = await watchProject(one!, projectId);
+    const watch = await watchProject(one!, projectId, teardown.push);
     const job = await newJob(one!.url, projectId, 100);
     // A commit that loses the race gives its key back; were it kept, the retry would find it
     // and answer a change that never happened.
