@@ -601,3 +601,25 @@ describe('a stalled Redis', () => {
     expect(finished.finishAgentMessage.content).toBe('once: said once');
   });
 });
+
+describe('a slow network to Redis', () => {
+  it('answers a commit whose reply comes after the deadline as unknown, and its retry with the key applies it once', async () => {
+    const proxy = await startFaultProxy({ port: 6379 });
+    teardown.push(() => proxy.close());
+    const app = await pool.start(testConfig('redis', prefix, { redisUrl: proxy.url('redis'), redisCommandTimeoutMs: 200 }));
+    const projectId = `late-${unique()}`;
+    const watch = await watchProject(app, projectId, teardown.push);
+    const variables = { projectId, source: `late-reply-${unique()}` };
+    const key = randomUUID();
+    // Redis commits at once; the answer crosses the network after the server stopped waiting.
+    proxy.delayReplyTo('late-reply-', 600);
+    const late = await send(app.url, CREATE_JOB, variables, key);
+    expect(code(late)).toBe('SERVICE_UNAVAILABLE');
+    expect(late.errors![0]!.extensions!.outcome).toBe('UNKNOWN');
+    const retried = await retryUntilAnswered(() => send(app.url, CREATE_JOB, variables, key));
+    expect((retried as { extensions?: unknown }).extensions).toEqual({ idempotentReplay: true });
+    const events = await watch.settled();
+    expect(events.filter((event) => event.type === 'INGEST_JOB_CREATED').map((event) => event.job!.id)).toEqual([retried.data!.createIngestJob.id]);
+    expect(await jobsWith(app.url, projectId, variables.source)).toBe(1);
+  });
+});

@@ -2,19 +2,19 @@ import type { Socket } from 'node:net';
 import { connect, createServer } from 'node:net';
 
 /** What the proxy does to the next reply of a connection whose request matched. */
-type ReplyFault = 'drop';
+type ReplyFault = 'drop' | { delayMs: number };
 
 /**
  * A TCP proxy on loopback that injects the faults a real network has, between a server and
  * Redis or between a producer and a server: it forwards each request, lets the peer act on
  * it, then drops the reply and resets the connection, so the sender cannot know the outcome.
  *
- * Faults are armed by what the request carries (`dropReplyTo`, a substring of the request's
- * bytes) or at random (`dropRate`); `resetAll` cuts every connection at once.
+ * Faults are armed by what the request carries (`dropReplyTo`, `delayReplyTo`: a substring
+ * of the request's bytes) or at random (`dropAtRandom`); `resetAll` cuts every connection at once.
  */
 export async function startFaultProxy(upstream: { host?: string; port: number }) {
   const connections = new Set<{ client: Socket; server: Socket }>();
-  const armed: Array<{ match: string; remaining: number }> = [];
+  const armed: Array<{ match: string; remaining: number; fault: ReplyFault }> = [];
   let dropRate = 0;
   let random: () => number = Math.random;
   let randomMatch = '';
@@ -35,7 +35,7 @@ export async function startFaultProxy(upstream: { host?: string; port: number })
         const text = chunk.toString('latin1');
         const rule = armed.find((candidate) => text.includes(candidate.match));
         if (rule) {
-          pending = 'drop';
+          pending = rule.fault;
           if (--rule.remaining === 0) armed.splice(armed.indexOf(rule), 1);
         } else if (dropRate > 0 && text.includes(randomMatch) && random() < dropRate) {
           pending = 'drop';
@@ -48,6 +48,17 @@ export async function startFaultProxy(upstream: { host?: string; port: number })
         // The peer has acted on the request: its reply is what the sender never sees.
         dropped++;
         cut();
+        return;
+      }
+      if (pending !== undefined) {
+        // A slow network: the reply, and whatever follows it on this connection, comes late.
+        const { delayMs } = pending;
+        pending = undefined;
+        server.pause();
+        setTimeout(() => {
+          client.write(chunk);
+          server.resume();
+        }, delayMs);
         return;
       }
       client.write(chunk);
@@ -68,7 +79,11 @@ export async function startFaultProxy(upstream: { host?: string; port: number })
      * connection reset, after the peer acted on the request.
      */
     dropReplyTo(match: string, times = 1): void {
-      armed.push({ match, remaining: times });
+      armed.push({ match, remaining: times, fault: 'drop' });
+    },
+    /** The reply to the next request whose bytes contain `match` is held back for `delayMs`. */
+    delayReplyTo(match: string, delayMs: number): void {
+      armed.push({ match, remaining: 1, fault: { delayMs } });
     },
     /**
      * Drops the reply of this share of the requests that contain `match` (every request
