@@ -72,11 +72,12 @@ describe('over HTTP', () => {
 
   it('answers a token that worked with 401 once it has expired', async () => {
     const app = await pool.start(testConfig('memory', 'unused:', { auth: { kind: 'secret', secret: TEST_SECRET } }));
-    const token = await signToken({ expiresIn: 1 });
+    // `exp` is in whole seconds, so a token for 1 s may expire at once: 2 s leaves at least one.
+    const token = await signToken({ expiresIn: 2 });
     const headers = { authorization: bearer(token) };
     expect(await request(app.url, JOBS, { projectId: 'p' }, headers)).toMatchObject({ status: 200, data: { ingestJobs: [] } });
     const expiresAt = decodeJwt(token).exp! * 1000;
-    await waitFor(() => Date.now() >= expiresAt, { timeoutMs: 3000, what: 'the token to expire' });
+    await waitFor(() => Date.now() >= expiresAt, { timeoutMs: 4000, what: 'the token to expire' });
     const refused = await request(app.url, JOBS, { projectId: 'p' }, headers);
     expect(refused.status).toBe(401);
     expect(refused.errors).toEqual([expect.objectContaining({ message: 'token expired', extensions: { code: 'UNAUTHENTICATED' } })]);
