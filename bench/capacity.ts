@@ -9,8 +9,9 @@
  *     subscribers on the client library's own `IngestJobStream`, starting after a snapshot's
  *     cursor;
  *   - Redis memory per event (log entry) and per entity (job; agent run with messages);
- *   - what an idempotency key adds: Redis time per commit with a key on every mutation,
- *     measured between two rounds without keys, and Redis memory per key.
+ *   - what an idempotency key adds: Redis time and CPU per commit with a key on every
+ *     mutation, through the API (rounds without and with keys, alternating) and in Redis alone
+ *     (the store's commits straight to the cluster, bench/key-cost.ts), and Redis memory per key.
  * Removes the cluster afterwards.
  *
  *   npm run bench:capacity
@@ -26,6 +27,7 @@ import { startRedisCluster } from '../tests/support/cluster.js';
 import { createCluster } from '../tests/support/redis.js';
 import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
 import { connectGraphqlWs, graphqlCaller } from './clients.js';
+import { measureKeyCost, printKeyCost } from './key-cost.js';
 import { startServerProcess } from './server-process.js';
 
 const mutations = Number(process.env.CAPACITY_MUTATIONS ?? 3000);
@@ -149,17 +151,28 @@ try {
   console.log(`  per mutation + its deliveries: ${((serverCpuMs * 1000) / mutations).toFixed(0)} µs`);
   console.log(`  per delivery (all of it charged to deliveries): ${((serverCpuMs * 1000) / Math.max(1, delivered)).toFixed(1)} µs`);
 
-  // Idempotency keys: a keyed round between two unkeyed ones, so drift shows.
+  // Idempotency keys through the API: rounds without and with, alternating, so drift and the
+  // machine's other load fall on both; medians.
   const keyedCount = Math.max(1000, Math.floor(mutations / 2));
-  const before = await progressRound(keyedCount, false);
-  const keyed = await progressRound(keyedCount, true);
-  const after = await progressRound(keyedCount, false);
-  const unkeyedCommit = (before.commitUsec + after.commitUsec) / 2;
-  const unkeyedProcess = (before.processUsec + after.processUsec) / 2;
-  console.log(`\nIdempotency keys (${keyedCount} progress mutations a round; without, with, without):`);
-  console.log(`  Redis time per commit (script + read): ${before.commitUsec.toFixed(1)}, ${keyed.commitUsec.toFixed(1)}, ${after.commitUsec.toFixed(1)} µs → with a key ${((keyed.commitUsec / unkeyedCommit - 1) * 100).toFixed(1)}%`);
-  console.log(`  redis-server CPU per mutation: ${before.processUsec.toFixed(1)}, ${keyed.processUsec.toFixed(1)}, ${after.processUsec.toFixed(1)} µs → with a key ${((keyed.processUsec / unkeyedProcess - 1) * 100).toFixed(1)}%`);
-  console.log(`  server CPU per mutation: ${((before.serverCpuMs * 1000) / keyedCount).toFixed(0)}, ${((keyed.serverCpuMs * 1000) / keyedCount).toFixed(0)}, ${((after.serverCpuMs * 1000) / keyedCount).toFixed(0)} µs`);
+  const pairs = Number(process.env.CAPACITY_KEY_PAIRS ?? 3);
+  const unkeyedRounds: Array<Awaited<ReturnType<typeof progressRound>>> = [];
+  const keyedRounds: typeof unkeyedRounds = [];
+  for (let pair = 0; pair < pairs; pair++) {
+    unkeyedRounds.push(await progressRound(keyedCount, false));
+    keyedRounds.push(await progressRound(keyedCount, true));
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const compare = (label: string, of: (round: (typeof unkeyedRounds)[number]) => number) => {
+    const without = median(unkeyedRounds.map(of));
+    const withKey = median(keyedRounds.map(of));
+    console.log(`  ${label}: without ${without.toFixed(1)} µs, with a key ${withKey.toFixed(1)} µs → +${((withKey / without - 1) * 100).toFixed(1)}%`);
+  };
+  console.log(`\nIdempotency keys through the API (${pairs} rounds each of ${keyedCount} progress mutations, alternating, medians):`);
+  compare('Redis time per commit (script + read)', (round) => round.commitUsec);
+  compare('redis-server CPU per mutation', (round) => round.processUsec);
+  compare('server CPU per mutation', (round) => (round.serverCpuMs * 1000) / keyedCount);
+  console.log('Idempotency keys in Redis alone (the store\'s commits straight to the cluster, no API server beside it; 10 alternating blocks, medians):');
+  printKeyCost(await measureKeyCost(inspector, masters, { prefix: `${prefix}key-cost:` }));
 
   const keys = createRedisKeys(prefix);
   const memory = async (key: string) => Number((await inspector.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
@@ -174,12 +187,16 @@ try {
   console.log(`  per event in a project's log: ${(logBytes / logLength).toFixed(0)} bytes (${logLength} events)`);
   console.log(`  per ingest job (its hash): ${await memory(keys.entity('ingestJob', jobs[0]!))} bytes, plus its index entry`);
   console.log(`  per agent run with 100 messages of 60 characters: ${runBytes} bytes (${(runBytes / 100).toFixed(0)} per message)`);
-  console.log(`  per project head: ${await memory(keys.head(projects[0]!))} bytes`);
-  const records = (await Promise.all(masters.map((node) => node.keys(`${prefix}*idem:*`)))).flat().slice(0, 200);
-  const recordBytes = await Promise.all(records.map(memory));
-  console.log(
-    `  per idempotency key (a progress answer; MEMORY USAGE of ${records.length}): ${(recordBytes.reduce((a, b) => a + b, 0) / Math.max(1, records.length)).toFixed(0)} bytes`,
-  );
+  const emptyHead = await memory(keys.head('capacity-runs'));
+  console.log(`  per project head: ${emptyHead} bytes without idempotency records`);
+  // A record is a field of its project's head: what the heads hold beyond an empty one, per record.
+  let records = 0;
+  let recordBytes = 0;
+  for (const projectId of projects) {
+    records += (await inspector.hkeys(keys.head(projectId))).filter((field) => /^\d+:/.test(field)).length;
+    recordBytes += (await memory(keys.head(projectId))) - emptyHead;
+  }
+  console.log(`  per idempotency key (a progress answer, a field of its project's head; ${records} records): ${(recordBytes / Math.max(1, records)).toFixed(0)} bytes`);
 } finally {
   await Promise.all(clients.map((client) => client.dispose()));
   await server.stop();

@@ -55,6 +55,11 @@ export interface App {
    * time to time; resolves with how many jobs and runs it failed (0 when the setting is off).
    */
   sweepAbandonedWork(): Promise<number>;
+  /**
+   * Drops the expired idempotency records of projects that stopped writing now, as the
+   * instance does by itself from time to time; resolves with how many projects it looked at.
+   */
+  sweepIdempotencyRecords(): Promise<number>;
 }
 
 /** Who may call, and how many connections each caller may hold. */
@@ -81,7 +86,7 @@ function createAccessControl(config: Config, logger: Logger) {
  */
 export function createApp(config: Config, logger: Logger = createLogger(config.logLevel)): App {
   const metrics = createMetrics();
-  const { backend, feeds, services, abandonedWork, close: closeDomain } = createDomain(config, logger, metrics);
+  const { backend, feeds, services, abandonedWork, idempotencyRecords, close: closeDomain } = createDomain(config, logger, metrics);
   const { authenticator, connections } = createAccessControl(config, logger);
   const graphql = createGraphQLServer({ config, logger, metrics, services, authenticator, connections });
   let draining = false;
@@ -124,6 +129,7 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
     async start() {
       await backend.connect();
       abandonedWork?.start();
+      idempotencyRecords.start();
       const { httpServer } = transports;
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -168,5 +174,6 @@ export function createApp(config: Config, logger: Logger = createLogger(config.l
     audienceCount: () => transports.audiences.count(),
     subscriberCount: () => feeds.subscriberCount() - transports.audiences.count() + transports.audiences.memberCount(),
     sweepAbandonedWork: async () => (abandonedWork ? abandonedWork.sweep() : 0),
+    sweepIdempotencyRecords: () => idempotencyRecords.sweep(),
   };
 }

@@ -114,6 +114,7 @@ export function createBackend(config: Config, logger: Logger, metrics: Metrics):
       retention: config.retention,
       now: config.now,
       activity: abandonedAfterMs > 0 ? { registerEveryMs: abandonedAfterMs / 4 } : undefined,
+      idempotencyWindowMs: config.producing.idempotencyWindowMs,
     }),
     pubsub:
       commands instanceof Cluster && subscriber instanceof Cluster

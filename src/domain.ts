@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { AbandonedWorkSweeper } from './abandoned-work.js';
 import { createAbandonedWorkSweeper } from './abandoned-work.js';
+import type { RecordSweeper } from './idempotency/record-sweeper.js';
+import { createRecordSweeper } from './idempotency/record-sweeper.js';
 import type { AgentService } from './agent/agent-service.js';
 import { createAgentService } from './agent/agent-service.js';
 import type { Backend } from './backend.js';
@@ -42,6 +44,8 @@ export interface Domain {
   services: Services;
   /** Fails work whose producer vanished; undefined unless ABANDONED_AFTER_SECONDS is set. */
   abandonedWork?: AbandonedWorkSweeper;
+  /** Drops the expired idempotency records of projects that stopped writing. */
+  idempotencyRecords: RecordSweeper;
   /** Stops timers and feeds, then closes the backend's clients. */
   close(): Promise<void>;
 }
@@ -108,13 +112,17 @@ export function createDomain(config: Config, logger: Logger, metrics: Metrics): 
       ? createAbandonedWorkSweeper({ store: backend.store, ...services, afterMs: abandonedAfterMs, now: clock, logger })
       : undefined;
 
+  const idempotencyRecords = createRecordSweeper({ store: backend.store, windowMs: config.producing.idempotencyWindowMs, logger });
+
   return {
     backend,
     feeds,
     services,
     abandonedWork,
+    idempotencyRecords,
     async close() {
       await abandonedWork?.stop();
+      await idempotencyRecords.stop();
       services.agent.dispose();
       feeds.close();
       await backend.close();

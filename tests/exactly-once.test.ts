@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
+import { createRedisKeys } from '../src/store/redis-keys.js';
 import type { GraphQLResponse } from './support/clients.js';
 import { connectWebSocket, mutate, request } from './support/clients.js';
 import type { FaultProxy } from './support/fault-proxy.js';
@@ -430,26 +431,52 @@ describe('keys on the in-process backend and on Redis', () => {
 
   it.each(['memory', 'redis'] as const)('treats a key after its window as a new request (%s)', async (backend) => {
     let time = Date.now();
-    const app = await pool.start(
-      testConfig(backend, prefix, {
-        producing: { idempotencyWindowMs: backend === 'memory' ? 60_000 : 100, abandonedAfterMs: 0 },
-        now: backend === 'memory' ? () => time : undefined,
-      }),
-    );
+    const app = await pool.start(testConfig(backend, prefix, { producing: { idempotencyWindowMs: 60_000, abandonedAfterMs: 0 }, now: () => time }));
     const projectId = `window-${unique()}`;
     const key = randomUUID();
     const variables = { projectId, source: 'windowed' };
     const first = await send(app.url, CREATE_JOB, variables, key);
-    if (backend === 'memory') time += 60_001;
-    else {
-      // Redis expires the record by its own clock: wait for it to be gone.
-      const redis = createRedis();
-      teardown.push(() => redis.quit());
-      await waitFor(async () => (await redis.keys(`${prefix}*idem:*${key}`)).length === 0, { what: 'the record to expire' });
-    }
+    time += 59_999;
+    const within = await send(app.url, CREATE_JOB, variables, key);
+    expect(within.data).toEqual(first.data);
+    time += 2;
     const later = await send(app.url, CREATE_JOB, variables, key);
     expect(later.data!.createIngestJob.id).not.toBe(first.data!.createIngestJob.id);
     expect(await jobsWith(app.url, projectId, 'windowed')).toBe(2);
+  });
+
+  it('drops expired records: a writing project\'s by its own commits, an idle project\'s by the sweep', async () => {
+    let time = Date.now();
+    const windowMs = 60_000;
+    const app = await pool.start(testConfig('redis', prefix, { producing: { idempotencyWindowMs: windowMs, abandonedAfterMs: 0 }, now: () => time }));
+    const redis = createRedis();
+    teardown.push(() => redis.quit());
+    const keys = createRedisKeys(prefix);
+    const recordsOf = async (projectId: string) => (await redis.hkeys(keys.head(projectId))).filter((field) => /^\d+:/.test(field));
+    const writing = `records-writing-${unique()}`;
+    const idle = `records-idle-${unique()}`;
+    const job = await newJob(app.url, writing);
+    for (let index = 0; index < 5; index++) await send(app.url, UPDATE_PROGRESS, { id: job.id, progress: index / 10 }, randomUUID());
+    await send(app.url, CREATE_JOB, { projectId: idle, source: 'idle' }, randomUUID());
+    expect(await recordsOf(writing)).toHaveLength(5);
+    expect(await recordsOf(idle)).toHaveLength(1);
+    // Within two windows nothing goes: a record of the last generation may still be in its window.
+    time += windowMs;
+    expect(await app.sweepIdempotencyRecords()).toBe(0);
+    expect(await recordsOf(idle)).toHaveLength(1);
+    time += 2 * windowMs;
+    // The writing project's next commit drops its expired records and keeps its new one.
+    const kept = randomUUID();
+    await send(app.url, UPDATE_PROGRESS, { id: job.id, progress: 0.9 }, kept);
+    expect(await recordsOf(writing)).toEqual([expect.stringContaining(kept)]);
+    // The idle project is found by the sweep, and forgotten once it holds nothing.
+    expect(await app.sweepIdempotencyRecords()).toBeGreaterThanOrEqual(1);
+    expect(await recordsOf(idle)).toEqual([]);
+    expect(await redis.zscore(keys.projectsWithRecords(), idle)).toBeNull();
+    // Its head still holds its position: a new event follows the old ones.
+    const watch = await mutate(app.url, `query ($projectId: ID!) { projectSnapshot(projectId: $projectId) { cursor } }`, { projectId: idle });
+    expect(watch.projectSnapshot.cursor).toEqual(expect.any(String));
+    expect(Number(await redis.hget(keys.head(idle), 'seq'))).toBe(1);
   });
 });
 
@@ -580,7 +607,9 @@ describe('a stalled Redis', () => {
     const health = (path: string) => fetch(new URL(path, app.url)).then((response) => response.status);
     const projectId = `stall-${unique()}`;
     const { run, message } = await streamingMessage(app.url, projectId);
-    await mutate(app.url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text: 'once: ' });
+    // Keyed, so the project is already among those with records and the stalled call's first
+    // command is the one that stores the text.
+    expect((await send(app.url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text: 'once: ' }, randomUUID())).errors).toBeUndefined();
     await waitFor(async () => (await health('/ready')) === 200, { what: 'ready' });
 
     redis.pause();

@@ -169,7 +169,8 @@ export function createChangeApplier(dependencies: {
             id,
             expectedVersion: current?.version ?? 0,
             ...decision,
-            idempotency: idempotent && { ...idempotent.record, answer: JSON.stringify(answer) },
+            // Without an answer of its own, the record answers the entity as committed.
+            idempotency: idempotent && { ...idempotent.record, answer: decision.answer === undefined ? undefined : JSON.stringify(decision.answer) },
           });
         } catch (error) {
           if (error instanceof IdempotentReplay) {

@@ -240,7 +240,7 @@ export function createMemoryStateStore(
       });
       trim(log);
       purge(change.projectId);
-      writeRecord(change.projectId, change.idempotency, change.idempotency?.answer ?? '');
+      writeRecord(change.projectId, change.idempotency, change.idempotency?.answer ?? JSON.stringify(change.value));
       if (change.finished) projectActive?.delete(key);
       else if (trackActivity) {
         {

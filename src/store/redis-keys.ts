@@ -23,14 +23,18 @@ const OWNER_OF = Object.fromEntries(
  *   streaming messages
  * - `<slot>project:<projectId>:<kind>`: sorted set of ids by creation position
  * - `<slot>project:<projectId>:finished`: sorted set of `<kind>:<id>` by when they leave
- * - `<slot>project:<projectId>:head`: hash `epoch`, `seq`
+ * - `<slot>project:<projectId>:head`: hash `epoch`, `seq`, `n` (the node that wrote it, on a
+ *   cluster), `o` and `p` (when retention is next due), and the project's idempotency
+ *   records, each a field `<generation>:<key>` holding its fingerprint, expiry and answer
+ *   (`kg` and `kc`: how far dropping expired ones got)
  * - `<slot>project:<projectId>:log`: stream of the project's retained events
- * - `<slot>project:<projectId>:idem:<key>`: string, an idempotency record (fingerprint and
- *   answer), expiring with its window
  * - `<slot>project:<projectId>:active`: sorted set of open `<kind>:<id>` by their last change
  *   (only while abandoned work is looked for)
  * - `<prefix>active-projects`: sorted set of projects that may have open work, by when an
- *   instance last named them; the one key outside a project's slot
+ *   instance last named them
+ * - `<prefix>projects-with-records`: sorted set of projects that may hold idempotency
+ *   records, by when an instance last named them; these two are the only keys outside a
+ *   project's slot
  *
  * The Lua scripts build entity keys of a project from `entityPrefix` and its collection
  * keys from the entity key, so those strings must keep this shape.
@@ -70,9 +74,9 @@ export function createRedisKeys(prefix: string) {
     finished: (projectId: string) => `${projectPrefix(projectId)}finished`,
     head: (projectId: string) => `${projectPrefix(projectId)}head`,
     log: (projectId: string) => `${projectPrefix(projectId)}log`,
-    idempotency: (projectId: string, key: string) => `${projectPrefix(projectId)}idem:${key}`,
     active: (projectId: string) => `${projectPrefix(projectId)}active`,
     activeProjects: () => `${prefix}active-projects`,
+    projectsWithRecords: () => `${prefix}projects-with-records`,
     /**
      * A project's event channel. On a cluster it is a sharded channel in the project's own
      * slot, so its messages travel only through the shard that holds the project; a plain

@@ -7,6 +7,7 @@ import type {
   AppendedCollections,
   ContentAppend,
   Entities,
+  IdempotencyRecord,
   EntityKind,
   KeyedCollection,
   KeyedCollections,
@@ -41,22 +42,28 @@ local publish_command = 'PUBLISH'
 local function announce(channel, draft, seq, epoch)
   redis.call(publish_command, channel, string.sub(draft, 1, -2) .. ',"seq":' .. seq .. ',"epoch":' .. cjson.encode(epoch) .. '}')
 end
-local function ensure_epoch(head, log, new_epoch)
-  local epoch = redis.call('HGET', head, 'epoch')
+-- The epoch of a head whose epoch and writing node were read already (a head also holds
+-- idempotency records, which a new epoch keeps: they say what was committed, not where).
+-- Returns the epoch, and true when a new one started (the position starts again at 0).
+local function fence(head, log, new_epoch, epoch, written_by)
   local node = ''
   if fence_by_node then
     node = redis.call('CLUSTER', 'MYID')
-    if epoch and redis.call('HGET', head, 'n') ~= node then
-      redis.call('DEL', head)
+    if epoch and written_by ~= node then
+      redis.call('HDEL', head, 'epoch', 'seq', 'o', 'p')
       epoch = nil
     end
   end
   if not epoch then
-    epoch = new_epoch
-    redis.call('HSET', head, 'epoch', epoch, 'n', node)
+    redis.call('HSET', head, 'epoch', new_epoch, 'n', node)
     redis.call('DEL', log)
+    return new_epoch, true
   end
-  return epoch
+  return epoch, false
+end
+local function ensure_epoch(head, log, new_epoch)
+  local read = redis.call('HMGET', head, 'epoch', 'n')
+  return (fence(head, log, new_epoch, read[1], read[2]))
 end
 
 local function seq_of(id)
@@ -109,32 +116,35 @@ end
 `;
 
 /**
- * An idempotency record is one string: the request's fingerprint (fixed length) followed by
- * the answer, expiring with the key's window.
+ * An idempotency record is a field of its project's head, named `<generation>:<key>`, where
+ * the generation is the window the record was written in (its time divided by the window).
+ * Its value is the request's fingerprint (fixed length), when it expires (ms, 15 digits),
+ * then the answer. A key is looked up in the current generation and the one before, which
+ * together hold every record younger than a window, and an expired record is no record.
+ *
+ * The head is read and written by every commit anyway, so a record costs a field in each
+ * of those two commands rather than a key and commands of its own. Older generations are
+ * dropped a batch at a time (`prune_records`) by the commits of the project, from where
+ * the last batch ended (`kc`), once its oldest generation (`kg`) is past; the records of a
+ * project that stopped writing are dropped by a sweep (PRUNE_RECORDS_SCRIPT).
  */
 const LUA_IDEMPOTENCY = `
-local function recall(key, fingerprint)
-  if fingerprint == '' then return nil end
-  local recorded = redis.call('GET', key)
-  if not recorded then return nil end
-  if string.sub(recorded, 1, #fingerprint) == fingerprint then return { 'r', string.sub(recorded, #fingerprint + 1) } end
+local function recorded_answer(recorded, fingerprint, now)
+  if not recorded or tonumber(string.sub(recorded, #fingerprint + 1, #fingerprint + 15)) <= now then return nil end
+  if string.sub(recorded, 1, #fingerprint) == fingerprint then return { 'r', string.sub(recorded, #fingerprint + 16) } end
   return { 'k' }
 end
-local function record(key, fingerprint, answer, window)
-  if fingerprint ~= '' then redis.call('SET', key, fingerprint .. answer, 'PX', window) end
-end
--- recall and record in one command: the record (the fingerprint and the answer, made by the
--- caller) is written unless one is there, and the one there is answered. A caller that then
--- does not commit takes its record back (release).
-local function claim(key, fingerprint, record, window)
-  if fingerprint == '' then return nil end
-  local recorded = redis.call('SET', key, record, 'NX', 'PX', window, 'GET')
-  if not recorded then return nil end
-  if string.sub(recorded, 1, #fingerprint) == fingerprint then return { 'r', string.sub(recorded, #fingerprint + 1) } end
-  return { 'k' }
-end
-local function release(key, fingerprint)
-  if fingerprint ~= '' then redis.call('DEL', key) end
+-- Drops the records of generations older than the one given among the next count fields
+-- head from cursor on; returns the cursor to go on from ('0': the head is done).
+local function prune_records(head, cursor, before, count)
+  local scan = redis.call('HSCAN', head, cursor, 'COUNT', count)
+  local doomed = {}
+  for i = 1, #scan[2], 2 do
+    local generation = string.match(scan[2][i], '^(%d+):')
+    if generation and tonumber(generation) < before then doomed[#doomed + 1] = scan[2][i] end
+  end
+  if #doomed > 0 then redis.call('HDEL', head, unpack(doomed)) end
+  return scan[1]
 end
 `;
 
@@ -151,10 +161,10 @@ end
  * `<id>:e` code units and `<id>:b` bytes already emitted, `<id>:m` the message as started).
  * Completing it writes its whole content into its list item once and drops the rest.
  *
- * An idempotency key is checked and claimed first (one SET NX GET), and given back if the
- * script then refuses the change, all in the same script: there is no moment in which the
- * change is committed and its key is not, or the other way round, and a repeat finds the
- * key whatever instance committed it.
+ * An idempotency key is looked up in the project's head, read once at the start, and
+ * recorded there by the same command that moves the head's position: there is no moment in
+ * which the change is committed and its key is not, or the other way round, and a repeat
+ * finds the key whatever instance committed it. A refused change records nothing.
  *
  * Each call also carries an attempt id, kept on the entity (`a`) with the positions it was
  * given: the Redis client itself sends a script again when its connection closed before the
@@ -166,14 +176,15 @@ end
  * entity stayed idle (`ifIdleSince`) is refused with { 'busy' } if it changed since.
  *
  * KEYS: entity hash, project index, project head, project log, project finished set, the
- *       idempotency record (the head again when there is none), the project's active set,
- *       then the collection keys the writes name.
+ *       project's active set, then the collection keys the writes name.
  * ARGV: expected version, entity JSON, entity id, epoch for a new log, now (ms),
  *       max events (0: no limit), age cutoff (ms, 0: none), finished (1 or 0),
  *       finished retention (ms, 0: for good), kind, entity key prefix, project key prefix,
  *       event count, write count, the project's channel, the idempotency fingerprint ('':
- *       none), the record (fingerprint and answer), its window (ms), the attempt id, track activity
- *       ('1' or ''), idle since (ms, '' for any), then one JSON per event, then
+ *       none), the answer to record ('': the entity JSON), when the record expires (ms, 15
+ *       digits), the attempt id, track activity ('1' or ''), idle since (ms, '' for any),
+ *       the record's field, the field of the key in the generation before, the current
+ *       generation, then one JSON per event, then
  *       per write seven values:
  *       op, key index, then by op
  *       'h' (HSET member): member key, JSON;
@@ -192,22 +203,30 @@ if state[2] and string.sub(state[2], 1, #attempt + 1) == attempt .. ' ' then
   local epoch, last = string.match(string.sub(state[2], #attempt + 2), '^(%S+) (%d+)$')
   return { 'c', epoch, tonumber(last) }
 end
-local recorded = claim(KEYS[6], ARGV[16], ARGV[17], ARGV[18])
-if recorded then return recorded end
-local current = tonumber(state[1] or '0')
-if current ~= tonumber(ARGV[1]) then
-  release(KEYS[6], ARGV[16])
-  return false
+local now = tonumber(ARGV[5])
+local fingerprint = ARGV[16]
+local keyed = fingerprint ~= ''
+local generation = tonumber(ARGV[24])
+-- The head, read once: epoch and the node that wrote it, position, when retention is due
+-- (o, p), where pruning old records stands (kg, kc), and the key's records.
+local head
+if keyed then
+  head = redis.call('HMGET', KEYS[3], 'epoch', 'n', 'seq', 'o', 'p', 'kg', 'kc', ARGV[22], ARGV[23])
+  local recorded = recorded_answer(head[8], fingerprint, now) or recorded_answer(head[9], fingerprint, now)
+  if recorded then return recorded end
+else
+  head = redis.call('HMGET', KEYS[3], 'epoch', 'n', 'seq', 'o', 'p', 'kg', 'kc')
 end
+local current = tonumber(state[1] or '0')
+if current ~= tonumber(ARGV[1]) then return false end
 local member = ARGV[10] .. ':' .. ARGV[3]
-if ARGV[21] ~= '' and tonumber(redis.call('ZSCORE', KEYS[7], member) or '0') > tonumber(ARGV[21]) then
-  release(KEYS[6], ARGV[16])
+if ARGV[21] ~= '' and tonumber(redis.call('ZSCORE', KEYS[6], member) or '0') > tonumber(ARGV[21]) then
   return { 'busy' }
 end
 local count = tonumber(ARGV[13])
 local writes = tonumber(ARGV[14])
 local channel = ARGV[15]
-local base = 21 + count
+local base = 24 + count
 local function write(w)
   local at = base + w * 7
   return ARGV[at + 1], KEYS[tonumber(ARGV[at + 2])], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6], ARGV[at + 7]
@@ -218,14 +237,26 @@ for w = 0, writes - 1 do
   local op, key, id, _, bytes, emitted = write(w)
   if op == 'f' then
     if redis.call('STRLEN', content_key(id)) ~= tonumber(bytes) or redis.call('HGET', key, id .. ':e') ~= emitted then
-      release(KEYS[6], ARGV[16])
       return false
     end
   end
 end
-local epoch = ensure_epoch(KEYS[3], KEYS[4], ARGV[4])
-local last = redis.call('HINCRBY', KEYS[3], 'seq', count)
+local epoch, fresh = fence(KEYS[3], KEYS[4], ARGV[4], head[1], head[2])
+if fresh then head[3], head[4], head[5] = nil, nil, nil end
+local last = tonumber(head[3] or '0') + count
 local first = last - count + 1
+if keyed then
+  local answer = ARGV[17]
+  if answer == '' then answer = ARGV[2] end
+  if head[6] then
+    redis.call('HSET', KEYS[3], 'seq', last, ARGV[22], fingerprint .. ARGV[18] .. answer)
+  else
+    redis.call('HSET', KEYS[3], 'seq', last, ARGV[22], fingerprint .. ARGV[18] .. answer, 'kg', generation)
+    head[6] = generation
+  end
+else
+  redis.call('HSET', KEYS[3], 'seq', last)
+end
 redis.call('HSET', KEYS[1], 'v', current + 1, 'd', ARGV[2], 'a', attempt .. ' ' .. epoch .. ' ' .. last)
 if current == 0 then redis.call('ZADD', KEYS[2], first, ARGV[3]) end
 for w = 0, writes - 1 do
@@ -246,8 +277,10 @@ if ARGV[8] == '1' and not redis.call('HGET', KEYS[1], 'f') then
     local expires_at = tonumber(ARGV[5]) + ttl
     redis.call('HSET', KEYS[1], 'x', expires_at)
     redis.call('ZADD', KEYS[5], expires_at, ARGV[10] .. ':' .. ARGV[3])
-    local purge_at = redis.call('HGET', KEYS[3], 'p')
-    if purge_at and tonumber(purge_at) > expires_at then redis.call('HSET', KEYS[3], 'p', expires_at) end
+    if head[5] and tonumber(head[5]) > expires_at then
+      redis.call('HSET', KEYS[3], 'p', expires_at)
+      head[5] = expires_at
+    end
     -- Redis reclaims the memory itself even if the project is never touched again.
     redis.call('PEXPIRE', KEYS[1], ttl)
     for _, collection in ipairs(COLLECTIONS[ARGV[10]] or {}) do redis.call('PEXPIRE', KEYS[1] .. ':' .. collection, ttl) end
@@ -257,17 +290,17 @@ local max_events = tonumber(ARGV[6])
 for i = 1, count do
   local seq = first + i - 1
   if max_events > 0 then
-    redis.call('XADD', KEYS[4], 'MAXLEN', max_events, seq .. '-0', 't', ARGV[5], 'e', ARGV[21 + i])
+    redis.call('XADD', KEYS[4], 'MAXLEN', max_events, seq .. '-0', 't', ARGV[5], 'e', ARGV[24 + i])
   else
-    redis.call('XADD', KEYS[4], seq .. '-0', 't', ARGV[5], 'e', ARGV[21 + i])
+    redis.call('XADD', KEYS[4], seq .. '-0', 't', ARGV[5], 'e', ARGV[24 + i])
   end
-  announce(channel, ARGV[21 + i], seq, epoch)
+  announce(channel, ARGV[24 + i], seq, epoch)
 end
 -- Retention is looked at only when something may be due: the head keeps when the oldest
 -- retained event was appended (o) and the earliest a finished entity may leave (p). Both
 -- only ever move later by themselves (appends, trims and purges elsewhere), so a stale one
 -- just asks for a look that finds nothing.
-local due = redis.call('HMGET', KEYS[3], 'o', 'p')
+local due = { head[4], head[5] }
 local cutoff = tonumber(ARGV[7])
 if cutoff > 0 and (not due[1] or tonumber(due[1]) < cutoff) then
   local oldest = trim_by_age(KEYS[4], cutoff, 1)
@@ -280,8 +313,18 @@ if not due[2] or tonumber(due[2]) <= tonumber(ARGV[5]) then
 end
 -- A finished entity leaves the active set even where activity is not tracked, so an
 -- instance without the setting cannot leave an entry behind for the others to trip over.
-if ARGV[8] == '1' then redis.call('ZREM', KEYS[7], member)
-elseif ARGV[20] ~= '' then redis.call('ZADD', KEYS[7], ARGV[5], member) end
+if ARGV[8] == '1' then redis.call('ZREM', KEYS[6], member)
+elseif ARGV[20] ~= '' then redis.call('ZADD', KEYS[6], ARGV[5], member) end
+-- Records of generations before the last one have all expired: a batch of them goes.
+if head[6] and tonumber(head[6]) < generation - 1 then
+  local cursor = prune_records(KEYS[3], head[7] or '0', generation - 1, 64)
+  if cursor == '0' then
+    redis.call('HSET', KEYS[3], 'kg', generation - 1)
+    redis.call('HDEL', KEYS[3], 'kc')
+  else
+    redis.call('HSET', KEYS[3], 'kc', cursor)
+  end
+end
 return { 'c', epoch, last }
 `;
 
@@ -300,13 +343,17 @@ return { 'c', epoch, last }
  * Stored text is a change of its run: with activity tracked, the run's time in its
  * project's active set moves on.
  *
+ * A piece sent with an idempotency key (and no offset) has its record in the project's
+ * head, as a commit's has.
+ *
  * KEYS: run hash, streams hash, content string, flush-due marker, message ids hash, the
- *       idempotency record (the streams hash again when there is none), the project's
- *       active set.
+ *       project's head, the project's active set.
  * ARGV: message id, text, its length in UTF-16 code units, most code units allowed,
  *       how long the caller told to flush has before another may (ms, 0: nobody is told),
- *       offset ('' for none), idempotency fingerprint ('' for none), its window (ms),
- *       attempt id, now (ms; '' when activity is not tracked), the run's member there.
+ *       offset ('' for none), idempotency fingerprint ('' for none), when its record
+ *       expires (ms, 15 digits), attempt id, now (ms; '' when activity is not tracked), the
+ *       run's member there, the record's field, the key's field in the generation before,
+ *       the current generation, now (ms).
  * Returns { outcome } or { 'appended' | 'replayed', offset, flush due (1 or 0), message JSON }
  * or { 'too-long' | 'offset-mismatch', stored length }.
  */
@@ -316,7 +363,13 @@ if last and string.sub(last, 1, #ARGV[9] + 1) == ARGV[9] .. ' ' then
   -- The first run may have been the one told to flush: this answer tells it again.
   return { 'appended', tonumber(string.sub(last, #ARGV[9] + 2)), 1, redis.call('HGET', KEYS[2], ARGV[1] .. ':m') }
 end
-local recorded = recall(KEYS[6], ARGV[7])
+local recorded, oldest = nil, false
+if ARGV[7] ~= '' then
+  local head = redis.call('HMGET', KEYS[6], ARGV[12], ARGV[13], 'kg')
+  local now = tonumber(ARGV[15])
+  recorded = recorded_answer(head[1], ARGV[7], now) or recorded_answer(head[2], ARGV[7], now)
+  oldest = head[3]
+end
 if recorded then
   if recorded[1] == 'k' then return { 'key-reused' } end
   local offset, message = string.match(recorded[2], '^(%d+):(.*)$')
@@ -362,7 +415,10 @@ redis.call('HSET', KEYS[2], ARGV[1] .. ':c', stored + units, ARGV[1] .. ':a', AR
 local due = 0
 if tonumber(ARGV[5]) > 0 and redis.call('SET', KEYS[4], 1, 'NX', 'PX', ARGV[5]) then due = 1 end
 local message = redis.call('HGET', KEYS[2], ARGV[1] .. ':m')
-record(KEYS[6], ARGV[7], stored .. ':' .. message, ARGV[8])
+if ARGV[7] ~= '' then
+  if oldest then redis.call('HSET', KEYS[6], ARGV[12], ARGV[7] .. ARGV[8] .. stored .. ':' .. message)
+  else redis.call('HSET', KEYS[6], ARGV[12], ARGV[7] .. ARGV[8] .. stored .. ':' .. message, 'kg', ARGV[14]) end
+end
 if ARGV[10] ~= '' then redis.call('ZADD', KEYS[7], 'XX', ARGV[10], ARGV[11]) end
 return { 'appended', stored, due, message }
 `;
@@ -496,8 +552,29 @@ if named and tonumber(named) < tonumber(ARGV[2]) then return redis.call('ZREM', 
 return 0
 `;
 
+/**
+ * Drops a batch of expired idempotency records from a project's head (see LUA_IDEMPOTENCY),
+ * for a project that no commit prunes any more. KEYS: project head. ARGV: cursor, the
+ * oldest generation kept, batch size. Returns the cursor to go on from ('0': done).
+ */
+const PRUNE_RECORDS_SCRIPT = `${LUA_IDEMPOTENCY}
+local cursor = prune_records(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+if cursor == '0' and redis.call('EXISTS', KEYS[1]) == 1 then
+  local oldest = redis.call('HGET', KEYS[1], 'kg')
+  if oldest and tonumber(oldest) < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], 'kg', ARGV[2]) end
+end
+return cursor
+`;
+
 /** Projects whose registration time an instance remembers. */
 const SLOTS_REGISTERED = 10_000;
+/** Digits of a record's expiry time (ms), enough for any date a window can reach. */
+const EXPIRY_DIGITS = 15;
+/** What IDEMPOTENCY_WINDOW_SECONDS defaults to. */
+const DEFAULT_IDEMPOTENCY_WINDOW_MS = 86_400_000;
+/** Idle projects one sweep drops the records of, and head fields one script call looks at. */
+const PRUNED_PER_SWEEP = 100;
+const PRUNE_BATCH = 1000;
 
 type ScriptedRedis = (Redis | Cluster) & {
   commitChange(...args: Array<string | number>): Promise<['c', string, number] | ['r', string] | ['k'] | ['busy'] | null>;
@@ -506,6 +583,7 @@ type ScriptedRedis = (Redis | Cluster) & {
   readSnapshot(...args: Array<string | number>): Promise<[string, number, string[], string[], string[]]>;
   appendContent(...args: Array<string | number>): Promise<[ContentAppend['outcome'], number?, number?, string?]>;
   forgetProject(...args: Array<string | number>): Promise<number>;
+  pruneRecords(...args: Array<string | number>): Promise<string>;
   flushContent(...args: Array<string | number>): Promise<[string, number, string] | null>;
   readStreams(...args: Array<string | number>): Promise<Array<[string, string, string, string]>>;
 };
@@ -576,9 +654,11 @@ export function createRedisStateStore(
      * `registerEveryMs` by each instance that writes to it.
      */
     activity?: { registerEveryMs: number };
+    /** How long idempotency records are kept (the generations records are kept in follow it). */
+    idempotencyWindowMs?: number;
   },
 ): StateStore {
-  const { prefix, retention, now = Date.now, activity } = options;
+  const { prefix, retention, now = Date.now, activity, idempotencyWindowMs = DEFAULT_IDEMPOTENCY_WINDOW_MS } = options;
   const trackActivity = activity !== undefined;
   /** When this instance last named each project in the set of active projects. */
   const registered = new Map<string, number>();
@@ -598,9 +678,31 @@ export function createRedisStateStore(
     redis.defineCommand('flushContent', { numberOfKeys: 6, lua: lua(FLUSH_CONTENT_SCRIPT) });
     redis.defineCommand('readStreams', { numberOfKeys: 1, lua: READ_STREAMS_SCRIPT });
     redis.defineCommand('forgetProject', { numberOfKeys: 1, lua: FORGET_PROJECT_SCRIPT });
+    redis.defineCommand('pruneRecords', { numberOfKeys: 1, lua: PRUNE_RECORDS_SCRIPT });
   }
 
   const redisKeys = createRedisKeys(prefix);
+  const generationOf = (time: number) => Math.floor(time / idempotencyWindowMs);
+  /** The head fields a key's record may be in at `time`: its generation's, and the one before's. */
+  const recordFields = (key: string, time: number) => {
+    const generation = generationOf(time);
+    return { field: `${generation}:${key}`, previous: `${generation - 1}:${key}`, generation };
+  };
+  const expiresAt = (record: IdempotencyRecord, time: number) => String(time + record.windowMs).padStart(EXPIRY_DIGITS, '0');
+  /** The generation in which this instance last named each project in the set of projects with records. */
+  const namedWithRecords = new Map<string, number>();
+  /**
+   * Names the project among those with idempotency records before its first record of a
+   * generation, so the sweep finds it once it stops writing; once per generation per instance.
+   */
+  async function nameWithRecords(projectId: string, time: number): Promise<void> {
+    const generation = generationOf(time);
+    if (namedWithRecords.get(projectId) === generation) return;
+    await redis.zadd(redisKeys.projectsWithRecords(), time, projectId).catch(unavailable);
+    namedWithRecords.delete(projectId);
+    namedWithRecords.set(projectId, generation);
+    if (namedWithRecords.size > SLOTS_REGISTERED) namedWithRecords.delete(namedWithRecords.keys().next().value!);
+  }
   const ageCutoff = () => (retention.maxAgeMs > 0 ? now() - retention.maxAgeMs : 0);
 
   const record = (json: string, seq: number, epoch: string) =>
@@ -661,7 +763,7 @@ export function createRedisStateStore(
       const keyIndex = (key: string) => {
         let position = collectionKeys.indexOf(key);
         if (position === -1) position = collectionKeys.push(key) - 1;
-        return 8 + position;
+        return 7 + position;
       };
       const write = (op: string, key: string, ...values: Array<string | number>) =>
         writes.push(op, keyIndex(key), ...values, ...Array<string>(5 - values.length).fill(''));
@@ -684,13 +786,14 @@ export function createRedisStateStore(
         registered.set(change.projectId, time);
         if (registered.size > SLOTS_REGISTERED) registered.delete(registered.keys().next().value!);
       }
+      if (idempotency) await nameWithRecords(change.projectId, time);
+      const fields = recordFields(idempotency?.key ?? '', time);
       const keys = [
         redisKeys.entity(change.kind, change.id),
         redisKeys.index(change.kind, change.projectId),
         redisKeys.head(change.projectId),
         redisKeys.log(change.projectId),
         redisKeys.finished(change.projectId),
-        idempotency ? redisKeys.idempotency(change.projectId, idempotency.key) : redisKeys.head(change.projectId),
         redisKeys.active(change.projectId),
         ...collectionKeys,
       ];
@@ -714,11 +817,14 @@ export function createRedisStateStore(
           writes.length / 7,
           redisKeys.channel(change.projectId, redis.isCluster),
           idempotency?.fingerprint ?? '',
-          idempotency ? idempotency.fingerprint + idempotency.answer : '',
-          idempotency?.windowMs ?? 0,
+          idempotency?.answer ?? '',
+          idempotency ? expiresAt(idempotency, time) : '',
           newEpoch(),
           trackActivity ? 1 : '',
           change.ifIdleSince ?? '',
+          fields.field,
+          fields.previous,
+          fields.generation,
           ...change.events.map((draft) => JSON.stringify(draft)),
           ...writes,
         )
@@ -751,14 +857,35 @@ export function createRedisStateStore(
       await redis.forgetProject(redisKeys.activeProjects(), projectId, beforeMs).catch(unavailable);
     },
     async recall(projectId, key) {
-      const recorded = await redis.get(redisKeys.idempotency(projectId, key)).catch(unavailable);
-      if (recorded === null) return undefined;
-      return { fingerprint: recorded.slice(0, FINGERPRINT_LENGTH), answer: recorded.slice(FINGERPRINT_LENGTH) };
+      const time = now();
+      const { field, previous } = recordFields(key, time);
+      for (const recorded of await redis.hmget(redisKeys.head(projectId), field, previous).catch(unavailable)) {
+        if (recorded === null || Number(recorded.slice(FINGERPRINT_LENGTH, FINGERPRINT_LENGTH + EXPIRY_DIGITS)) <= time) continue;
+        return { fingerprint: recorded.slice(0, FINGERPRINT_LENGTH), answer: recorded.slice(FINGERPRINT_LENGTH + EXPIRY_DIGITS) };
+      }
+      return undefined;
+    },
+    async pruneRecords() {
+      // A project last named over two windows ago wrote its last record over a window ago.
+      const time = now();
+      const before = time - 2 * idempotencyWindowMs;
+      const projects = await redis.zrangebyscore(redisKeys.projectsWithRecords(), '-inf', `(${before}`, 'LIMIT', 0, PRUNED_PER_SWEEP).catch(unavailable);
+      for (const projectId of projects) {
+        let cursor = '0';
+        do {
+          cursor = await redis.pruneRecords(redisKeys.head(projectId), cursor, generationOf(time) - 1, PRUNE_BATCH).catch(unavailable);
+        } while (cursor !== '0');
+        await redis.forgetProject(redisKeys.projectsWithRecords(), projectId, before).catch(unavailable);
+      }
+      return projects.length;
     },
     async appendContent(runId, messageId, text, { projectId, maxLength, flushAfterMs, offset: at, idempotency }) {
       if (!redisKeys.sameSlot(runId, projectId)) {
         throw new Error(`agent run id "${runId}" was not made by newEntityId for project "${projectId}"`);
       }
+      const time = now();
+      if (idempotency) await nameWithRecords(projectId, time);
+      const fields = recordFields(idempotency?.key ?? '', time);
       const [outcome, offset, due, message] = await redis
         .appendContent(
           redisKeys.entity('agentRun', runId),
@@ -766,7 +893,7 @@ export function createRedisStateStore(
           redisKeys.content(runId, messageId),
           redisKeys.contentDue(runId, messageId),
           redisKeys.collection('messageIds', runId),
-          idempotency ? redisKeys.idempotency(projectId, idempotency.key) : redisKeys.streams(runId),
+          redisKeys.head(projectId),
           redisKeys.active(projectId),
           messageId,
           text,
@@ -775,10 +902,14 @@ export function createRedisStateStore(
           flushAfterMs > 0 ? flushAfterMs + FLUSH_GRACE_MS : 0,
           at ?? '',
           idempotency?.fingerprint ?? '',
-          idempotency?.windowMs ?? 0,
+          idempotency ? expiresAt(idempotency, time) : '',
           newEpoch(),
-          trackActivity ? now() : '',
+          trackActivity ? time : '',
           `agentRun:${runId}`,
+          fields.field,
+          fields.previous,
+          fields.generation,
+          time,
         )
         .catch(changeUnconfirmed);
       if (outcome === 'too-long' || outcome === 'offset-mismatch') return { outcome, length: Number(offset) };

@@ -165,9 +165,10 @@ export interface Change<K extends EntityKind> {
   /**
    * Makes the change happen once per key: if the key is recorded, nothing is written and the
    * commit throws `IdempotentReplay` (same fingerprint) or `IdempotencyKeyReused` (another);
-   * otherwise the key is recorded with `answer` (JSON) in the same step as the change.
+   * otherwise the key is recorded with `answer` (JSON; without one, the answer is `value`)
+   * in the same step as the change.
    */
-  idempotency?: IdempotencyRecord & { answer: string };
+  idempotency?: IdempotencyRecord & { answer?: string };
   /**
    * Commit only if the entity saw no change after this time (ms): the commit throws
    * `EntityNotIdle` otherwise. For failing work whose producer vanished, never one alive.
@@ -251,6 +252,12 @@ export interface StateStore {
   commit<K extends EntityKind>(change: Change<K>): Promise<EventRecord[]>;
   /** The answer recorded under an idempotency key of the project, while its window lasts. */
   recall(projectId: string, key: string): Promise<RecordedAnswer | undefined>;
+  /**
+   * Drops the expired idempotency records of projects that stopped writing (the commits of
+   * a project drop its own); resolves with how many projects it looked at. Absent where
+   * records leave by themselves.
+   */
+  pruneRecords?(): Promise<number>;
   /**
    * With activity tracked (`trackActivity`): the projects that may have open work, and per
    * project the open entities whose last change (a commit, or a piece of streamed text) is
