@@ -7,7 +7,11 @@
  *
  *   npm run bench:hostile
  *   BENCH_PHASE_MS=6000 npm run bench:hostile   # shorter phases (stalled replays need REPLAY_STALL_TIMEOUT_MS to be cut)
+ *   BENCH_ATTACKS=comment,2\ WebSockets npm run bench:hostile   # only the attacks whose names contain one of these
+ *   BENCH_PROFILE_DIR=<dir> npm run bench:hostile   # a CPU profile of the server from after seeding (bench/profiled-server.ts,
+ *                                                    # summarised by bench/profile-summary.ts)
  */
+import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { REDIS_URL, deleteKeys, uniquePrefix } from '../tests/support/redis.js';
@@ -19,6 +23,8 @@ const phaseMs = Number(process.env.BENCH_PHASE_MS ?? 14_000);
 const stallMs = Number(process.env.BENCH_REPLAY_STALL_MS ?? 10_000);
 const MESSAGES = 200;
 const CONTENT = 'x'.repeat(100_000);
+const attackFilter = process.env.BENCH_ATTACKS?.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+const profileDir = process.env.BENCH_PROFILE_DIR;
 
 const prefix = uniquePrefix('bench-hostile');
 const redis = new Redis(REDIS_URL);
@@ -31,7 +37,8 @@ const server = await startServerProcess({
   REPLAY_STALL_TIMEOUT_MS: String(stallMs),
   // The writer seeds the log quickly; the attacker cannot write at all.
   MUTATIONS_PER_SECOND: '10000',
-});
+  ...(profileDir ? { PROFILE_DIR: resolve(profileDir) } : {}),
+}, profileDir ? 'bench/profiled-server.ts' : undefined);
 const wsUrl = server.url.replace(/^http/, 'ws');
 const healthUrl = new URL('/health', server.url).toString();
 
@@ -61,6 +68,8 @@ try {
     .createIngestJob.id as string;
 
   console.error('seeded');
+  // Seeding is not the attack: the profile starts here.
+  if (profileDir) process.kill(server.pid, 'SIGUSR2');
   // The victim: one subscription, fed 20 events a second, measuring each one's delivery.
   let latencies: number[] = [];
   const victim = await connectGraphqlWs(server.url, victimToken);
@@ -97,6 +106,7 @@ try {
 
   /** Runs `attack` for a phase while sampling RSS and /health; returns the row. */
   async function phase(name: string, attack: (until: number) => Promise<string>) {
+    if (attackFilter && name !== 'quiet baseline' && !attackFilter.some((part) => name.toLowerCase().includes(part))) return undefined;
     latencies = [];
     const startRss = server.memory().rssMiB;
     let peakRss = startRss;
@@ -277,16 +287,17 @@ try {
   await ticker;
   await victim.dispose();
 
-  const baseline = rows[0]!.p99;
+  const measured = rows.filter((row) => row !== undefined);
+  const baseline = measured[0]!.p99;
   console.log(`\nserver: production, authentication on, Redis, default limits (REPLAY_STALL_TIMEOUT_MS=${stallMs}); phases of ${phaseMs / 1000} s`);
   console.log(`victim: one graphql-ws subscription of another project, 20 events a second; quiet p99 ${baseline} ms\n`);
   console.log('| attack | peak RSS growth | worst /health | victim p99 (quiet ' + `${baseline} ms) | server CPU | attacker was answered |`);
   console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const row of rows.slice(1)) {
+  for (const row of measured.slice(1)) {
     const cpu = row.hostileEvents ? `${(row.cpuMs / row.hostileEvents).toFixed(1)} ms/event` : `${(row.cpuMs / (phaseMs / 1000)).toFixed(0)} ms/s`;
     console.log(`| ${row.name} | ${row.rssGrowthMiB.toFixed(0)} MiB | ${row.worstHealthMs.toFixed(0)} ms${row.healthFailures ? ` (${row.healthFailures} failed)` : ''} | ${row.p99} ms | ${cpu} | ${row.answered} |`);
   }
-  const misses = rows.slice(1).flatMap((row) => [
+  const misses = measured.slice(1).flatMap((row) => [
     ...(row.rssGrowthMiB > 256 ? [`${row.name}: RSS +${row.rssGrowthMiB.toFixed(0)} MiB > 256`] : []),
     ...(row.worstHealthMs >= 200 ? [`${row.name}: /health ${row.worstHealthMs.toFixed(0)} ms ≥ 200`] : []),
     ...(row.p99 > 2 * baseline ? [`${row.name}: victim p99 ${row.p99} ms > 2 × ${baseline}`] : []),
