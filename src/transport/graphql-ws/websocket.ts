@@ -31,10 +31,12 @@ const SLOW_CLOSE_GRACE_MS = 2000;
 
 /**
  * Subscribe messages whose work starts in one turn of the event loop, over all connections.
- * Each costs at most a parse, a validation and a plan (a few hundred microseconds): 16 keep a
- * turn within a few milliseconds, and a single client's subscribe never waits.
+ * Each costs at most a parse, a validation and a plan (a few hundred microseconds): 8 keep a
+ * turn near a couple of milliseconds (with 16, the victim of `npm run bench:hostile`'s
+ * subscription flood waited up to 16 ms, with 8 at most 11), and a single client's
+ * subscribe never waits.
  */
-const SUBSCRIBES_PER_TURN = 16;
+const SUBSCRIBES_PER_TURN = 8;
 
 /**
  * Refusals in a row (no operation accepted between) after which a connection is closed with
