@@ -349,7 +349,10 @@ export function createWebSocketTransport(
         // later: until then it counts as starting, so a burst of thousands is refused here,
         // each for the cost of a parse, instead of all passing this check at once.
         const { subject } = connection.viewer;
-        if (!isSubscription(payload.query, payload.operationName)) return prepare(context, id, payload, undefined);
+        if (!isSubscription(payload.query, payload.operationName)) {
+          connection.refusedInARow = 0;
+          return prepare(context, id, payload, undefined);
+        }
         const starts = options.subscriptionStarts?.take(subject);
         if (starts && !starts.allowed) return refuse(context, connection, id, tooManyStarts(starts.retryAfterSeconds));
         const starting = startingSubscriptions.get(subject) ?? 0;
