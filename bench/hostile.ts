@@ -4,21 +4,32 @@
  * well-behaved subscriber of another project on the same instance measures its delivery
  * latency. Prints per attack the server's peak RSS growth, the worst `/health` latency, the
  * victim's p99 delivery latency against its quiet baseline, and what the attacker was answered.
+ * The victim and the samplers run in a worker (bench/hostile-probe.ts), so the attackers'
+ * clients in this thread do not delay them.
  *
  *   npm run bench:hostile
  *   BENCH_PHASE_MS=6000 npm run bench:hostile   # shorter phases (stalled replays need REPLAY_STALL_TIMEOUT_MS to be cut)
+ *   BENCH_ATTACKS=comment,2\ WebSockets npm run bench:hostile   # only the attacks whose names contain one of these
+ *   BENCH_PROFILE_DIR=<dir> npm run bench:hostile   # a CPU profile of the server from after seeding (bench/profiled-server.ts,
+ *                                                    # summarised by bench/profile-summary.ts)
  */
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { REDIS_URL, deleteKeys, uniquePrefix } from '../tests/support/redis.js';
 import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
 import { connectGraphqlWs, graphqlCaller } from './clients.js';
+import type { ProbeCommand, ProbeOptions, ProbeReading } from './hostile-probe.js';
 import { startServerProcess } from './server-process.js';
 
 const phaseMs = Number(process.env.BENCH_PHASE_MS ?? 14_000);
 const stallMs = Number(process.env.BENCH_REPLAY_STALL_MS ?? 10_000);
 const MESSAGES = 200;
 const CONTENT = 'x'.repeat(100_000);
+const attackFilter = process.env.BENCH_ATTACKS?.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+const profileDir = process.env.BENCH_PROFILE_DIR;
 
 const prefix = uniquePrefix('bench-hostile');
 const redis = new Redis(REDIS_URL);
@@ -31,9 +42,9 @@ const server = await startServerProcess({
   REPLAY_STALL_TIMEOUT_MS: String(stallMs),
   // The writer seeds the log quickly; the attacker cannot write at all.
   MUTATIONS_PER_SECOND: '10000',
-});
+  ...(profileDir ? { PROFILE_DIR: resolve(profileDir) } : {}),
+}, profileDir ? 'bench/profiled-server.ts' : undefined);
 const wsUrl = server.url.replace(/^http/, 'ws');
-const healthUrl = new URL('/health', server.url).toString();
 
 const HOSTILE = 'hostile-project';
 const VICTIM = 'victim-project';
@@ -61,17 +72,21 @@ try {
     .createIngestJob.id as string;
 
   console.error('seeded');
-  // The victim: one subscription, fed 20 events a second, measuring each one's delivery.
-  let latencies: number[] = [];
-  const victim = await connectGraphqlWs(server.url, victimToken);
-  victim.subscribe(
-    { query: `subscription ($p: ID!) { ingestJob(projectId: $p) { occurredAt job { progress } } }`, variables: { p: VICTIM } },
-    {
-      next: (result: any) => latencies.push(Date.now() - Date.parse(result.data.ingestJob.occurredAt)),
-      error: (error) => console.error('victim:', error),
-      complete: () => {},
-    },
-  );
+  // Seeding is not the attack: the profile starts here.
+  if (profileDir) process.kill(server.pid, 'SIGUSR2');
+  // The victim, the /health sampler and the RSS sampler run in a worker: the attackers'
+  // clients below share this thread, and must not delay what measures the server.
+  // A worker is loaded by Node itself, not through tsx: it registers tsx before importing the probe.
+  const probeUrl = new URL('./hostile-probe.ts', import.meta.url).href;
+  const probe = new Worker(`import('tsx/esm/api').then(({ register }) => (register(), import(${JSON.stringify(probeUrl)})))`, {
+    eval: true,
+    workerData: { url: server.url, victimToken, victimProject: VICTIM, pid: server.pid } satisfies ProbeOptions,
+  });
+  const fromProbe = () => new Promise<unknown>((resolve, reject) => {
+    probe.once('message', resolve);
+    probe.once('error', reject);
+  });
+  await fromProbe();
   let ticking = true;
   let tick = 0;
   let hostileEvents = 0;
@@ -97,41 +112,19 @@ try {
 
   /** Runs `attack` for a phase while sampling RSS and /health; returns the row. */
   async function phase(name: string, attack: (until: number) => Promise<string>) {
-    latencies = [];
-    const startRss = server.memory().rssMiB;
-    let peakRss = startRss;
-    let worstHealth = 0;
-    let healthFailures = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        peakRss = Math.max(peakRss, server.memory().rssMiB);
-        const started = performance.now();
-        try {
-          await fetch(healthUrl).then((response) => response.arrayBuffer());
-        } catch {
-          // A kept-alive connection the server closed as the request left: counted as slow, retried.
-          healthFailures++;
-        }
-        worstHealth = Math.max(worstHealth, performance.now() - started);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    })();
+    if (attackFilter && name !== 'quiet baseline' && !attackFilter.some((part) => name.toLowerCase().includes(part))) return undefined;
+    const reading = fromProbe();
+    probe.postMessage({ type: 'start' } satisfies ProbeCommand);
     const cpuBefore = server.cpuMs();
     const eventsBefore = hostileEvents;
     const answered = await attack(Date.now() + phaseMs);
     const cpuMs = server.cpuMs() - cpuBefore;
-    sampling = false;
-    await sampler;
+    probe.postMessage({ type: 'stop' } satisfies ProbeCommand);
+    const measured = (await reading) as ProbeReading;
     console.error(`  ${name}: done`);
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? Number.NaN;
     return {
       name,
-      rssGrowthMiB: peakRss - startRss,
-      worstHealthMs: worstHealth,
-      healthFailures,
-      p99,
+      ...measured,
       answered,
       cpuMs,
       hostileEvents: hostileEvents - eventsBefore,
@@ -275,18 +268,20 @@ try {
 
   ticking = false;
   await ticker;
-  await victim.dispose();
+  probe.postMessage({ type: 'dispose' } satisfies ProbeCommand);
+  await once(probe, 'exit');
 
-  const baseline = rows[0]!.p99;
+  const measured = rows.filter((row) => row !== undefined);
+  const baseline = measured[0]!.p99;
   console.log(`\nserver: production, authentication on, Redis, default limits (REPLAY_STALL_TIMEOUT_MS=${stallMs}); phases of ${phaseMs / 1000} s`);
   console.log(`victim: one graphql-ws subscription of another project, 20 events a second; quiet p99 ${baseline} ms\n`);
   console.log('| attack | peak RSS growth | worst /health | victim p99 (quiet ' + `${baseline} ms) | server CPU | attacker was answered |`);
   console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const row of rows.slice(1)) {
+  for (const row of measured.slice(1)) {
     const cpu = row.hostileEvents ? `${(row.cpuMs / row.hostileEvents).toFixed(1)} ms/event` : `${(row.cpuMs / (phaseMs / 1000)).toFixed(0)} ms/s`;
     console.log(`| ${row.name} | ${row.rssGrowthMiB.toFixed(0)} MiB | ${row.worstHealthMs.toFixed(0)} ms${row.healthFailures ? ` (${row.healthFailures} failed)` : ''} | ${row.p99} ms | ${cpu} | ${row.answered} |`);
   }
-  const misses = rows.slice(1).flatMap((row) => [
+  const misses = measured.slice(1).flatMap((row) => [
     ...(row.rssGrowthMiB > 256 ? [`${row.name}: RSS +${row.rssGrowthMiB.toFixed(0)} MiB > 256`] : []),
     ...(row.worstHealthMs >= 200 ? [`${row.name}: /health ${row.worstHealthMs.toFixed(0)} ms ≥ 200`] : []),
     ...(row.p99 > 2 * baseline ? [`${row.name}: victim p99 ${row.p99} ms > 2 × ${baseline}`] : []),

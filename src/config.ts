@@ -118,6 +118,13 @@ export interface Limits {
    * @default 200
    */
   mutationsPerSecond: number;
+  /**
+   * Sustained subscriptions started per second per subject over graphql-ws, on this instance
+   * (bursts of twice that): a subject resubscribes its `maxSubscriptionsPerSubject` at once
+   * after a reconnect. Counted before validation; queries and mutations are not counted.
+   * @default 100
+   */
+  subscriptionsPerSecond: number;
   /** Bytes a connection may have waiting to be sent before it is dropped as a slow consumer. @default 1048576 */
   outgoingBufferBytes: number;
   /** Events one subscription may have waiting to be sent before its consumer counts as slow. @default 1000 */
@@ -258,6 +265,7 @@ export function loadConfig(env: Environment = process.env): Config {
       maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),
       maxConnectionsPerSubject: integer(env, 'MAX_CONNECTIONS_PER_SUBJECT', 50, 1, 100_000),
       mutationsPerSecond: integer(env, 'MUTATIONS_PER_SECOND', 200, 1, 100_000),
+      subscriptionsPerSecond: integer(env, 'SUBSCRIPTIONS_PER_SECOND', 100, 1, 100_000),
       outgoingBufferBytes: integer(env, 'OUTGOING_BUFFER_BYTES', 1_048_576, 1024, 1_073_741_824),
       maxQueuedEvents: integer(env, 'MAX_QUEUED_EVENTS', 1000, 1, 1_000_000),
       maxDepth: integer(env, 'MAX_QUERY_DEPTH', 12, 1, 100),

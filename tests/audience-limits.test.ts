@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { App } from '../src/app.js';
 import type { Config } from '../src/config.js';
-import { connectWebSocket, mutate, subscribeOverSse, subscribeOverWebSocket } from './support/clients.js';
+import { REFUSALS_BEFORE_CLOSE } from '../src/transport/graphql-ws/websocket.js';
+import { connectWebSocket, mutate, subscribeOverSse, subscribeOverWebSocket, webSocketUrl } from './support/clients.js';
 import { CREATE_JOB, INGEST_JOB_STREAM } from './support/operations.js';
 import { openPlainWebSocket, plainStreamUrl } from './support/plain-clients.js';
 import { createAppPool, testConfig } from './support/servers.js';
@@ -109,5 +111,66 @@ describe('subscriptions per subject', () => {
     const later = subscribe(app, headers, INGEST_JOB_STREAM, { projectId, jobId: 'z' });
     await waitFor(() => app.subscriberCount() === 3, { what: 'the later subscription' });
     expect(later.errors).toEqual([]);
+  });
+});
+
+describe('subscription starts', () => {
+  it('are at most SUBSCRIPTIONS_PER_SECOND a second per subject, in bursts of twice that; one more is refused with RATE_LIMITED and retryAfter', async () => {
+    const app = await start({ subscriptionsPerSecond: 1 });
+    const headers = await tokenFor('churner');
+    const projectId = 'subscription-starts';
+    subscribe(app, headers, INGEST_JOB_STREAM, { projectId, jobId: 'a' });
+    subscribe(app, headers, INGEST_JOB_STREAM, { projectId, jobId: 'b' });
+    await waitFor(() => app.subscriberCount() === 2, { what: 'the burst of two' });
+
+    // Another connection of the same subject draws on the same bucket.
+    const client = connect(app, headers);
+    const third = subscribe(app, headers, INGEST_JOB_STREAM, { projectId, jobId: 'c' }, client);
+    const [error] = (await third.waitForError()) as Array<{ extensions?: { code?: string; retryAfter?: number } }>;
+    expect(error?.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 1 });
+
+    // Mutations over the same socket are not subscriptions: MUTATIONS_PER_SECOND counts them.
+    const created = subscribeOverWebSocket<any>(client, CREATE_JOB, { projectId, source: 'over-ws' });
+    teardown.push(() => created.dispose());
+    const [result] = await created.waitForResults(1);
+    expect(result.createIngestJob.source).toBe('over-ws');
+
+    // Another subject has a bucket of its own.
+    subscribe(app, await tokenFor('someone-else'), INGEST_JOB_STREAM, { projectId });
+    await waitFor(() => app.subscriberCount() === 3, { what: 'the other subject' });
+  });
+
+  it('close a connection refused REFUSALS_BEFORE_CLOSE times in a row with 4421, and answer nothing it sent after', async () => {
+    const app = await start({ subscriptionsPerSecond: 1 });
+    const { authorization } = await tokenFor('flooder');
+    const socket = new WebSocket(webSocketUrl(app.url), 'graphql-transport-ws');
+    teardown.push(() => socket.terminate());
+    const answered = new Map<string, string>();
+    const sent = 2 + REFUSALS_BEFORE_CLOSE + 30;
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization } })));
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { type: string; id?: string; payload?: Array<{ extensions?: { code?: string } }> };
+      if (message.type === 'connection_ack') {
+        for (let index = 0; index < sent; index++) {
+          const payload = { query: `# ${index}\n${INGEST_JOB_STREAM}`, variables: { projectId: 'flood', jobId: String(index) } };
+          socket.send(JSON.stringify({ id: String(index), type: 'subscribe', payload }));
+        }
+        return;
+      }
+      answered.set(message.id!, message.type === 'error' ? String(message.payload?.[0]?.extensions?.code) : message.type);
+    });
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
+      socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
+    );
+
+    expect(closed).toEqual({ code: 4421, reason: 'Too many refused operations' });
+    // The burst of two was accepted and answered nothing yet; the refusals before the close
+    // were answered (those still on their way when it closed are dropped), nothing after them.
+    expect(answered.size).toBeGreaterThan(0);
+    for (const [id, answer] of answered) {
+      expect(answer).toBe('RATE_LIMITED');
+      expect(Number(id)).toBeGreaterThanOrEqual(2);
+      expect(Number(id)).toBeLessThan(2 + REFUSALS_BEFORE_CLOSE - 1);
+    }
   });
 });

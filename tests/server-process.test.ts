@@ -248,6 +248,7 @@ describe('loadConfig', () => {
     [{ FANOUT: 'broadcast' }, 'FANOUT must be shared or per-subscriber, got "broadcast"'],
     [{ DRAIN_GRACE_MS: 'soon' }, 'DRAIN_GRACE_MS must be an integer from 0 to 600000, got "soon"'],
     [{ EVENT_LOG_MAX_AGE_SECONDS: '1.5' }, 'EVENT_LOG_MAX_AGE_SECONDS must be an integer from 0 to 31536000, got "1.5"'],
+    [{ SUBSCRIPTIONS_PER_SECOND: '0' }, 'SUBSCRIPTIONS_PER_SECOND must be an integer from 1 to 100000, got "0"'],
   ])('refuses %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message));
   });

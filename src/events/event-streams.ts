@@ -87,6 +87,11 @@ export interface EventStreams {
    * transport has let through and not yet seen join: it refuses one more before it parses it.
    */
   atSubscriptionLimit(subject: string, starting?: number): boolean;
+  /**
+   * Whether the subject replays the most resumed subscriptions allowed: a transport refuses
+   * one more resume before it executes it, so a refused resume costs a parse and a plan.
+   */
+  atReplayLimit(subject: string): boolean;
 }
 
 export type ProjectSnapshotModel = ProjectSnapshot & { projectId: string };
@@ -174,7 +179,7 @@ export function createEventStreams(dependencies: {
    * Counts the replays each token subject runs at once; `acquire` gives the release, or
    * undefined when the subject runs the most allowed.
    */
-  replays: { acquire(subject: string): (() => void) | undefined; limit: number };
+  replays: { acquire(subject: string): (() => void) | undefined; count(subject: string): number; limit: number };
   /** How long a replaying client may leave the next event untaken before it is cut as a slow consumer. */
   replayStallMs: number;
   /** Counts the subscriptions each token subject holds, as `replays` counts replays. */
@@ -533,5 +538,6 @@ export function createEventStreams(dependencies: {
 
     subscriptionSlot: (subject) => subscriptionSlots.acquire(subject),
     atSubscriptionLimit: (subject, starting = 0) => subscriptionSlots.count(subject) + starting >= subscriptionSlots.limit,
+    atReplayLimit: (subject) => replays.count(subject) >= replays.limit,
   };
 }

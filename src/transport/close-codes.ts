@@ -25,6 +25,10 @@ export const CloseCode = {
   SlowConsumer: 4413,
   /** The token's subject already holds the maximum number of connections. */
   TooManyConnections: 4420,
-  /** A per-subject limit (concurrent replays, subscriptions) or a project's audience limit refused the stream; retry later. */
+  /**
+   * A per-subject limit (concurrent replays, subscriptions) or a project's audience limit
+   * refused the plain stream, or a graphql-ws connection had too many operations refused in a
+   * row; retry later.
+   */
   RateLimited: 4421,
 } as const;

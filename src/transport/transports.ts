@@ -12,6 +12,7 @@ import { createAudiences } from '../fanout/audiences.js';
 import type { Readiness } from './http/http.js';
 import { createRequestHandler } from './http/http.js';
 import type { ConnectionLimiter } from './limiters.js';
+import { createRateLimiter } from './limiters.js';
 import { createOriginPolicy } from './http/origin-policy.js';
 import { createPlainSse } from './plain/plain-sse.js';
 import { createPlainStreams } from './plain/plain-streams.js';
@@ -105,6 +106,9 @@ export function createTransports(options: {
     fanout: config.fanout,
     audiences,
     atSubscriptionLimit: (subject, starting) => services.streams.atSubscriptionLimit(subject, starting),
+    atReplayLimit: (subject) => services.streams.atReplayLimit(subject),
+    // Like the other per-subject limits, only with authentication: without it, one anonymous caller is everyone.
+    subscriptionStarts: authenticator.enabled ? createRateLimiter(config.limits.subscriptionsPerSecond) : undefined,
     authenticator,
     connections,
     limits: config.limits,

@@ -19,13 +19,31 @@ import type { AudienceMember, Audiences } from '../../fanout/audiences.js';
 import { graphqlWsNextFrames, withoutHttpHints } from '../../fanout/frames.js';
 import { planShare, sharedExecution } from '../../fanout/shared-subscriptions.js';
 import { CloseCode } from '../close-codes.js';
-import type { ConnectionLimiter } from '../limiters.js';
+import type { FairTurns } from '../fair-turns.js';
+import { createFairTurns } from '../fair-turns.js';
+import type { ConnectionLimiter, RateLimiter } from '../limiters.js';
 import type { OriginPolicy } from '../http/origin-policy.js';
 import type { UpgradeRoute } from '../http/upgrades.js';
 import { logConnection } from '../connection-log.js';
 
 /** How long a slow consumer's close handshake may take before its connection is cut. */
 const SLOW_CLOSE_GRACE_MS = 2000;
+
+/**
+ * Subscribe messages whose work starts in one turn of the event loop, over all connections.
+ * Each costs at most a parse, a validation and a plan (a few hundred microseconds): 8 keep a
+ * turn near a couple of milliseconds (with 16, the victim of `npm run bench:hostile`'s
+ * subscription flood waited up to 16 ms, with 8 at most 11), and a single client's
+ * subscribe never waits.
+ */
+const SUBSCRIBES_PER_TURN = 8;
+
+/**
+ * Refusals in a row (no operation accepted between) after which a connection is closed with
+ * 4421: a client that honours `RATE_LIMITED` stops long before, one that keeps sending is
+ * flooding, and answering each of thousands of messages would cost more than the refusal.
+ */
+export const REFUSALS_BEFORE_CLOSE = 20;
 
 /**
  * The close frame queues behind everything the client has not read, so a client that has
@@ -82,7 +100,18 @@ interface Connection {
   viewer: Viewer;
   release(): void;
   expiry?: NodeJS.Timeout;
+  /** Operations refused by a limit since the last one accepted. */
+  refusedInARow: number;
+  /** Closed for refusals in a row: what it sent meanwhile is dropped unanswered. */
+  flooded: boolean;
 }
+
+/**
+ * graphql-ws answers an operation only while it holds its id; without it (as after the
+ * client's own `complete`) it sends nothing. What it is handed back then is never sent.
+ */
+const UNANSWERED = [new GraphQLError('the connection is closing')];
+
 
 export interface WebSocketTransportOptions {
   path: string;
@@ -91,6 +120,10 @@ export interface WebSocketTransportOptions {
   audiences: Audiences;
   /** Whether a token subject holds the most subscriptions allowed, with `starting` more on their way. */
   atSubscriptionLimit(subject: string, starting: number): boolean;
+  /** Whether a token subject replays the most resumes allowed: one more is refused before it executes. */
+  atReplayLimit(subject: string): boolean;
+  /** Subscriptions started per subject; unset without authentication. */
+  subscriptionStarts?: RateLimiter;
   metrics: Metrics;
   authenticator: Authenticator;
   connections: ConnectionLimiter;
@@ -130,6 +163,45 @@ export function createWebSocketTransport(
   const subjectOf = new WeakMap<WebSocket, string>();
   /** Subscriptions per subject that passed the limit check and have not yet joined or failed. */
   const startingSubscriptions = new Map<string, number>();
+  const turns: FairTurns = createFairTurns(SUBSCRIBES_PER_TURN);
+
+  // Refusals are built once: a flood of them costs a lookup each, not an error with its stack.
+  const refusal = (message: string, extensions: Record<string, unknown> = {}) => [
+    new GraphQLError(message, { extensions: { code: 'RATE_LIMITED', ...extensions } }),
+  ];
+  const operationsPerConnection = refusal(`at most ${limits.maxSubscriptionsPerConnection} operations per connection`);
+  const subscriptionsPerSubject = refusal('this token already holds the most subscriptions allowed; end one before starting another');
+  const replaysPerSubject = refusal(
+    `this token already replays ${limits.maxReplaysPerSubject} resumed subscriptions; resume this one once one of them has caught up`,
+  );
+  const startsRefusals = new Map<number, GraphQLError[]>();
+  const tooManyStarts = (retryAfter: number) => {
+    let errors = startsRefusals.get(retryAfter);
+    if (!errors) {
+      errors = refusal(
+        `too many subscriptions started by this token: at most ${limits.subscriptionsPerSecond} a second; retry after ${retryAfter} s`,
+        { retryAfter },
+      );
+      startsRefusals.set(retryAfter, errors);
+    }
+    return errors;
+  };
+
+  /** Counts a refusal against the connection; the one that makes too many in a row closes it instead. */
+  function refuse(context: Context<Record<string, unknown> | undefined, Extra>, connection: Connection, id: string, errors: GraphQLError[]) {
+    connection.refusedInARow++;
+    if (connection.refusedInARow < REFUSALS_BEFORE_CLOSE) return errors;
+    connection.flooded = true;
+    (context.extra.socket as WebSocket).close(CloseCode.RateLimited, 'Too many refused operations');
+    // What the connection sent meanwhile waits for nothing more: it sees the close and is dropped.
+    turns.release(context);
+    return unanswered(context, id);
+  }
+
+  function unanswered(context: Context<Record<string, unknown> | undefined, Extra>, id: string) {
+    delete (context.subscriptions as Record<string, unknown>)[id];
+    return UNANSWERED;
+  }
 
   // One log line when a connection opens and one when it closes, with why.
   webSocketServer.on('connection', (socket, request) => {
@@ -175,6 +247,8 @@ export function createWebSocketTransport(
     const operation = getOperationAST(document, payload.operationName);
     const plan =
       options.fanout === 'shared' && operation ? planShare(schema, document, operation, payload, connection.viewer) : undefined;
+    // Its replay would be refused once it ran: refused here, before the context, the join and the execution.
+    if (plan?.after !== undefined && options.atReplayLimit(connection.viewer.subject)) return refuse(context, connection, id, replaysPerSubject);
     const contextValue = (await contextFactory()) as GraphQLContext;
     const member = plan && webSocketMember(socket, id, plan.field, metrics);
     return {
@@ -240,7 +314,7 @@ export function createWebSocketTransport(
           socket.close(CloseCode.TooManyConnections, 'Too many connections for this token');
           return false;
         }
-        const connection: Connection = { viewer, release };
+        const connection: Connection = { viewer, release, refusedInARow: 0, flooded: false };
         subjectOf.set(socket, viewer.subject);
         if (viewer.expiresAt !== undefined) {
           connection.expiry = setTimeout(
@@ -252,6 +326,7 @@ export function createWebSocketTransport(
         return true;
       },
       onClose: (context) => {
+        turns.release(context);
         const connection = connectionOf.get(context);
         if (!connection) return;
         clearTimeout(connection.expiry);
@@ -259,27 +334,30 @@ export function createWebSocketTransport(
         connectionOf.delete(context);
       },
       onSubscribe: async (context, id, payload) => {
-        const connection = connectionOf.get(context)!;
+        const connection = connectionOf.get(context);
+        if (!connection || connection.flooded) return unanswered(context, id);
+        // A burst of messages is answered over several turns, the connections taking turns.
+        const turn = turns.take(context);
+        if (turn) {
+          await turn;
+          if (connection.flooded || connectionOf.get(context) !== connection) return unanswered(context, id);
+        }
         if (Object.keys(context.subscriptions).length > limits.maxSubscriptionsPerConnection) {
-          return [
-            new GraphQLError(`at most ${limits.maxSubscriptionsPerConnection} operations per connection`, {
-              extensions: { code: 'RATE_LIMITED' },
-            }),
-          ];
+          return refuse(context, connection, id, operationsPerConnection);
         }
         // A subscription takes its subject's slot only once it has joined, several awaits
         // later: until then it counts as starting, so a burst of thousands is refused here,
         // each for the cost of a parse, instead of all passing this check at once.
         const { subject } = connection.viewer;
-        if (!isSubscription(payload.query, payload.operationName)) return prepare(context, id, payload, undefined);
-        const starting = startingSubscriptions.get(subject) ?? 0;
-        if (options.atSubscriptionLimit(subject, starting)) {
-          return [
-            new GraphQLError('this token already holds the most subscriptions allowed; end one before starting another', {
-              extensions: { code: 'RATE_LIMITED' },
-            }),
-          ];
+        if (!isSubscription(payload.query, payload.operationName)) {
+          connection.refusedInARow = 0;
+          return prepare(context, id, payload, undefined);
         }
+        const starts = options.subscriptionStarts?.take(subject);
+        if (starts && !starts.allowed) return refuse(context, connection, id, tooManyStarts(starts.retryAfterSeconds));
+        const starting = startingSubscriptions.get(subject) ?? 0;
+        if (options.atSubscriptionLimit(subject, starting)) return refuse(context, connection, id, subscriptionsPerSubject);
+        connection.refusedInARow = 0;
         startingSubscriptions.set(subject, starting + 1);
         let settled = false;
         const settle = () => {
