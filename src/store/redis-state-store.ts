@@ -135,7 +135,7 @@ local function recorded_answer(recorded, fingerprint, now)
   return { 'k' }
 end
 -- Drops the records of generations older than the one given among the next count fields
--- head from cursor on; returns the cursor to go on from ('0': the head is done).
+-- of the head from the cursor on; returns the cursor to go on from ('0': the head is done).
 local function prune_records(head, cursor, before, count)
   local scan = redis.call('HSCAN', head, cursor, 'COUNT', count)
   local doomed = {}
