@@ -27,7 +27,7 @@ import { startRedisCluster } from '../tests/support/cluster.js';
 import { createCluster } from '../tests/support/redis.js';
 import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
 import { connectGraphqlWs, graphqlCaller } from './clients.js';
-import { measureKeyCost, printKeyCost } from './key-cost.js';
+import { cpuSeconds, measureKeyCost, printKeyCost } from './key-cost.js';
 import { startServerProcess } from './server-process.js';
 
 const mutations = Number(process.env.CAPACITY_MUTATIONS ?? 3000);
@@ -59,16 +59,6 @@ async function commandStats(nodes: Redis[]): Promise<Map<string, { calls: number
     }
   }
   return totals;
-}
-
-/** CPU seconds (user + system, all threads) the given nodes used so far. */
-async function redisCpuSeconds(nodes: Redis[]): Promise<number> {
-  let total = 0;
-  for (const node of nodes) {
-    const info = await node.info('cpu');
-    total += Number(/used_cpu_user:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]);
-  }
-  return total;
 }
 
 const cluster = await startRedisCluster({ masters: 3 });
@@ -107,7 +97,7 @@ try {
   /** One round of `count` progress mutations, 16 at a time, with a fresh idempotency key each when `keyed`. */
   async function progressRound(count: number, keyed: boolean) {
     await Promise.all(masters.map((node) => node.config('RESETSTAT')));
-    const redisCpuBefore = await redisCpuSeconds(masters);
+    const redisCpuBefore = await cpuSeconds(masters);
     const serverCpuBefore = server.cpuMs();
     let next = 0;
     await Promise.all(
@@ -124,7 +114,7 @@ try {
       }),
     );
     const serverCpuMs = server.cpuMs() - serverCpuBefore;
-    const redisCpu = (await redisCpuSeconds(masters)) - redisCpuBefore;
+    const redisCpu = (await cpuSeconds(masters)) - redisCpuBefore;
     const stats = await commandStats(masters);
     const scriptUsec = (stats.get('evalsha')?.usec ?? 0) + (stats.get('hmget')?.usec ?? 0);
     return { serverCpuMs, redisCpu, stats, commitUsec: scriptUsec / count, processUsec: (redisCpu * 1e6) / count };

@@ -19,7 +19,8 @@ export interface KeyCost {
   cpu: { without: number; with: number };
 }
 
-async function cpuSeconds(nodes: Redis[]): Promise<number> {
+/** CPU seconds (user + system, all threads) the given nodes used so far. */
+export async function cpuSeconds(nodes: Redis[]): Promise<number> {
   let total = 0;
   for (const node of nodes) {
     const info = await node.info('cpu');
