@@ -121,6 +121,24 @@ describe.each(BACKENDS)('streamed agent messages, %s backend', (backend) => {
     ]);
   });
 
+  it('reads a message that completes meanwhile as streaming with its text so far or complete with all of it, never as started', async () => {
+    const app = await start({ agentDeltaWindowMs: 0 });
+    const run = (await mutate(app.url, START_RUN, { projectId: `finishing-${backend}`, agent: 'writer' })).startAgentRun;
+    for (let round = 0; round < 20; round++) {
+      const message = (await mutate(app.url, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+      const text = `round ${round} — 🙂`;
+      await mutate(app.url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text });
+      const reads = Array.from({ length: 12 }, () => request(app.url, MESSAGES, { id: run.id }));
+      const finished = mutate(app.url, FINISH_MESSAGE, { runId: run.id, messageId: message.id });
+      reads.push(...Array.from({ length: 12 }, () => request(app.url, MESSAGES, { id: run.id })));
+      await finished;
+      for (const read of await Promise.all(reads)) {
+        const { content, status } = read.data!.agentRun.messages[round];
+        expect({ content, status }).toEqual({ content: text, status: expect.stringMatching(/^(STREAMING|COMPLETE)$/) });
+      }
+    }
+  });
+
   it('batches the deltas of a message within the window into fewer events, never losing, repeating or reordering text', async () => {
     // A window far longer than the appends take, so the batching does not depend on timing.
     const app = await start({ agentDeltaWindowMs: 1000 });

@@ -485,6 +485,26 @@ return result
 `;
 
 /**
+ * A page of a run's messages, each streaming one with its content so far, read in one step:
+ * read apart, a message completed between the list and its content would show as started,
+ * its text empty, behind the position a snapshot reads it at.
+ * KEYS: the messages list. ARGV: first index, last index, content key prefix.
+ * Returns { JSON, content or false, JSON, content or false, ... }.
+ */
+const READ_ITEMS_SCRIPT = `
+local flat = {}
+for _, json in ipairs(redis.call('LRANGE', KEYS[1], ARGV[1], ARGV[2])) do
+  flat[#flat + 1] = json
+  local content = false
+  if string.find(json, '"status":"STREAMING"', 1, true) then
+    content = redis.call('GET', ARGV[3] .. cjson.decode(json).id)
+  end
+  flat[#flat + 1] = content
+end
+return flat
+`;
+
+/**
  * KEYS: project head, project log. ARGV: after seq, limit, epoch for a new log, age cutoff.
  * Returns { epoch, head seq, first retained seq, { id, json, id, json, ... } }.
  */
@@ -586,6 +606,7 @@ type ScriptedRedis = (Redis | Cluster) & {
   pruneRecords(...args: Array<string | number>): Promise<string>;
   flushContent(...args: Array<string | number>): Promise<[string, number, string] | null>;
   readStreams(...args: Array<string | number>): Promise<Array<[string, string, string, string]>>;
+  readItems(...args: Array<string | number>): Promise<Array<string | null>>;
 };
 
 const SNAPSHOT_KINDS = ['ingestJob', 'agentRun', 'workflowRun'] as const satisfies readonly EntityKind[];
@@ -677,6 +698,7 @@ export function createRedisStateStore(
     redis.defineCommand('appendContent', { numberOfKeys: 7, lua: APPEND_CONTENT_SCRIPT });
     redis.defineCommand('flushContent', { numberOfKeys: 6, lua: lua(FLUSH_CONTENT_SCRIPT) });
     redis.defineCommand('readStreams', { numberOfKeys: 1, lua: READ_STREAMS_SCRIPT });
+    redis.defineCommand('readItems', { numberOfKeys: 1, lua: READ_ITEMS_SCRIPT });
     redis.defineCommand('forgetProject', { numberOfKeys: 1, lua: FORGET_PROJECT_SCRIPT });
     redis.defineCommand('pruneRecords', { numberOfKeys: 1, lua: PRUNE_RECORDS_SCRIPT });
   }
@@ -743,13 +765,16 @@ export function createRedisStateStore(
     },
     async items<C extends AppendedCollection>(collection: C, id: string, start: number, end: number) {
       if (end <= start) return [];
-      const values = await redis.lrange(redisKeys.collection(collection, id), Math.max(0, start), end - 1).catch(unavailable);
-      const items = values.map((json) => JSON.parse(json) as AppendedCollections[C]);
       // A streaming message's item holds no content; its content so far is in its own string.
-      const streaming = items.filter((item) => item.status === 'STREAMING');
-      if (streaming.length > 0) {
-        const contents = await redis.mget(streaming.map((item) => redisKeys.content(id, item.id))).catch(unavailable);
-        streaming.forEach((item, index) => (item.content = contents[index] ?? item.content));
+      const flat = await redis
+        .readItems(redisKeys.collection(collection, id), Math.max(0, start), end - 1, redisKeys.content(id, ''))
+        .catch(unavailable);
+      const items: Array<AppendedCollections[C]> = [];
+      for (let index = 0; index < flat.length; index += 2) {
+        const item = JSON.parse(flat[index]!) as AppendedCollections[C];
+        const content = flat[index + 1];
+        if (typeof content === 'string') item.content = content;
+        items.push(item);
       }
       return items;
     },
