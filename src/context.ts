@@ -26,6 +26,11 @@ export interface GraphQLContext {
   audienceSource?: AudienceSourceTap;
   /** Set when this execution only replays a resuming member of a shared audience; see `Caller.replayUntil`. */
   replayUntil?: LogPosition;
+  /**
+   * What is left of a query's or mutation's response budget, in bytes: paged fields pass it to
+   * the store, which refuses a page larger than that before reading it. See `responseLimitPlugins`.
+   */
+  responseBytesLeft?: () => number;
   /** A mutation's idempotency key, when it carries one; see `idempotencyPlugin`. */
   idempotency?: RequestIdempotency;
 }

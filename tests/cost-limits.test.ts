@@ -1,8 +1,10 @@
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import type { Config } from '../src/config.js';
 import { connectWebSocket, mutate, request, subscribeOverSse, subscribeOverWebSocket } from './support/clients.js';
 import { START_RUN } from './support/operations.js';
+import { startPrivateRedis } from './support/processes.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { createTeardown } from './support/teardown.js';
 
@@ -111,5 +113,28 @@ describe.each(TRANSPORTS)('cost and response limits, over $name', (transport) =>
     const fits = await transport.query(app, `query ($id: ID!) { agentRun(id: $id) { messages(first: 2) { content } } }`, { id: runId });
     expect(fits.errors).toBeUndefined();
     expect(fits.data!.agentRun.messages).toHaveLength(2);
+  });
+});
+
+describe('a page larger than what is left of the response budget', () => {
+  it('is refused by Redis itself: the page is never sent to the server', async () => {
+    const redis = await startPrivateRedis();
+    teardown.push(() => redis.dispose());
+    const base = testConfig('redis', 'cost-limits:');
+    const app = await pool.start({ ...base, redisUrl: redis.url, limits: { ...base.limits, maxResponseBytes: 50_000 } });
+    const runId = await runWithMessages(app, 'costs-unread', 5, 'z'.repeat(40_000));
+    const probe = new Redis(redis.url);
+    teardown.push(() => probe.quit());
+    const sentByRedis = async () => Number(/total_net_output_bytes:(\d+)/.exec(await probe.info('stats'))![1]);
+
+    const before = await sentByRedis();
+    const refused = await request(app.url, `query ($id: ID!) { agentRun(id: $id) { messages(first: 5) { content } } }`, { id: runId });
+    const sent = (await sentByRedis()) - before;
+    expect(codeOf(refused as Answer)).toBe('RESPONSE_TOO_LARGE');
+    // The page is 200,000 bytes; Redis sent the run and the refusal, and this probe's INFO.
+    expect(sent).toBeLessThan(20_000);
+
+    const fits = await request(app.url, `query ($id: ID!) { agentRun(id: $id) { messages(first: 1) { content } } }`, { id: runId });
+    expect(fits.data!.agentRun.messages[0].content).toHaveLength(40_000);
   });
 });

@@ -14,7 +14,7 @@ export const agentResolvers: Resolvers = {
   },
   AgentRun: {
     steps: (run, _, { agent }) => agent.steps(run),
-    messages: (run, page, { agent }) => agent.messages(run, page),
+    messages: (run, page, { agent, responseBytesLeft }) => agent.messages(run, page, responseBytesLeft?.()),
   },
   AgentMessage: {
     content: (message, _, { agent }) => agent.contentOf(message),

@@ -52,8 +52,11 @@ export interface AgentService {
   list(projectId: string): Promise<AgentRunRecord[]>;
   /** The run's steps in the order they were first reported. */
   steps(run: AgentRunRecord): Promise<AgentStepRecord[]>;
-  /** One page of the run's messages, never past the `messageCount` of `run`. */
-  messages(run: AgentRunRecord, page: MessagePage): Promise<AgentMessageRecord[]>;
+  /**
+   * One page of the run's messages, never past the `messageCount` of `run`. With `maxBytes`,
+   * a page larger than that is not read (`PageTooLarge`; see `StateStore.items`).
+   */
+  messages(run: AgentRunRecord, page: MessagePage, maxBytes?: number): Promise<AgentMessageRecord[]>;
   /** Every change takes an idempotency key's call, so that a repeat changes nothing and gets the first answer. */
   start(input: { projectId: string; agent: string }, idempotent?: IdempotentCall): Promise<AgentRunRecord>;
   updateStep(
@@ -255,14 +258,14 @@ export function createAgentService(
     steps(run) {
       return store.members('steps', run.id);
     },
-    messages(run, page) {
+    messages(run, page, maxBytes) {
       if (page.first != null && page.last != null) throw badUserInput('first', 'give first or last, not both');
       if (page.first != null || page.after != null) {
         const start = page.after == null ? 0 : page.after + 1;
-        return store.items('messages', run.id, start, Math.min(run.messageCount, start + pageSize('first', page.first)));
+        return store.items('messages', run.id, start, Math.min(run.messageCount, start + pageSize('first', page.first)), maxBytes);
       }
       const end = Math.min(run.messageCount, page.before ?? run.messageCount);
-      return store.items('messages', run.id, Math.max(0, end - pageSize('last', page.last)), end);
+      return store.items('messages', run.id, Math.max(0, end - pageSize('last', page.last)), end, maxBytes);
     },
     start(input, idempotent) {
       const projectId = requireId('projectId', input.projectId);

@@ -10,8 +10,11 @@ import type {
   Versioned,
 } from './state-store.js';
 import type { ActiveEntity, IdempotencyRecord, RecordedAnswer } from './state-store.js';
-import { COLLECTIONS_OF, EntityNotIdle, FLUSH_GRACE_MS, IdempotencyKeyReused, IdempotentReplay, VersionConflictError } from './state-store.js';
+import { COLLECTIONS_OF, EntityNotIdle, FLUSH_GRACE_MS, IdempotencyKeyReused, IdempotentReplay, PageTooLarge, VersionConflictError } from './state-store.js';
 import { newEpoch } from './epochs.js';
+
+/** About the bytes of a stored message's JSON besides its content (ids, role, status, time). */
+const ITEM_FIELDS_BYTES = 160;
 
 interface StoredEntity {
   version: number;
@@ -168,12 +171,20 @@ export function createMemoryStateStore(
       const values = keys ? keys.flatMap((key) => (members.has(key) ? [members.get(key)] : [])) : [...members.values()];
       return structuredClone(values) as Array<KeyedCollections[C]>;
     },
-    async items<C extends keyof AppendedCollections>(collection: C, id: string, start: number, end: number) {
-      const items = appended.get(collectionKey(collection, id)) ?? [];
-      const slice = structuredClone(items.slice(Math.max(0, start), Math.max(0, end))) as Array<AppendedCollections[C]>;
+    async items<C extends keyof AppendedCollections>(collection: C, id: string, start: number, end: number, maxBytes?: number) {
+      const stored = (appended.get(collectionKey(collection, id)) ?? []) as Array<AppendedCollections[C]>;
+      const items = stored.slice(Math.max(0, start), Math.max(0, end));
       // A streaming message's item holds no content; its content so far is in the stream.
       const streams = streaming.get(id);
-      if (streams) for (const item of slice) item.content = streams.get(item.id)?.content ?? item.content;
+      const contentOf = (item: AgentMessageRecord) => streams?.get(item.id)?.content ?? item.content;
+      if (maxBytes !== undefined) {
+        // The stored JSON's size, about: its content and a fixed share for the other fields.
+        let bytes = 0;
+        for (const item of items) bytes += ITEM_FIELDS_BYTES + Buffer.byteLength(contentOf(item));
+        if (bytes > maxBytes) throw new PageTooLarge(`items ${start}-${end} of ${collection} of ${id} are larger than ${maxBytes} bytes`);
+      }
+      const slice = structuredClone(items);
+      for (const item of slice) item.content = contentOf(item);
       return slice;
     },
     async commit(change) {

@@ -16,7 +16,7 @@ import type {
   StateStore,
 } from './state-store.js';
 import { createRedisKeys } from './redis-keys.js';
-import { COLLECTIONS_OF, IDEMPOTENCY_FINGERPRINT_LENGTH as FINGERPRINT_LENGTH, FLUSH_GRACE_MS, EntityNotIdle, IdempotencyKeyReused, IdempotentReplay, VersionConflictError } from './state-store.js';
+import { COLLECTIONS_OF, IDEMPOTENCY_FINGERPRINT_LENGTH as FINGERPRINT_LENGTH, FLUSH_GRACE_MS, EntityNotIdle, IdempotencyKeyReused, IdempotentReplay, PageTooLarge, VersionConflictError } from './state-store.js';
 import { newEpoch } from './epochs.js';
 
 /**
@@ -488,11 +488,14 @@ return result
  * A page of a run's messages, each streaming one with its content so far, read in one step:
  * read apart, a message completed between the list and its content would show as started,
  * its text empty, behind the position a snapshot reads it at.
- * KEYS: the messages list. ARGV: first index, last index, content key prefix.
- * Returns { JSON, content or false, JSON, content or false, ... }.
+ * KEYS: the messages list. ARGV: first index, last index, content key prefix, most bytes
+ * (0: any). Returns { JSON, content or false, JSON, content or false, ... }, or { 'big' }
+ * when the page's JSON and contents are larger than the most bytes: then nothing is sent.
  */
 const READ_ITEMS_SCRIPT = `
 local flat = {}
+local most = tonumber(ARGV[4])
+local bytes = 0
 for _, json in ipairs(redis.call('LRANGE', KEYS[1], ARGV[1], ARGV[2])) do
   flat[#flat + 1] = json
   local content = false
@@ -500,6 +503,8 @@ for _, json in ipairs(redis.call('LRANGE', KEYS[1], ARGV[1], ARGV[2])) do
     content = redis.call('GET', ARGV[3] .. cjson.decode(json).id)
   end
   flat[#flat + 1] = content
+  bytes = bytes + #json + (content and #content or 0)
+  if most > 0 and bytes > most then return { 'big' } end
 end
 return flat
 `;
@@ -763,12 +768,13 @@ export function createRedisStateStore(
       const members = values.flatMap((json) => (json == null ? [] : [JSON.parse(json) as KeyedCollections[C]]));
       return members.sort((a, b) => a.index - b.index);
     },
-    async items<C extends AppendedCollection>(collection: C, id: string, start: number, end: number) {
+    async items<C extends AppendedCollection>(collection: C, id: string, start: number, end: number, maxBytes?: number) {
       if (end <= start) return [];
       // A streaming message's item holds no content; its content so far is in its own string.
       const flat = await redis
-        .readItems(redisKeys.collection(collection, id), Math.max(0, start), end - 1, redisKeys.content(id, ''))
+        .readItems(redisKeys.collection(collection, id), Math.max(0, start), end - 1, redisKeys.content(id, ''), maxBytes === undefined ? 0 : Math.max(1, maxBytes))
         .catch(unavailable);
+      if (flat.length === 1) throw new PageTooLarge(`items ${start}-${end} of ${collection} of ${id} are larger than ${maxBytes} bytes`);
       const items: Array<AppendedCollections[C]> = [];
       for (let index = 0; index < flat.length; index += 2) {
         const item = JSON.parse(flat[index]!) as AppendedCollections[C];

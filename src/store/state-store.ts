@@ -187,6 +187,11 @@ export class EntityNotIdle extends Error {
   override readonly name = 'EntityNotIdle';
 }
 
+/** A page of items whose stored JSON is larger than the bytes its reader may take; nothing of it was read. */
+export class PageTooLarge extends Error {
+  override readonly name = 'PageTooLarge';
+}
+
 /** Another writer changed the entity between read and commit. */
 export class VersionConflictError extends Error {
   override readonly name = 'VersionConflictError';
@@ -242,8 +247,18 @@ export interface StateStore {
    * those with the given keys (missing ones left out).
    */
   members<C extends KeyedCollection>(collection: C, id: string, keys?: readonly string[]): Promise<Array<KeyedCollections[C]>>;
-  /** Items `start` (inclusive) to `end` (exclusive) of an entity's appended collection. */
-  items<C extends AppendedCollection>(collection: C, id: string, start: number, end: number): Promise<Array<AppendedCollections[C]>>;
+  /**
+   * Items `start` (inclusive) to `end` (exclusive) of an entity's appended collection. With
+   * `maxBytes`, a page whose stored JSON (content included) is larger is not read: it throws
+   * `PageTooLarge`, so a page that could never be answered costs its size only in the store.
+   */
+  items<C extends AppendedCollection>(
+    collection: C,
+    id: string,
+    start: number,
+    end: number,
+    maxBytes?: number,
+  ): Promise<Array<AppendedCollections[C]>>;
   /**
    * Stores the new state and appends its events to the project's log at consecutive
    * positions, atomically, publishing each on the project's channel as it is logged.

@@ -16,7 +16,9 @@ import type { GraphQLCompositeType } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX } from '../agent/agent-service.js';
 import type { Limits } from '../config.js';
+import type { GraphQLContext } from '../context.js';
 import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from '../events/event-streams.js';
+import { PageTooLarge } from '../store/state-store.js';
 
 /**
  * The cost weights of graphql-armor's cost limit, which checks literal page sizes while the
@@ -205,7 +207,11 @@ export function responseLimitPlugins(limits: Pick<Limits, 'maxCost' | 'maxRespon
             // cannot have many pages in memory at once past the budget.
             const read = async () => {
               if (budget.over) throw responseTooLarge(maxResponseBytes);
-              const page = await resolve(source, fieldArgs, context, info);
+              const page = await Promise.resolve(resolve(source, fieldArgs, context, info)).catch((error: unknown) => {
+                if (!(error instanceof PageTooLarge)) throw error;
+                budget.over = true;
+                throw responseTooLarge(maxResponseBytes);
+              });
               charge(bytesOfPage(page, budget.counted));
               return page;
             };
@@ -250,6 +256,7 @@ export function responseLimitPlugins(limits: Pick<Limits, 'maxCost' | 'maxRespon
         const budget: Budget = { bytes: 0, over: false, pages: Promise.resolve(), counted: new WeakSet() };
         countResolvedBytes(args.schema);
         budgets.set(args.contextValue, budget);
+        (args.contextValue as Partial<GraphQLContext>).responseBytesLeft = () => maxResponseBytes - budget.bytes;
         return {
           onExecuteDone({ setResult }) {
             // The values resolved before the cut are dropped with the errors of the fields
