@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import type { Config } from '../src/config.js';
 import { connectWebSocket, mutate, request, subscribeOverSse, subscribeOverWebSocket } from './support/clients.js';
-import { START_RUN } from './support/operations.js';
+import { APPEND_CONTENT, FINISH_MESSAGE, START_MESSAGE, START_RUN } from './support/operations.js';
 import { startPrivateRedis } from './support/processes.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { createTeardown } from './support/teardown.js';
@@ -117,24 +117,39 @@ describe.each(TRANSPORTS)('cost and response limits, over $name', (transport) =>
 });
 
 describe('a page larger than what is left of the response budget', () => {
-  it('is refused by Redis itself: the page is never sent to the server', async () => {
+  it('is refused by Redis itself: the page is never sent to the server, whether its messages are whole or streaming', async () => {
     const redis = await startPrivateRedis();
     teardown.push(() => redis.dispose());
     const base = testConfig('redis', 'cost-limits:');
     const app = await pool.start({ ...base, redisUrl: redis.url, limits: { ...base.limits, maxResponseBytes: 50_000 } });
-    const runId = await runWithMessages(app, 'costs-unread', 5, 'z'.repeat(40_000));
+    const whole = await runWithMessages(app, 'costs-unread', 5, 'z'.repeat(40_000));
+    // Three streamed messages of 30,000 characters: one finished, two still streaming.
+    const streamed = (await mutate<any>(app.url, START_RUN, { projectId: 'costs-unread', agent: 'streams' })).startAgentRun.id as string;
+    for (let index = 0; index < 3; index++) {
+      const message = (await mutate<any>(app.url, START_MESSAGE, { runId: streamed, role: 'ASSISTANT' })).startAgentMessage;
+      for (let piece = 0; piece < 3; piece++) await mutate(app.url, APPEND_CONTENT, { runId: streamed, messageId: message.id, text: 'w'.repeat(10_000) });
+      if (index === 0) await mutate(app.url, FINISH_MESSAGE, { runId: streamed, messageId: message.id });
+    }
     const probe = new Redis(redis.url);
     teardown.push(() => probe.quit());
     const sentByRedis = async () => Number(/total_net_output_bytes:(\d+)/.exec(await probe.info('stats'))![1]);
+    const page = (first: number) => `query ($id: ID!) { agentRun(id: $id) { messages(first: ${first}) { content } } }`;
 
-    const before = await sentByRedis();
-    const refused = await request(app.url, `query ($id: ID!) { agentRun(id: $id) { messages(first: 5) { content } } }`, { id: runId });
-    const sent = (await sentByRedis()) - before;
-    expect(codeOf(refused as Answer)).toBe('RESPONSE_TOO_LARGE');
-    // The page is 200,000 bytes; Redis sent the run and the refusal, and this probe's INFO.
-    expect(sent).toBeLessThan(20_000);
+    for (const [runId, pageBytes] of [[whole, 200_000], [streamed, 90_000]] as const) {
+      const before = await sentByRedis();
+      const refused = await request(app.url, page(3), { id: runId });
+      const sent = (await sentByRedis()) - before;
+      expect(codeOf(refused as Answer)).toBe('RESPONSE_TOO_LARGE');
+      // Redis sent the run and the refusal, and this probe's INFO: not the page's bytes.
+      expect(sent).toBeLessThan(20_000);
+      expect(pageBytes).toBeGreaterThan(50_000);
 
-    const fits = await request(app.url, `query ($id: ID!) { agentRun(id: $id) { messages(first: 1) { content } } }`, { id: runId });
-    expect(fits.data!.agentRun.messages[0].content).toHaveLength(40_000);
+      const fits = await request(app.url, page(1), { id: runId });
+      expect(fits.errors).toBeUndefined();
+      expect(fits.data!.agentRun.messages[0].content.length).toBeGreaterThanOrEqual(30_000);
+    }
+    // The streaming ones are counted at their current length: the last one alone fits.
+    const last = await request(app.url, `query ($id: ID!) { agentRun(id: $id) { messages(last: 1) { content } } }`, { id: streamed });
+    expect(last.data!.agentRun.messages[0].content).toHaveLength(30_000);
   });
 });

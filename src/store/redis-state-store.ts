@@ -94,6 +94,18 @@ end
 `;
 
 /**
+ * Each item of an appended collection has its size in a list beside it (`<list>:sizes`), so
+ * that a page too large to answer is refused without copying it: the bytes of its JSON, or
+ * for an item still streaming `<bytes>:<id>`, its content's bytes being its content string's.
+ */
+const LUA_ITEM_SIZE = `
+local function item_size(json)
+  if string.find(json, '"status":"STREAMING"', 1, true) then return #json .. ':' .. cjson.decode(json).id end
+  return #json
+end
+`;
+
+/**
  * Removes a project's finished entities whose retention has passed: each entity's hash,
  * its collections and its place in the project's index. A bounded batch per call, so no
  * call is ever long; every commit and every listing of the project takes one.
@@ -108,7 +120,7 @@ local function purge_finished(finished, now, entity_prefix, project_prefix)
     local kind, id = string.match(member, '^([^:]+):(.*)$')
     local key = entity_prefix .. kind .. ':' .. id
     redis.call('DEL', key)
-    for _, collection in ipairs(COLLECTIONS[kind] or {}) do redis.call('DEL', key .. ':' .. collection) end
+    for _, collection in ipairs(COLLECTIONS[kind] or {}) do redis.call('DEL', key .. ':' .. collection, key .. ':' .. collection .. ':sizes') end
     redis.call('ZREM', project_prefix .. kind, id)
     redis.call('ZREM', finished, member)
   end
@@ -232,6 +244,7 @@ local function write(w)
   return ARGV[at + 1], KEYS[tonumber(ARGV[at + 2])], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6], ARGV[at + 7]
 end
 local function content_key(id) return KEYS[1] .. ':content:' .. id end
+${LUA_ITEM_SIZE}
 -- A stream completed on what was read must still be exactly that: nothing stored or emitted since.
 for w = 0, writes - 1 do
   local op, key, id, _, bytes, emitted = write(w)
@@ -262,10 +275,14 @@ if current == 0 then redis.call('ZADD', KEYS[2], first, ARGV[3]) end
 for w = 0, writes - 1 do
   local op, key, a, b, c, d, e = write(w)
   if op == 'h' then redis.call('HSET', key, a, b)
-  elseif op == 'l' then redis.call('RPUSH', key, b)
+  elseif op == 'l' then
+    redis.call('RPUSH', key, b)
+    redis.call('RPUSH', key .. ':sizes', item_size(b))
   elseif op == 'o' then redis.call('HSET', key, a .. ':c', 0, a .. ':e', 0, a .. ':b', 0, a .. ':m', b)
   elseif op == 'f' then
     redis.call('LSET', KEYS[1] .. ':messages', tonumber(e), b)
+    local sizes = KEYS[1] .. ':messages:sizes'
+    if redis.call('LLEN', sizes) == redis.call('LLEN', KEYS[1] .. ':messages') then redis.call('LSET', sizes, tonumber(e), #b) end
     redis.call('DEL', content_key(a), content_key(a) .. ':due')
     redis.call('HDEL', key, a .. ':c', a .. ':e', a .. ':b', a .. ':m', a .. ':a')
   end
@@ -283,7 +300,10 @@ if ARGV[8] == '1' and not redis.call('HGET', KEYS[1], 'f') then
     end
     -- Redis reclaims the memory itself even if the project is never touched again.
     redis.call('PEXPIRE', KEYS[1], ttl)
-    for _, collection in ipairs(COLLECTIONS[ARGV[10]] or {}) do redis.call('PEXPIRE', KEYS[1] .. ':' .. collection, ttl) end
+    for _, collection in ipairs(COLLECTIONS[ARGV[10]] or {}) do
+      redis.call('PEXPIRE', KEYS[1] .. ':' .. collection, ttl)
+      redis.call('PEXPIRE', KEYS[1] .. ':' .. collection .. ':sizes', ttl)
+    end
   end
 end
 local max_events = tonumber(ARGV[6])
@@ -490,11 +510,23 @@ return result
  * its text empty, behind the position a snapshot reads it at.
  * KEYS: the messages list. ARGV: first index, last index, content key prefix, most bytes
  * (0: any). Returns { JSON, content or false, JSON, content or false, ... }, or { 'big' }
- * when the page's JSON and contents are larger than the most bytes: then nothing is sent.
+ * when the page's JSON and contents are larger than the most bytes: then nothing is sent,
+ * and with the sizes list whole (see LUA_ITEM_SIZE) nothing of the page is read either.
  */
 const READ_ITEMS_SCRIPT = `
-local flat = {}
 local most = tonumber(ARGV[4])
+local counted = most == 0
+if not counted and redis.call('LLEN', KEYS[1] .. ':sizes') == redis.call('LLEN', KEYS[1]) then
+  local bytes = 0
+  for _, size in ipairs(redis.call('LRANGE', KEYS[1] .. ':sizes', ARGV[1], ARGV[2])) do
+    local json, id = string.match(size, '^(%d+):(.*)$')
+    if id then bytes = bytes + tonumber(json) + redis.call('STRLEN', ARGV[3] .. id)
+    else bytes = bytes + tonumber(size) end
+  end
+  if bytes > most then return { 'big' } end
+  counted = true
+end
+local flat = {}
 local bytes = 0
 for _, json in ipairs(redis.call('LRANGE', KEYS[1], ARGV[1], ARGV[2])) do
   flat[#flat + 1] = json
@@ -504,7 +536,7 @@ for _, json in ipairs(redis.call('LRANGE', KEYS[1], ARGV[1], ARGV[2])) do
   end
   flat[#flat + 1] = content
   bytes = bytes + #json + (content and #content or 0)
-  if most > 0 and bytes > most then return { 'big' } end
+  if not counted and bytes > most then return { 'big' } end
 end
 return flat
 `;
