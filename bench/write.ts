@@ -7,6 +7,8 @@
  *   - ours HTTP: this server as deployed (production mode, Redis, authentication on, a
  *     signed JWT per producer), one `updateIngestJobProgress` per request;
  *   - ours graphql-ws: the same mutation over one graphql-ws connection per producer;
+ *   - ours through the producer client: `@realtime-events/producer` with its defaults (its
+ *     default transport, graphql-ws, its own document and a key per call), a client each;
  *   - raw WebSocket: the raw script behind just enough graphql-transport-ws.
  * BENCH_PRODUCERS (16) producers each update a job of their own, in a project of their own,
  * one mutation after the other, with no subscribers: BENCH_WARMUP_SECONDS (2) of warm-up,
@@ -40,6 +42,8 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { createProducer } from '../producer/src/index.js';
 import { createRedisKeys } from '../src/store/redis-keys.js';
 import { TEST_SECRET, signToken } from '../tests/support/tokens.js';
 import { connectGraphqlWs, postGraphql } from './clients.js';
@@ -107,10 +111,21 @@ async function wsProducer(url: string, token: string): Promise<Producer> {
   return { send, dispose: () => client.dispose() };
 }
 
+/** A producer made by `@realtime-events/producer` with its defaults: graphql-ws, a key of its own per call. */
+function clientProducer(url: string, token: string): Producer {
+  const producer = createProducer({ url, token, webSocketImpl: WebSocket });
+  const send: Send = async (_query, variables) => {
+    const { id, progress, processed, message } = variables as { id: string; progress: number; processed: number; message: string };
+    return { updateIngestJobProgress: await producer.updateIngestJobProgress({ id, progress, processedItems: processed, message }) };
+  };
+  return { send, dispose: () => producer.close() };
+}
+
 interface Row {
   id: string;
   name: string;
-  transport: 'http' | 'ws';
+  /** `producer`: through the producer client, over its default transport. */
+  transport: 'http' | 'ws' | 'producer';
   /** Sends an idempotency key with every change. */
   keys: boolean;
   start(redisUrl: string): Promise<ServerProcess>;
@@ -172,6 +187,8 @@ function oursRows(suffix: string, idPrefix: string, script?: string, nodeOptions
       { id: `${idPrefix}http`, name: `ours, HTTP${keyNote}${suffix}`, transport: 'http', keys, start: ours(script, nodeOptions), stored: oursStored, eventsBefore: 1 },
       { id: `${idPrefix}ws`, name: `ours, graphql-ws${keyNote}${suffix}`, transport: 'ws', keys, start: ours(script, nodeOptions), stored: oursStored, eventsBefore: 1 },
     );
+    // The client sends a key with every call: it has no row without.
+    if (keys) rows.push({ id: `${idPrefix}producer`, name: `ours, producer client (graphql-ws)${suffix}`, transport: 'producer', keys, start: ours(script, nodeOptions), stored: oursStored, eventsBefore: 1 });
   }
   return rows;
 }
@@ -200,7 +217,11 @@ async function measure(row: Row): Promise<Result> {
         return { id: (await setup.send(CREATE, { p: projectId })).createIngestJob.id as string, projectId, acknowledged: 0 };
       }),
     );
-    for (const token of tokens) producers.push(row.transport === 'http' ? httpProducer(server.url, token) : await wsProducer(server.url, token));
+    for (const token of tokens) {
+      if (row.transport === 'http') producers.push(httpProducer(server.url, token));
+      else if (row.transport === 'producer') producers.push(clientProducer(server.url, token));
+      else producers.push(await wsProducer(server.url, token));
+    }
 
     let failures = 0;
     /** Every producer sends back to back until `until`, or from `paced` on at `rate` changes/s in all. */
@@ -350,7 +371,8 @@ const rawWs = find('raw-ws');
 ratio('Redis CPU per change, ours over HTTP with keys / raw limit', find('ours-http'), rawHttp, (result) => result.redisMicros, 1.5);
 ratio('Redis time in scripts per change, ours over HTTP with keys / raw limit', find('ours-http'), rawHttp, (result) => result.scriptMicros);
 ratio('Server CPU per change, ours over HTTP / raw limit over HTTP', find('ours-http'), rawHttp, (result) => result.serverMicros, 3);
-ratio('Server CPU per change, ours over graphql-ws / raw WebSocket limit', find('ours-ws'), rawWs, (result) => result.serverMicros, 1.5);
+ratio('Server CPU per change, ours over graphql-ws / raw WebSocket limit', find('ours-ws'), rawWs, (result) => result.serverMicros);
+ratio('Server CPU per change, ours through the producer client (graphql-ws) / raw WebSocket limit', find('ours-producer'), rawWs, (result) => result.serverMicros, 1.5);
 ratio('Server CPU per change, bare yoga / raw limit over HTTP', find('yoga'), rawHttp, (result) => result.serverMicros);
 for (const ref of baselines) {
   ratio(`Server CPU per change over HTTP, ours / ours at ${ref}`, find('ours-http'), find(`${ref}-http`), (result) => result.serverMicros);
