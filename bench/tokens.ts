@@ -67,9 +67,14 @@ const START_MESSAGE = `mutation ($runId: ID!) { startAgentMessage(runId: $runId,
 const APPEND = `mutation ($runId: ID!, $messageId: ID!, $text: String!) { appendAgentMessageContent(runId: $runId, messageId: $messageId, text: $text) { id } }`;
 const FINISH = `mutation ($runId: ID!, $messageId: ID!) { finishAgentMessage(runId: $runId, messageId: $messageId) { id } }`;
 /** Mutations our server executed so far, from its metrics. */
+/** What our servers ask of a `/metrics` reader: in production the metrics are not public. */
+const METRICS_TOKEN = 'bench-tokens-metrics-token';
+
 async function mutationCount(url: string): Promise<number> {
   const sample = 'rte_graphql_operation_duration_seconds_count{operation="mutation"}';
-  const line = (await (await fetch(new URL('/metrics', url))).text()).split('\n').find((candidate) => candidate.startsWith(`${sample} `));
+  const response = await fetch(new URL('/metrics', url), { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
+  const line = (await response.text()).split('\n').find((candidate) => candidate.startsWith(`${sample} `));
   return line === undefined ? 0 : Number(line.slice(sample.length + 1));
 }
 
@@ -179,6 +184,7 @@ const ours = (windowMs: number) => () =>
     AGENT_DELTA_WINDOW_MS: String(windowMs),
     AUTH_JWT_SECRET: TEST_SECRET,
     MUTATIONS_PER_SECOND: '100000',
+    METRICS_TOKEN,
   });
 
 const raw = (windowMs: number) => () => startServerProcess({ AGENT_DELTA_WINDOW_MS: String(windowMs) }, 'bench/raw-token-server.ts');

@@ -37,10 +37,17 @@ const PAGES: Readonly<Record<string, { default: number; max: number }>> = {
   'Query.events': { default: HISTORY_DEFAULT_LIMIT, max: HISTORY_MAX_LIMIT },
 };
 
+/** Whether a field's page can be other than 1: it is paged, or takes a page size. */
+function isPaged(parent: GraphQLCompositeType, definition: GraphQLField<unknown, unknown>): boolean {
+  return PAGES[`${parent.name}.${definition.name}`] !== undefined || definition.args.some((arg) => (PAGE_ARGUMENTS as readonly string[]).includes(arg.name));
+}
+
 /**
  * The operation's cost as graphql-armor counts it (objects 2, scalars 1, each level deeper
  * ×1.5, a list multiplied by its page), with page sizes as the field will see them: coerced
  * from variables as well as literals, and the field's default page when none is given.
+ * `paged` says whether it asks for a paged field: without one the cost is the same whatever
+ * the variables.
  */
 export function operationCost(
   schema: GraphQLSchema,
@@ -48,10 +55,13 @@ export function operationCost(
   rootType: GraphQLCompositeType,
   fragments: Record<string, FragmentDefinitionNode>,
   variables: Record<string, unknown>,
-): number {
+): { cost: number; paged: boolean } {
   const fragmentCosts = new Map<string, number>();
+  let paged = false;
 
   function pageOf(parent: GraphQLCompositeType, definition: GraphQLField<unknown, unknown>, node: Parameters<typeof getArgumentValues>[1]): number {
+    if (!isPaged(parent, definition)) return 1;
+    paged = true;
     let args: Record<string, unknown>;
     try {
       args = getArgumentValues(definition, node, variables);
@@ -112,7 +122,8 @@ export function operationCost(
   }
 
   // The operation's own fields are not one level deeper.
-  return selections(selectionSet, rootType) / DEPTH_COST_FACTOR;
+  const cost = selections(selectionSet, rootType) / DEPTH_COST_FACTOR;
+  return { cost, paged };
 }
 
 function costLimitExceeded(cost: number, maxCost: number): GraphQLError {
@@ -178,6 +189,12 @@ export function responseLimitPlugins(limits: Pick<Limits, 'maxCost' | 'maxRespon
   /** The byte count of each query or mutation running, by its context. */
   const budgets = new WeakMap<object, Budget>();
   const counting = new WeakSet<GraphQLSchema>();
+  /**
+   * The cost of each operation of a parsed document (documents come from yoga's parse cache)
+   * that asks for no paged field, so none of its variables can change it: producers send the
+   * same few mutations again and again, and their cost is counted once.
+   */
+  const fixedCosts = new WeakMap<object, Map<string, number>>();
 
   /**
    * Wraps every field's resolver, once per schema, to count what it resolves against the
@@ -240,14 +257,24 @@ export function responseLimitPlugins(limits: Pick<Limits, 'maxCost' | 'maxRespon
         if (!operation) return;
         const rootType = args.schema.getRootType(operation.operation);
         if (!rootType) return;
-        const coerced = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
-        // Variables that do not coerce are refused by execution itself.
-        if (coerced.errors) return;
-        const fragments: Record<string, FragmentDefinitionNode> = {};
-        for (const definition of args.document.definitions) {
-          if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+        const operationKey = args.operationName ?? '';
+        let cost = fixedCosts.get(args.document)?.get(operationKey);
+        if (cost === undefined) {
+          const coerced = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
+          // Variables that do not coerce are refused by execution itself.
+          if (coerced.errors) return;
+          const fragments: Record<string, FragmentDefinitionNode> = {};
+          for (const definition of args.document.definitions) {
+            if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+          }
+          const counted = operationCost(args.schema, operation.selectionSet, rootType, fragments, coerced.coerced);
+          cost = counted.cost;
+          if (!counted.paged) {
+            let costs = fixedCosts.get(args.document);
+            if (!costs) fixedCosts.set(args.document, (costs = new Map()));
+            costs.set(operationKey, cost);
+          }
         }
-        const cost = operationCost(args.schema, operation.selectionSet, rootType, fragments, coerced.coerced);
         if (cost > maxCost) {
           setResultAndStopExecution({ errors: [costLimitExceeded(cost, maxCost)] });
           return;

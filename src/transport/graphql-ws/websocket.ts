@@ -63,15 +63,27 @@ export function closeSlowConsumer(socket: WebSocket, metrics: Metrics, transport
  * Whether a document's operation is a subscription, from a bare parse: a subject at its
  * subscription limit is refused before the envelop, validation and planning, the dearer
  * steps, so thousands of distinct documents cost a parse each. Documents that do not parse
- * are left to the envelop to answer.
+ * are left to the envelop to answer. The answer is kept for the documents seen last, since a
+ * producer sends the same few mutations on every change.
  */
 function isSubscription(query: string, operationName: string | null | undefined): boolean {
-  try {
-    return getOperationAST(parseDocument(query, { noLocation: true }), operationName)?.operation === 'subscription';
-  } catch {
-    return false;
+  // Names cannot hold '#': the key splits unambiguously at its first one.
+  const key = `${operationName ?? ''}#${query}`;
+  let answer = operationKinds.get(key);
+  if (answer === undefined) {
+    try {
+      answer = getOperationAST(parseDocument(query, { noLocation: true }), operationName)?.operation === 'subscription';
+    } catch {
+      answer = false;
+    }
+    operationKinds.set(key, answer);
+    if (operationKinds.size > OPERATION_KINDS_KEPT) operationKinds.delete(operationKinds.keys().next().value!);
   }
+  return answer;
 }
+/** Documents whose kind `isSubscription` keeps; the oldest go first. */
+const OPERATION_KINDS_KEPT = 1000;
+const operationKinds = new Map<string, boolean>();
 
 interface EnvelopedRoot {
   execute(args: ExecutionArgs): unknown;
