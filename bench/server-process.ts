@@ -1,6 +1,25 @@
+import { execSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { spawnServer } from '../tests/support/processes.js';
+
+const built = new Map<string, string>();
+
+/**
+ * A tree's server as deployed: compiled by tsc (`npm run build`) and run by node, so a bench
+ * measures the code `npm start` runs, not tsx's transform of it (which, for one, names every
+ * function it creates at run time). Built once per tree and run; returns its entry point.
+ */
+export function builtServer(dir = resolve(import.meta.dirname, '..')): string {
+  let script = built.get(dir);
+  if (script === undefined) {
+    execSync('npx tsc -b tsconfig.build.json', { cwd: dir, stdio: 'inherit' });
+    script = join(dir, 'dist/main.js');
+    built.set(dir, script);
+  }
+  return script;
+}
 
 /** The server under test, in a process of its own so its CPU and memory can be read apart. */
 export interface ServerProcess {
@@ -15,7 +34,8 @@ export interface ServerProcess {
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
-export async function startServerProcess(env: Record<string, string>, script?: string): Promise<ServerProcess> {
+/** Starts `script`, by default this tree's server as built (`builtServer`). */
+export async function startServerProcess(env: Record<string, string>, script = builtServer()): Promise<ServerProcess> {
   const server = spawnServer({ LOG_LEVEL: 'info', ...env }, script);
   server.child.stderr!.pipe(process.stderr);
   const url = await server.listening;

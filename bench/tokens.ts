@@ -21,13 +21,15 @@
  * Prints tokens/s accepted, requests per token, frames per token, p50/p99 from a token's `append` to its
  * subscribers against the window + 50 ms, server CPU per token against the raw limit's,
  * the CPU of the readers and of this process, and whether every subscriber ended with
- * exactly the text sent.
+ * exactly the text sent. BENCH_ROWS=1,3 runs only those rows (1-based); BENCH_PROFILE_DIR=<dir>
+ * writes a CPU profile of our servers over the measured phase (bench/profile-summary.ts).
  *
  *   npm run bench:tokens
  */
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
+import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import { print } from 'graphql';
@@ -40,7 +42,7 @@ import type { ServerProcess } from './server-process.js';
 import WebSocket from 'ws';
 import { createProducer } from '../producer/src/index.js';
 import { connectGraphqlWs, postGraphql } from './clients.js';
-import { startServerProcess } from './server-process.js';
+import { builtServer, startServerProcess } from './server-process.js';
 import type { ReaderReply, ReaderRequest, ReaderSubscription } from './token-readers.js';
 
 const runCount = Number(process.env.BENCH_RUNS ?? 100);
@@ -50,6 +52,8 @@ const fastTokensPerSecond = Number(process.env.BENCH_FAST_TOKENS_PER_SECOND ?? 2
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const subscribersPerRun = Number(process.env.BENCH_SUBSCRIBERS_PER_RUN ?? 10);
 const window = Number(process.env.BENCH_WINDOW_MS ?? 50);
+/** BENCH_ROWS=1,3: only those rows of the table (1-based), to profile one, say. */
+const only = process.env.BENCH_ROWS?.split(',').map(Number);
 type ProducerKind = 'package' | 'ws' | 'http';
 const producerKind: ProducerKind = process.env.BENCH_PRODUCER === 'http' ? 'http' : process.env.BENCH_PRODUCER === 'ws' ? 'ws' : 'package';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -175,9 +179,13 @@ interface Result {
   disconnected: number;
 }
 
-/** Our server as deployed: production mode, on Redis, authentication on. */
+/** Where our servers write a CPU profile of the measured phase (bench/profiled-server.ts). */
+const profileDir = process.env.BENCH_PROFILE_DIR;
+
+/** Our server as deployed: built, production mode, on Redis, authentication on. */
 const ours = (windowMs: number) => () =>
-  startServerProcess({
+  startServerProcess(
+    {
     NODE_ENV: 'production',
     REDIS_URL: redisUrl,
     REDIS_KEY_PREFIX: `${runPrefix}${windowMs}:${randomBytes(2).toString('hex')}:`,
@@ -185,7 +193,10 @@ const ours = (windowMs: number) => () =>
     AUTH_JWT_SECRET: TEST_SECRET,
     MUTATIONS_PER_SECOND: '100000',
     METRICS_TOKEN,
-  });
+    ...(profileDir ? { PROFILE_DIR: resolve(profileDir), PROFILED_SCRIPT: builtServer() } : {}),
+    },
+    profileDir ? 'bench/profiled-server.ts' : undefined,
+  );
 
 const raw = (windowMs: number) => () => startServerProcess({ AGENT_DELTA_WINDOW_MS: String(windowMs) }, 'bench/raw-token-server.ts');
 
@@ -223,6 +234,7 @@ async function measure(row: Row): Promise<Result> {
 
     await readers.ask({ type: 'measure' }, 'measuring');
     const mutationsBefore = row.raw ? 0 : await mutationCount(server.url);
+    if (profileDir && !row.raw) process.kill(server.pid, 'SIGUSR2');
     const cpuBefore = server.cpuMs();
     const producersBefore = process.cpuUsage();
     const started = now();
@@ -295,7 +307,7 @@ const rows: Row[] = [
 const redis = new Redis(redisUrl);
 const results: Result[] = [];
 try {
-  for (const row of rows) results.push(await measure(row));
+  for (const [index, row] of rows.entries()) if (!only || only.includes(index + 1)) results.push(await measure(row));
 } finally {
   agent.destroy();
   await deleteKeys(redis, runPrefix);
@@ -315,19 +327,22 @@ for (const result of results) {
       `${result.producersPercent.toFixed(0)}% | ${result.exact ? 'yes' : 'NO'} | ${result.disconnected} |`,
   );
 }
-const [oursWindowed, , rawWindowed, , oursFast, rawFast] = results as [Result, Result, Result, Result, Result, Result];
-const cpuRatio = oursWindowed.serverMicrosPerToken / rawWindowed.serverMicrosPerToken;
-console.log(`\nServer CPU per token, ours / raw limit (window ${window} ms): ${cpuRatio.toFixed(2)}x (goal ≤ 2x: ${cpuRatio <= 2 ? 'met' : 'missed'})`);
-const cut = 1 / oursFast.framesPerToken;
-console.log(
-  `Tokens per frame at ${fastTokensPerSecond} tokens/s: ours ${cut.toFixed(1)}, raw limit ${(1 / rawFast.framesPerToken).toFixed(1)} (goal ≥ 5: ${cut >= 5 ? 'met' : 'missed'})`,
-);
-console.log(`p99 append→subscriber, ours at window ${window} ms: ${oursWindowed.p99.toFixed(1)} ms (goal ≤ ${window + 50} ms: ${oursWindowed.p99 <= window + 50 ? 'met' : 'missed'})`);
-const oneEach = results[6];
-if (oneEach) {
+// The ratios need every row.
+if (results.length === rows.length) {
+  const [oursWindowed, , rawWindowed, , oursFast, rawFast] = results as [Result, Result, Result, Result, Result, Result];
+  const cpuRatio = oursWindowed.serverMicrosPerToken / rawWindowed.serverMicrosPerToken;
+  console.log(`\nServer CPU per token, ours / raw limit (window ${window} ms): ${cpuRatio.toFixed(2)}x (goal ≤ 2x: ${cpuRatio <= 2 ? 'met' : 'missed'})`);
+  const cut = 1 / oursFast.framesPerToken;
   console.log(
-    `Producer package against one request per token (window ${window} ms): ${oursWindowed.requestsPerToken.toFixed(2)} vs ${oneEach.requestsPerToken.toFixed(2)} requests per token, ` +
-      `${oursWindowed.serverMicrosPerToken.toFixed(0)} vs ${oneEach.serverMicrosPerToken.toFixed(0)} µs of server CPU per token`,
+    `Tokens per frame at ${fastTokensPerSecond} tokens/s: ours ${cut.toFixed(1)}, raw limit ${(1 / rawFast.framesPerToken).toFixed(1)} (goal ≥ 5: ${cut >= 5 ? 'met' : 'missed'})`,
   );
+  console.log(`p99 append→subscriber, ours at window ${window} ms: ${oursWindowed.p99.toFixed(1)} ms (goal ≤ ${window + 50} ms: ${oursWindowed.p99 <= window + 50 ? 'met' : 'missed'})`);
+  const oneEach = results[6];
+  if (oneEach) {
+    console.log(
+      `Producer package against one request per token (window ${window} ms): ${oursWindowed.requestsPerToken.toFixed(2)} vs ${oneEach.requestsPerToken.toFixed(2)} requests per token, ` +
+        `${oursWindowed.serverMicrosPerToken.toFixed(0)} vs ${oneEach.serverMicrosPerToken.toFixed(0)} µs of server CPU per token`,
+    );
+  }
 }
 if (results.some((result) => !result.exact)) process.exitCode = 1;

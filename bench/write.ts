@@ -4,8 +4,8 @@
  *   - raw HTTP: node:http and one Lua script doing the durable work of a progress update
  *     (version check, summary, position, XADD, PUBLISH; bench/raw-write-server.ts);
  *   - bare yoga: a graphql-yoga server with no plugins whose resolver runs that script;
- *   - ours HTTP: this server as deployed (production mode, Redis, authentication on, a
- *     signed JWT per producer), one `updateIngestJobProgress` per request;
+ *   - ours HTTP: this server as deployed (built and run by node, production mode, Redis,
+ *     authentication on, a signed JWT per producer), one `updateIngestJobProgress` per request;
  *   - ours graphql-ws: the same mutation over one graphql-ws connection per producer;
  *   - ours through the producer client: `@realtime-events/producer` with its defaults (its
  *     default transport, graphql-ws, its own document and a key per call), a client each;
@@ -50,7 +50,7 @@ import { connectGraphqlWs, postGraphql } from './clients.js';
 import type { PrivateRedis } from './private-redis.js';
 import { startPrivateRedis } from './private-redis.js';
 import type { ServerProcess } from './server-process.js';
-import { startServerProcess } from './server-process.js';
+import { builtServer, startServerProcess } from './server-process.js';
 
 const producerCount = Number(process.env.BENCH_PRODUCERS ?? 16);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -161,8 +161,8 @@ async function rawStored(redis: PrivateRedis, job: { id: string; projectId: stri
   return { version: Number(version), seq: Number(seq) };
 }
 
-/** Our server as deployed, from `script` (this tree's by default). */
-const ours = (script?: string, nodeOptions?: string) => (redisUrl: string) =>
+/** Our server as deployed (built, see `builtServer`), from `script` (this tree's by default). */
+const ours = (script = builtServer(), nodeOptions?: string) => (redisUrl: string) =>
   startServerProcess(
     {
       NODE_ENV: 'production',
@@ -173,7 +173,7 @@ const ours = (script?: string, nodeOptions?: string) => (redisUrl: string) =>
       // The producers are the load, not abuse: no rate limit.
       MUTATIONS_PER_SECOND: '100000',
       ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
-      ...(profileDir ? { PROFILE_DIR: resolve(profileDir), PROFILED_SCRIPT: script ?? 'src/main.ts' } : {}),
+      ...(profileDir ? { PROFILE_DIR: resolve(profileDir), PROFILED_SCRIPT: script } : {}),
     },
     profileDir ? 'bench/profiled-server.ts' : script,
   );
@@ -199,7 +199,7 @@ function extract(ref: string): { script: string; dispose(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'rte-bench-baseline-'));
   execSync(`git archive ${JSON.stringify(ref)} | tar -x -C ${JSON.stringify(dir)}`, { cwd: root });
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-  return { script: join(dir, 'src/main.ts'), dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  return { script: builtServer(dir), dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 async function measure(row: Row): Promise<Result> {

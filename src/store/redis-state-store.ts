@@ -200,7 +200,7 @@ end
  *       per write seven values:
  *       op, key index, then by op
  *       'h' (HSET member): member key, JSON;
- *       'l' (RPUSH item): -, JSON;
+ *       'l' (RPUSH item, and its size onto `<key>:sizes`, see LUA_ITEM_SIZE): -, JSON;
  *       'o' (open a stream, key is the streams hash): message id, message JSON;
  *       'f' (complete a stream, key is the streams hash): message id, message JSON,
  *           expected content bytes, expected emitted code units, list index from the end.

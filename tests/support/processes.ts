@@ -54,12 +54,13 @@ export interface ServerProcess {
 
 /**
  * `src/main.ts` (or another server script) in a child process through tsx, without npm
- * around it (`npm start` runs the same code built, see `spawnNpmStart`).
+ * around it (`npm start` runs the same code built, see `spawnNpmStart`); a built `.js`
+ * script runs on node alone.
  * `listening` comes from the start-up log line, so LOG_LEVEL must allow info.
  */
 export function spawnServer(env: Record<string, string>, script = 'src/main.ts'): ServerProcess {
   return watchServer(
-    spawn(process.execPath, ['--import', 'tsx', script], {
+    spawn(process.execPath, script.endsWith('.js') ? [script] : ['--import', 'tsx', script], {
       env: { ...process.env, PORT: '0', REDIS_URL: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
