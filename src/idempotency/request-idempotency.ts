@@ -62,9 +62,19 @@ export function requestFingerprint(query: string, operationName: string | null |
   return digest(`${query}\0${operationName ?? ''}\0${canonicalJson(variables ?? {})}`, IDEMPOTENCY_FINGERPRINT_LENGTH);
 }
 
+/** Subjects whose tag is kept, the most recent; the oldest go first. */
+const SUBJECT_TAGS_KEPT = 10_000;
+const subjectTags = new Map<string, string>();
+
 /** A subject as it appears in a record's key: fixed length, whatever the token holds. */
 export function subjectTag(subject: string): string {
-  return digest(subject, 22);
+  let tag = subjectTags.get(subject);
+  if (tag === undefined) {
+    tag = digest(subject, 22);
+    subjectTags.set(subject, tag);
+    if (subjectTags.size > SUBJECT_TAGS_KEPT) subjectTags.delete(subjectTags.keys().next().value!);
+  }
+  return tag;
 }
 
 /**

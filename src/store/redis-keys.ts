@@ -60,7 +60,7 @@ export function createRedisKeys(prefix: string) {
   const content = (runId: string, messageId: string) => `${entity('agentRun', runId)}:content:${messageId}`;
   return {
     /** Whether an entity of `id` is stored in the slot of `projectId`: only then can a change commit. */
-    sameSlot: (id: string, projectId: string) => slotTagOfId(id) === projectSlotTag(projectId),
+    sameSlot: (id: string, projectId: string) => slotOfProject(projectId) === `${prefix}{${slotTagOfId(id)}}:`,
     /** Where the entities of a project's slot start; the scripts append `<kind>:<id>`. */
     entityPrefix: (projectId: string) => `${slotOfProject(projectId)}entity:`,
     entity,
