@@ -43,6 +43,37 @@ describe('JSON request bodies', () => {
     expect(refused).toEqual({ status: 413, json: { errors: [{ message: 'Request body too large', extensions: { code: 'REQUEST_ENTITY_TOO_LARGE' } }] } });
   });
 
+  it('refuses an SSE subscription body over the limit with 413 as it arrives, and keeps serving', async () => {
+    const app = await pool.start(testConfig('memory', 'unused:'));
+    const refused = await new Promise<{ status: number; json: any; sent: number }>((resolve, reject) => {
+      // No length declared: the server counts what arrives and answers once it passes the limit.
+      let sent = 0;
+      let answered = false;
+      const req = httpRequest(app.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' } }, (response) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          resolve({ status: response.statusCode!, json: JSON.parse(Buffer.concat(chunks).toString('utf8')), sent });
+          req.destroy();
+        });
+      });
+      req.on('error', (error) => answered || reject(error));
+      const piece = Buffer.alloc(1_000_000, 0x20);
+      const write = () => {
+        // Far past the limit unless the server answers first.
+        while (!answered && sent < 60_000_000 && req.write(piece)) sent += piece.length;
+        if (!answered && sent < 60_000_000) req.once('drain', write);
+      };
+      req.write('{"query":"subscription { ingestJob(projectId: \\"p\\") { cursor } }", "x": "');
+      write();
+    });
+    expect(refused.status).toBe(413);
+    expect(refused.json).toEqual({ errors: [{ message: 'Request body too large', extensions: { code: 'REQUEST_ENTITY_TOO_LARGE' } }] });
+    expect(refused.sent).toBeLessThan(60_000_000);
+    expect(await request(app.url, JOBS, { projectId: 'p' })).toMatchObject({ status: 200, data: { ingestJobs: [] } });
+  });
+
   it('answers bodies that are not a GraphQL request as yoga does when it reads them itself', async () => {
     const app = await pool.start(testConfig('memory', 'unused:'));
     const bad = (message: string) => ({ errors: [expect.objectContaining({ message, extensions: expect.objectContaining({ code: 'BAD_REQUEST' }) })] });

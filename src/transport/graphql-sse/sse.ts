@@ -148,10 +148,3 @@ export function createSharedSse(options: SharedSseOptions): SharedSse {
     },
   };
 }
-
-/** Reads a request body; SSE subscribe requests are small. */
-export async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}

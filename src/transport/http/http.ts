@@ -8,7 +8,6 @@ import type { MetricsEndpoint } from '../../observability/metrics-endpoint.js';
 import type { PlainSse } from '../plain/plain-sse.js';
 import { isPlainStreamPath } from '../plain/plain-routes.js';
 import type { SharedSse } from '../graphql-sse/sse.js';
-import { readBody } from '../graphql-sse/sse.js';
 
 export interface Readiness {
   /** Why the instance should not get traffic now; empty when ready. */
@@ -29,18 +28,17 @@ const MAX_REQUEST_BODY_BYTES = 25_000_000;
 const isJson = (contentType: string | undefined) => contentType !== undefined && /^application\/json\s*(;|$)/i.test(contentType);
 
 /**
- * Reads a JSON GraphQL request's body and hands yoga the parsed object, where its Node
- * adapter looks for a body already read (@whatwg-node/server's normalizeNodeRequest): yoga
- * would otherwise wrap the body of every request in a web stream, pipe it through a
- * transform stream to count its bytes (its body size limit) and parse it from there, about
- * a tenth of a mutation's CPU. The limit is kept here. A body that is not a JSON object goes
- * to yoga as read, which answers it as before.
+ * A request's body, read here for yoga (JSON) or for a shared SSE subscription, within the
+ * limit yoga keeps for the bodies it reads itself: a body declared or sent over it is answered
+ * 413 as soon as that is known, and one whose connection broke is dropped. Either way the
+ * answer is given here and undefined is returned.
  */
-async function serveJson(graphql: RequestListener, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function readBody(request: IncomingMessage, response: ServerResponse): Promise<Buffer | undefined> {
   const tooLarge = () => {
     response.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
     response.end(JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'REQUEST_ENTITY_TOO_LARGE' } }] }));
     request.resume();
+    return undefined;
   };
   const declared = request.headers['content-length'];
   if (declared !== undefined && Number(declared) > MAX_REQUEST_BODY_BYTES) return tooLarge();
@@ -54,9 +52,22 @@ async function serveJson(graphql: RequestListener, request: IncomingMessage, res
     }
   } catch {
     response.destroy();
-    return;
+    return undefined;
   }
-  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/**
+ * Reads a JSON GraphQL request's body and hands yoga the parsed object, where its Node
+ * adapter looks for a body already read (@whatwg-node/server's normalizeNodeRequest): yoga
+ * would otherwise wrap the body of every request in a web stream, pipe it through a
+ * transform stream to count its bytes (its body size limit) and parse it from there, about
+ * a tenth of a mutation's CPU. The limit is kept here. A body that is not a JSON object goes
+ * to yoga as read, which answers it as before.
+ */
+async function serveJson(graphql: RequestListener, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const body = await readBody(request, response);
+  if (!body) return;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -89,13 +100,8 @@ export function createRequestHandler(options: {
 }): RequestListener {
   const { graphql, readiness, metrics, logger, sse, plain, cors, metricsEndpoint } = options;
   async function serveSse(shared: SharedSse, request: IncomingMessage, response: ServerResponse): Promise<void> {
-    let body: Buffer;
-    try {
-      body = await readBody(request);
-    } catch {
-      response.destroy();
-      return;
-    }
+    const body = await readBody(request, response);
+    if (!body) return;
     try {
       if (await shared.serve(request, response, body)) return;
     } catch (error) {
