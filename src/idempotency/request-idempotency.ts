@@ -62,8 +62,9 @@ export function requestFingerprint(query: string, operationName: string | null |
   return digest(`${query}\0${operationName ?? ''}\0${canonicalJson(variables ?? {})}`, IDEMPOTENCY_FINGERPRINT_LENGTH);
 }
 
-/** Subjects whose tag is kept, the most recent; the oldest go first. */
+/** Subjects whose tag is kept, the most recent (the oldest go first), and the longest kept. */
 const SUBJECT_TAGS_KEPT = 10_000;
+const SUBJECT_TAG_MAX_LENGTH = 256;
 const subjectTags = new Map<string, string>();
 
 /** A subject as it appears in a record's key: fixed length, whatever the token holds. */
@@ -71,8 +72,10 @@ export function subjectTag(subject: string): string {
   let tag = subjectTags.get(subject);
   if (tag === undefined) {
     tag = digest(subject, 22);
-    subjectTags.set(subject, tag);
-    if (subjectTags.size > SUBJECT_TAGS_KEPT) subjectTags.delete(subjectTags.keys().next().value!);
+    if (subject.length <= SUBJECT_TAG_MAX_LENGTH) {
+      subjectTags.set(subject, tag);
+      if (subjectTags.size > SUBJECT_TAGS_KEPT) subjectTags.delete(subjectTags.keys().next().value!);
+    }
   }
   return tag;
 }

@@ -76,13 +76,16 @@ function isSubscription(query: string, operationName: string | null | undefined)
     } catch {
       answer = false;
     }
-    operationKinds.set(key, answer);
-    if (operationKinds.size > OPERATION_KINDS_KEPT) operationKinds.delete(operationKinds.keys().next().value!);
+    if (query.length <= OPERATION_KIND_MAX_LENGTH) {
+      operationKinds.set(key, answer);
+      if (operationKinds.size > OPERATION_KINDS_KEPT) operationKinds.delete(operationKinds.keys().next().value!);
+    }
   }
   return answer;
 }
-/** Documents whose kind `isSubscription` keeps; the oldest go first. */
+/** Documents whose kind `isSubscription` keeps, the oldest going first, and the longest kept: at most a few MiB. */
 const OPERATION_KINDS_KEPT = 1000;
+const OPERATION_KIND_MAX_LENGTH = 4096;
 const operationKinds = new Map<string, boolean>();
 
 interface EnvelopedRoot {
