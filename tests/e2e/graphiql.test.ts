@@ -69,6 +69,10 @@ describe('GraphiQL in a real browser', () => {
       // The second tab's first mutation runs as written.
       await tabs.nth(1).click();
       await expect.poll(() => editor.textContent(), { timeout: 10_000 }).toContain('createIngestJob');
+      // As a user would: the cursor in the mutation to run, which is how GraphiQL picks the
+      // operation of a document with several (clicked at once after the tab switch, it could
+      // still hold the first tab's operation name, and refuse with "Cannot infer operation").
+      await editor.getByText('createIngestJob').first().click();
       await page.getByRole('button', { name: /execute query/i }).click();
       const choice = page.getByRole('menuitem', { name: 'CreateJob' });
       if (await choice.isVisible().catch(() => false)) await choice.click();
