@@ -215,6 +215,14 @@ try {
       return summary(codes);
     }),
   );
+  rows.push(
+    await phase('events(limit: 600) { … message { content } }, the largest page the cost allows', async (until) => {
+      const codes = new Map<string, number>();
+      const query = `query { events(projectId: "${HOSTILE}", limit: 600) { cursor type ... on AgentRunEvent { message { content } } } }`;
+      while (Date.now() < until) await queryAs(query, {}, codes);
+      return summary(codes);
+    }),
+  );
   feedHostile = true;
   rows.push(
     await phase('5,000 subscriptions differing only by a comment (50 WebSockets × 100)', async (until) => {

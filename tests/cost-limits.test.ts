@@ -153,3 +153,32 @@ describe('a page larger than what is left of the response budget', () => {
     expect(last.data!.agentRun.messages[0].content).toHaveLength(30_000);
   });
 });
+
+describe('a history page larger than what is left of the response budget', () => {
+  it('stops being read once over the budget: Redis sends about the budget, not the page', async () => {
+    const redis = await startPrivateRedis();
+    teardown.push(() => redis.dispose());
+    const base = testConfig('redis', 'cost-limits-history:');
+    const app = await pool.start({ ...base, redisUrl: redis.url, limits: { ...base.limits, maxResponseBytes: 50_000 } });
+    // 20 messages of 20,000 characters: a log of about 400,000 bytes.
+    await runWithMessages(app, 'history-unread', 20, 'h'.repeat(20_000));
+    const probe = new Redis(redis.url);
+    teardown.push(() => probe.quit());
+    const sentByRedis = async () => Number(/total_net_output_bytes:(\d+)/.exec(await probe.info('stats'))![1]);
+    const history = (limit: number) =>
+      `query { events(projectId: "history-unread", limit: ${limit}) { cursor ... on AgentRunEvent { message { content } } } }`;
+
+    const before = await sentByRedis();
+    const refused = await request(app.url, history(25));
+    const sent = (await sentByRedis()) - before;
+    expect(codeOf(refused as Answer)).toBe('RESPONSE_TOO_LARGE');
+    expect(sent).toBeLessThan(200_000);
+
+    // Within the budget, the same query answers every event it asks for, in order.
+    const fits = await request(app.url, history(3));
+    expect(fits.errors).toBeUndefined();
+    const events = fits.data!.events as Array<{ cursor: string; message?: { content: string } }>;
+    expect(events).toHaveLength(3);
+    expect(events.filter((event) => event.message).every((event) => event.message!.content.length === 20_000)).toBe(true);
+  });
+});

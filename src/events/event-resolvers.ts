@@ -9,7 +9,7 @@ const cursor = (event: EventRecord) => encodeCursor(event);
 export const eventResolvers: Resolvers = {
   Query: {
     projectSnapshot: (_, { projectId }, context) => context.streams.snapshot(context, projectId),
-    events: (_, args, context) => context.streams.history(context, args),
+    events: (_, args, context) => context.streams.history(context, args, context.responseBytesLeft?.()),
   },
   ProjectSnapshot: {
     cursor: (snapshot) => encodeCursor(snapshot.position),

@@ -4,7 +4,7 @@ import { DomainError, badUserInput } from '../errors.js';
 import type { EventType } from '../generated/resolvers-types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { LogPage, ProjectSnapshot, StateStore } from '../store/state-store.js';
-import { LOG_PAGE_SIZE } from '../store/state-store.js';
+import { LOG_PAGE_SIZE, PageTooLarge } from '../store/state-store.js';
 import { requireId } from '../validation.js';
 import type { EventRecord, LogPosition } from './event-record.js';
 import { decodeCursor } from './event-record.js';
@@ -71,8 +71,13 @@ export interface EventStreams {
    * detaches from the project feed.
    */
   open<T extends EventRecord>(caller: Caller, request: StreamRequest<T>): Promise<AsyncIterableIterator<T>>;
-  /** Retained events after a cursor (or from the oldest retained), oldest first. */
-  history(caller: Caller, request: HistoryRequest): Promise<EventRecord[]>;
+  /**
+   * Retained events after a cursor (or from the oldest retained), oldest first. With
+   * `maxBytes`, the log is read a page of `HISTORY_PAGE_BYTES` at a time, and once the events
+   * kept hold more than that it stops with `PageTooLarge`: an answer that could never be
+   * sent is not read whole first.
+   */
+  history(caller: Caller, request: HistoryRequest, maxBytes?: number): Promise<EventRecord[]>;
   snapshot(caller: Caller, projectId: string): Promise<ProjectSnapshotModel>;
   /** Ends every open stream (their subscribers see the stream complete), as a server drains. */
   endAll(): void;
@@ -98,6 +103,11 @@ export type ProjectSnapshotModel = ProjectSnapshot & { projectId: string };
 
 export const HISTORY_DEFAULT_LIMIT = 100;
 export const HISTORY_MAX_LIMIT = 1000;
+/**
+ * Bytes of stored events read per round trip by a history query with a response budget:
+ * a large page is then read in pieces this size, and stops being read once over the budget.
+ */
+export const HISTORY_PAGE_BYTES = 1_048_576;
 
 /**
  * Events a replay reads from the log at a time. A replay holds at most one page, and an event
@@ -211,22 +221,26 @@ export function createEventStreams(dependencies: {
     }
   }
 
-  /** Reads the log after `cursor` up to `untilSeq`, handing each event to `take`. */
+  /**
+   * Reads the log after `cursor` up to `untilSeq`, handing each event and its stored size to
+   * `take`; with `pageBytes`, a page at a time of about that many bytes.
+   */
   async function replay(
     projectId: string,
     cursor: LogPosition,
     untilSeq: number,
-    take: (event: EventRecord) => boolean | void,
+    take: (event: EventRecord, size: number) => boolean | void,
+    pageBytes?: number,
   ): Promise<void> {
     let seq = cursor.seq;
     while (seq < untilSeq) {
-      const page: LogPage = await store.readLog(projectId, seq, Math.min(LOG_PAGE_SIZE, untilSeq - seq));
+      const page: LogPage = await store.readLog(projectId, seq, Math.min(LOG_PAGE_SIZE, untilSeq - seq), pageBytes);
       checkResumable({ epoch: cursor.epoch, seq }, page);
       if (page.events.length === 0) throw cursorExpired('the events after it are no longer retained');
-      for (const event of page.events) {
+      for (const [index, event] of page.events.entries()) {
         if (event.seq > untilSeq) return;
         seq = event.seq;
-        if (take(event) === false) return;
+        if (take(event, page.sizes?.[index] ?? 0) === false) return;
       }
     }
   }
@@ -504,7 +518,7 @@ export function createEventStreams(dependencies: {
       }
     },
 
-    async history(caller, { projectId, after, types, limit }) {
+    async history(caller, { projectId, after, types, limit }, maxBytes) {
       const id = requireId('projectId', projectId);
       requireRead(caller.viewer, id);
       const count = limit ?? HISTORY_DEFAULT_LIMIT;
@@ -516,12 +530,23 @@ export function createEventStreams(dependencies: {
       const events: EventRecord[] = [];
       const first = await store.readLog(id, after == null ? 0 : parseAfter(after).seq, 0);
       const cursor = after == null ? { epoch: first.epoch, seq: Math.max(0, first.firstSeq - 1) } : parseAfter(after);
+      let bytes = 0;
       await expiring(async () => {
         checkResumable(cursor, first);
-        await replay(id, cursor, first.headSeq, (event) => {
-          if (wanted === undefined || wanted.has(event.type)) events.push(event);
-          return events.length < count;
-        });
+        await replay(
+          id,
+          cursor,
+          first.headSeq,
+          (event, size) => {
+            if (wanted !== undefined && !wanted.has(event.type)) return true;
+            events.push(event);
+            bytes += size;
+            if (maxBytes !== undefined && bytes > maxBytes) throw new PageTooLarge(`the events of ${id} after ${after ?? 'the oldest'} are larger than ${maxBytes} bytes`);
+            return events.length < count;
+          },
+          // A page never reads far past the whole budget, nor more than HISTORY_PAGE_BYTES.
+          maxBytes === undefined ? undefined : Math.min(HISTORY_PAGE_BYTES, maxBytes + 1),
+        );
       });
       return events;
     },

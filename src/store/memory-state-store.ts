@@ -354,14 +354,23 @@ export function createMemoryStateStore(
       const { epoch, seq } = logOf(projectId);
       return { epoch, seq };
     },
-    async readLog(projectId, afterSeq, limit) {
+    async readLog(projectId, afterSeq, limit, maxBytes) {
       const log = logOf(projectId);
       trim(log);
       const retained = log.events.length - log.start;
       const firstSeq = log.seq - retained + 1;
       const from = log.start + Math.max(0, afterSeq + 1 - firstSeq);
       const events = log.events.slice(from, from + limit).map((entry) => entry.event);
-      return { epoch: log.epoch, headSeq: log.seq, firstSeq, events };
+      if (maxBytes === undefined) return { epoch: log.epoch, headSeq: log.seq, firstSeq, events };
+      // As the Redis log does: the page ends once it holds about `maxBytes` of JSON.
+      const sizes: number[] = [];
+      let bytes = 0;
+      for (const event of events) {
+        if (bytes >= maxBytes) break;
+        sizes.push(JSON.stringify(event).length);
+        bytes += sizes.at(-1)!;
+      }
+      return { epoch: log.epoch, headSeq: log.seq, firstSeq, events: events.slice(0, sizes.length), sizes };
     },
     async snapshot(projectId) {
       const { epoch, seq } = logOf(projectId);

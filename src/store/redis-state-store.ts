@@ -542,7 +542,10 @@ return flat
 `;
 
 /**
- * KEYS: project head, project log. ARGV: after seq, limit, epoch for a new log, age cutoff.
+ * KEYS: project head, project log. ARGV: after seq, limit, epoch for a new log, age cutoff,
+ * most bytes (0: any). With most bytes the entries are read in growing batches (1, 2, 4, …
+ * 64) and the page ends once its events hold that many bytes (one at least), so no call
+ * copies much more than that into Lua, however large the events.
  * Returns { epoch, head seq, first retained seq, { id, json, id, json, ... } }.
  */
 const READ_LOG_SCRIPT = `${LUA_HELPERS}
@@ -553,12 +556,21 @@ local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
 local first = head + 1
 if #oldest > 0 then first = seq_of(oldest[1][1]) end
 local flat = {}
-if tonumber(ARGV[2]) > 0 then
-  local entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])
+local limit = tonumber(ARGV[2])
+local most = tonumber(ARGV[5])
+local from = '(' .. ARGV[1] .. '-0'
+local taken, bytes, chunk = 0, 0, 1
+while taken < limit and (most == 0 or bytes < most) do
+  local entries = redis.call('XRANGE', KEYS[2], from, '+', 'COUNT', most == 0 and limit or math.min(chunk, limit - taken))
+  chunk = math.min(chunk * 2, 64)
   for _, entry in ipairs(entries) do
     flat[#flat + 1] = entry[1]
     flat[#flat + 1] = entry[2][4]
+    bytes = bytes + #entry[2][4]
   end
+  taken = taken + #entries
+  if most == 0 or #entries == 0 then break end
+  from = '(' .. entries[#entries][1]
 end
 return { epoch, head, first, flat }
 `;
@@ -767,15 +779,18 @@ export function createRedisStateStore(
   const record = (json: string, seq: number, epoch: string) =>
     ({ ...(JSON.parse(json) as EventDraft), seq, epoch }) as EventRecord;
 
-  async function readLog(projectId: string, afterSeq: number, limit: number): Promise<LogPage> {
+  async function readLog(projectId: string, afterSeq: number, limit: number, maxBytes?: number): Promise<LogPage> {
     const [epoch, headSeq, firstSeq, flat] = await redis
-      .readLog(redisKeys.head(projectId), redisKeys.log(projectId), afterSeq, limit, newEpoch(), ageCutoff())
+      .readLog(redisKeys.head(projectId), redisKeys.log(projectId), afterSeq, limit, newEpoch(), ageCutoff(), maxBytes === undefined ? 0 : Math.max(1, maxBytes))
       .catch(unavailable);
     const events: EventRecord[] = [];
+    const sizes: number[] = [];
     for (let index = 0; index < flat.length; index += 2) {
-      events.push(record(flat[index + 1]!, Number(flat[index]!.split('-')[0]), epoch));
+      const json = flat[index + 1]!;
+      events.push(record(json, Number(flat[index]!.split('-')[0]), epoch));
+      sizes.push(json.length);
     }
-    return { epoch, headSeq: Number(headSeq), firstSeq: Number(firstSeq), events };
+    return { epoch, headSeq: Number(headSeq), firstSeq: Number(firstSeq), events, sizes };
   }
 
   return {

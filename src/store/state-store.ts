@@ -222,6 +222,8 @@ export interface LogPage {
   firstSeq: number;
   /** Retained events after the requested position, oldest first. */
   events: EventRecord[];
+  /** About the bytes of each event's JSON as stored (UTF-16 code units), where the store knows them. */
+  sizes?: number[];
 }
 
 /** A project's entities together with the log position they correspond to. */
@@ -317,8 +319,12 @@ export interface StateStore {
   streams(runId: string, messageId?: string): Promise<StreamState[]>;
   /** Where the project's log stands; starts the project's epoch if it has none yet. */
   head(projectId: string): Promise<LogPosition>;
-  /** Up to `limit` retained events after `afterSeq`. */
-  readLog(projectId: string, afterSeq: number, limit: number): Promise<LogPage>;
+  /**
+   * Up to `limit` retained events after `afterSeq`. With `maxBytes` the page ends once its
+   * events hold about that many bytes (one event at least), and says each one's size: a
+   * reader of large events then holds, and makes the store copy, one such page at a time.
+   */
+  readLog(projectId: string, afterSeq: number, limit: number, maxBytes?: number): Promise<LogPage>;
   /** Every entity of the project and the log position it reflects, read in one step. */
   snapshot(projectId: string): Promise<ProjectSnapshot>;
 }
