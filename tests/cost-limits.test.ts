@@ -155,7 +155,7 @@ describe('a page larger than what is left of the response budget', () => {
 });
 
 describe('a history page larger than what is left of the response budget', () => {
-  it('stops being read once over the budget: Redis sends about the budget, not the page', async () => {
+  it('is refused from the sizes the log keeps, or read only until over the budget: Redis never sends the page', async () => {
     const redis = await startPrivateRedis();
     teardown.push(() => redis.dispose());
     const base = testConfig('redis', 'cost-limits-history:');
@@ -168,10 +168,20 @@ describe('a history page larger than what is left of the response budget', () =>
     const history = (limit: number) =>
       `query { events(projectId: "history-unread", limit: ${limit}) { cursor ... on AgentRunEvent { message { content } } } }`;
 
-    const before = await sentByRedis();
+    // Without a filter it is refused from the sizes the log keeps: Redis sends two entries.
+    let before = await sentByRedis();
     const refused = await request(app.url, history(25));
-    const sent = (await sentByRedis()) - before;
+    let sent = (await sentByRedis()) - before;
     expect(codeOf(refused as Answer)).toBe('RESPONSE_TOO_LARGE');
+    expect(sent).toBeLessThan(35_000);
+    // With one, the log is read in pieces until the events kept pass the budget.
+    before = await sentByRedis();
+    const filtered = await request(
+      app.url,
+      `query { events(projectId: "history-unread", types: [AGENT_MESSAGE_APPENDED], limit: 25) { cursor ... on AgentRunEvent { message { content } } } }`,
+    );
+    sent = (await sentByRedis()) - before;
+    expect(codeOf(filtered as Answer)).toBe('RESPONSE_TOO_LARGE');
     expect(sent).toBeLessThan(200_000);
 
     // Within the budget, the same query answers every event it asks for, in order.

@@ -73,9 +73,10 @@ export interface EventStreams {
   open<T extends EventRecord>(caller: Caller, request: StreamRequest<T>): Promise<AsyncIterableIterator<T>>;
   /**
    * Retained events after a cursor (or from the oldest retained), oldest first. With
-   * `maxBytes`, the log is read a page of `HISTORY_PAGE_BYTES` at a time, and once the events
-   * kept hold more than that it stops with `PageTooLarge`: an answer that could never be
-   * sent is not read whole first.
+   * `maxBytes`, an answer that could never be sent is not read whole first: without `types`
+   * it is refused from the sizes the log keeps (`PageTooLarge`) before anything is read;
+   * with them the log is read a page of `HISTORY_PAGE_BYTES` at a time, and stops with
+   * `PageTooLarge` once the events kept hold more than `maxBytes`.
    */
   history(caller: Caller, request: HistoryRequest, maxBytes?: number): Promise<EventRecord[]>;
   snapshot(caller: Caller, projectId: string): Promise<ProjectSnapshotModel>;
@@ -107,7 +108,7 @@ export const HISTORY_MAX_LIMIT = 1000;
  * Bytes of stored events read per round trip by a history query with a response budget:
  * a large page is then read in pieces this size, and stops being read once over the budget.
  */
-export const HISTORY_PAGE_BYTES = 1_048_576;
+export const HISTORY_PAGE_BYTES = 262_144;
 
 /**
  * Events a replay reads from the log at a time. A replay holds at most one page, and an event
@@ -533,6 +534,12 @@ export function createEventStreams(dependencies: {
       let bytes = 0;
       await expiring(async () => {
         checkResumable(cursor, first);
+        // Without a filter, every event the page reads is in the answer: one too large is
+        // refused from the sizes the log keeps, before any of it is read.
+        if (maxBytes !== undefined && wanted === undefined) {
+          const pageBytes = await store.logBytes(id, cursor.seq, count);
+          if (pageBytes !== undefined && pageBytes > maxBytes) throw new PageTooLarge(`the events of ${id} after ${after ?? 'the oldest'} are larger than ${maxBytes} bytes`);
+        }
         await replay(
           id,
           cursor,

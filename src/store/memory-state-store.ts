@@ -372,6 +372,13 @@ export function createMemoryStateStore(
       }
       return { epoch: log.epoch, headSeq: log.seq, firstSeq, events: events.slice(0, sizes.length), sizes };
     },
+    async logBytes(projectId, afterSeq, count) {
+      const log = logOf(projectId);
+      trim(log);
+      const firstSeq = log.seq - (log.events.length - log.start) + 1;
+      const from = log.start + Math.max(0, afterSeq + 1 - firstSeq);
+      return log.events.slice(from, from + count).reduce((bytes, entry) => bytes + JSON.stringify(entry.event).length, 0);
+    },
     async snapshot(projectId) {
       const { epoch, seq } = logOf(projectId);
       return {

@@ -223,11 +223,11 @@ local generation = tonumber(ARGV[24])
 -- (o, p), where pruning old records stands (kg, kc), and the key's records.
 local head
 if keyed then
-  head = redis.call('HMGET', KEYS[3], 'epoch', 'n', 'seq', 'o', 'p', 'kg', 'kc', ARGV[22], ARGV[23])
-  local recorded = recorded_answer(head[8], fingerprint, now) or recorded_answer(head[9], fingerprint, now)
+  head = redis.call('HMGET', KEYS[3], 'epoch', 'n', 'seq', 'o', 'p', 'kg', 'kc', 'b', ARGV[22], ARGV[23])
+  local recorded = recorded_answer(head[9], fingerprint, now) or recorded_answer(head[10], fingerprint, now)
   if recorded then return recorded end
 else
-  head = redis.call('HMGET', KEYS[3], 'epoch', 'n', 'seq', 'o', 'p', 'kg', 'kc')
+  head = redis.call('HMGET', KEYS[3], 'epoch', 'n', 'seq', 'o', 'p', 'kg', 'kc', 'b')
 end
 local current = tonumber(state[1] or '0')
 if current ~= tonumber(ARGV[1]) then return false end
@@ -255,20 +255,25 @@ for w = 0, writes - 1 do
   end
 end
 local epoch, fresh = fence(KEYS[3], KEYS[4], ARGV[4], head[1], head[2])
-if fresh then head[3], head[4], head[5] = nil, nil, nil end
+if fresh then head[3], head[4], head[5], head[8] = nil, nil, nil, nil end
 local last = tonumber(head[3] or '0') + count
 local first = last - count + 1
+-- The bytes logged so far (b): each entry keeps the total through it (c), so the size of any
+-- run of entries is known from its two ends without reading the events between.
+local logged = tonumber(head[8] or '0')
+local total = logged
+for i = 1, count do total = total + #ARGV[24 + i] end
 if keyed then
   local answer = ARGV[17]
   if answer == '' then answer = ARGV[2] end
   if head[6] then
-    redis.call('HSET', KEYS[3], 'seq', last, ARGV[22], fingerprint .. ARGV[18] .. answer)
+    redis.call('HSET', KEYS[3], 'seq', last, 'b', total, ARGV[22], fingerprint .. ARGV[18] .. answer)
   else
-    redis.call('HSET', KEYS[3], 'seq', last, ARGV[22], fingerprint .. ARGV[18] .. answer, 'kg', generation)
+    redis.call('HSET', KEYS[3], 'seq', last, 'b', total, ARGV[22], fingerprint .. ARGV[18] .. answer, 'kg', generation)
     head[6] = generation
   end
 else
-  redis.call('HSET', KEYS[3], 'seq', last)
+  redis.call('HSET', KEYS[3], 'seq', last, 'b', total)
 end
 redis.call('HSET', KEYS[1], 'v', current + 1, 'd', ARGV[2], 'a', attempt .. ' ' .. epoch .. ' ' .. last)
 if current == 0 then redis.call('ZADD', KEYS[2], first, ARGV[3]) end
@@ -309,10 +314,11 @@ end
 local max_events = tonumber(ARGV[6])
 for i = 1, count do
   local seq = first + i - 1
+  logged = logged + #ARGV[24 + i]
   if max_events > 0 then
-    redis.call('XADD', KEYS[4], 'MAXLEN', max_events, seq .. '-0', 't', ARGV[5], 'e', ARGV[24 + i])
+    redis.call('XADD', KEYS[4], 'MAXLEN', max_events, seq .. '-0', 't', ARGV[5], 'e', ARGV[24 + i], 'c', logged)
   else
-    redis.call('XADD', KEYS[4], seq .. '-0', 't', ARGV[5], 'e', ARGV[24 + i])
+    redis.call('XADD', KEYS[4], seq .. '-0', 't', ARGV[5], 'e', ARGV[24 + i], 'c', logged)
   end
   announce(channel, ARGV[24 + i], seq, epoch)
 end
@@ -469,10 +475,11 @@ local epoch = ensure_epoch(KEYS[5], KEYS[6], ARGV[3])
 local seq = redis.call('HINCRBY', KEYS[5], 'seq', 1)
 local event = ARGV[2] .. ',"run":' .. redis.call('HGET', KEYS[1], 'd') .. ',"messageDelta":{"messageId":' ..
   cjson.encode(id) .. ',"offset":' .. offset .. ',"text":' .. cjson.encode(text) .. '}}'
+local logged = redis.call('HINCRBY', KEYS[5], 'b', #event)
 if tonumber(ARGV[5]) > 0 then
-  redis.call('XADD', KEYS[6], 'MAXLEN', ARGV[5], seq .. '-0', 't', ARGV[4], 'e', event)
+  redis.call('XADD', KEYS[6], 'MAXLEN', ARGV[5], seq .. '-0', 't', ARGV[4], 'e', event, 'c', logged)
 else
-  redis.call('XADD', KEYS[6], seq .. '-0', 't', ARGV[4], 'e', event)
+  redis.call('XADD', KEYS[6], seq .. '-0', 't', ARGV[4], 'e', event, 'c', logged)
 end
 trim_by_age(KEYS[6], tonumber(ARGV[6]), 1)
 announce(ARGV[7], event, seq, epoch)
@@ -575,6 +582,22 @@ end
 return { epoch, head, first, flat }
 `;
 
+/**
+ * The bytes of the events of up to `count` entries after a position, from the totals the
+ * first and the last of them keep (`c`, see COMMIT_SCRIPT): two entries read, whatever lies
+ * between. KEYS: project log. ARGV: after seq, count. Returns the bytes, or -1 when an entry
+ * keeps no total (logged before totals were kept).
+ */
+const LOG_BYTES_SCRIPT = `
+local first = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1] .. '-0', '+', 'COUNT', 1)
+if #first == 0 then return 0 end
+local from = tonumber(string.match(first[1][1], '^(%d+)'))
+local last = redis.call('XREVRANGE', KEYS[1], (from + tonumber(ARGV[2]) - 1) .. '-0', '-', 'COUNT', 1)
+local through_first, through_last = first[1][2][6], last[1][2][6]
+if not through_first or not through_last then return -1 end
+return tonumber(through_last) - tonumber(through_first) + #first[1][2][4]
+`;
+
 /** The summaries of the entities in an index, in creation order, leaving out any already gone. */
 const LUA_READ_INDEX = `
 local function read_index(index, entity_prefix)
@@ -656,6 +679,7 @@ type ScriptedRedis = (Redis | Cluster) & {
   flushContent(...args: Array<string | number>): Promise<[string, number, string] | null>;
   readStreams(...args: Array<string | number>): Promise<Array<[string, string, string, string]>>;
   readItems(...args: Array<string | number>): Promise<Array<string | null>>;
+  logBytes(...args: Array<string | number>): Promise<number>;
 };
 
 const SNAPSHOT_KINDS = ['ingestJob', 'agentRun', 'workflowRun'] as const satisfies readonly EntityKind[];
@@ -748,6 +772,7 @@ export function createRedisStateStore(
     redis.defineCommand('flushContent', { numberOfKeys: 6, lua: lua(FLUSH_CONTENT_SCRIPT) });
     redis.defineCommand('readStreams', { numberOfKeys: 1, lua: READ_STREAMS_SCRIPT });
     redis.defineCommand('readItems', { numberOfKeys: 1, lua: READ_ITEMS_SCRIPT });
+    redis.defineCommand('logBytes', { numberOfKeys: 1, lua: LOG_BYTES_SCRIPT });
     redis.defineCommand('forgetProject', { numberOfKeys: 1, lua: FORGET_PROJECT_SCRIPT });
     redis.defineCommand('pruneRecords', { numberOfKeys: 1, lua: PRUNE_RECORDS_SCRIPT });
   }
@@ -1031,6 +1056,10 @@ export function createRedisStateStore(
       return { epoch: page.epoch, seq: page.headSeq };
     },
     readLog,
+    async logBytes(projectId, afterSeq, count) {
+      const bytes = await redis.logBytes(redisKeys.log(projectId), afterSeq, count).catch(unavailable);
+      return bytes < 0 ? undefined : bytes;
+    },
     async snapshot(projectId) {
       const [epoch, seq, ...perKind] = await redis
         .readSnapshot(

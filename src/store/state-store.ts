@@ -325,6 +325,11 @@ export interface StateStore {
    * reader of large events then holds, and makes the store copy, one such page at a time.
    */
   readLog(projectId: string, afterSeq: number, limit: number, maxBytes?: number): Promise<LogPage>;
+  /**
+   * About the bytes of the JSON of up to `count` retained events after `afterSeq`, known
+   * without reading them; undefined where the store cannot tell.
+   */
+  logBytes(projectId: string, afterSeq: number, count: number): Promise<number | undefined>;
   /** Every entity of the project and the log position it reflects, read in one step. */
   snapshot(projectId: string): Promise<ProjectSnapshot>;
 }
