@@ -223,6 +223,14 @@ try {
       return summary(codes);
     }),
   );
+  rows.push(
+    await phase('events(types: [AGENT_MESSAGE_APPENDED], limit: 600) { … message { content } }, filtered', async (until) => {
+      const codes = new Map<string, number>();
+      const query = `query { events(projectId: "${HOSTILE}", types: [AGENT_MESSAGE_APPENDED], limit: 600) { cursor type ... on AgentRunEvent { message { content } } } }`;
+      while (Date.now() < until) await queryAs(query, {}, codes);
+      return summary(codes);
+    }),
+  );
   feedHostile = true;
   rows.push(
     await phase('5,000 subscriptions differing only by a comment (50 WebSockets × 100)', async (until) => {

@@ -157,6 +157,12 @@ export interface Limits {
   maxAudiencesPerProject: number;
   /** Largest query or mutation response, in bytes of its JSON; larger ones are cut and refused with RESPONSE_TOO_LARGE. @default 4194304 */
   maxResponseBytes: number;
+  /**
+   * Bytes of query responses one subject takes a second on one instance, bursts of twice
+   * that; a response refused as too large counts `maxResponseBytes`. Beyond it queries are
+   * refused with RATE_LIMITED. With authentication only. @default 8388608
+   */
+  queryBytesPerSecond: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -273,6 +279,7 @@ export function loadConfig(env: Environment = process.env): Config {
       maxTokens: integer(env, 'MAX_QUERY_TOKENS', 2000, 10, 100_000),
       maxDirectives: integer(env, 'MAX_QUERY_DIRECTIVES', 10, 0, 1000),
       maxCost: integer(env, 'MAX_QUERY_COST', 10_000, 1, 1_000_000),
+      queryBytesPerSecond: integer(env, 'QUERY_BYTES_PER_SECOND', 8_388_608, 65_536, 1_000_000_000_000),
       maxReplaysPerSubject: integer(env, 'MAX_REPLAYS_PER_SUBJECT', 16, 1, 10_000),
       replayStallMs: integer(env, 'REPLAY_STALL_TIMEOUT_MS', 10_000, 10, 600_000),
       maxSubscriptionsPerSubject: integer(env, 'MAX_SUBSCRIPTIONS_PER_SUBJECT', 200, 1, 1_000_000),

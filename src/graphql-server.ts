@@ -86,7 +86,7 @@ export function createGraphQLServer(options: {
       requestErrorCodesPlugin(),
       operationMetricsPlugin(metrics),
       ...documentLimitPlugins(config.limits, config.production),
-      ...responseLimitPlugins(config.limits),
+      ...responseLimitPlugins(config.limits, authenticator.enabled ? createRateLimiter(config.limits.queryBytesPerSecond) : undefined),
       ...(authenticator.enabled ? [mutationRateLimitPlugin(createRateLimiter(config.limits.mutationsPerSecond))] : []),
       idempotencyPlugin({ windowMs: config.producing.idempotencyWindowMs }),
     ],

@@ -7,6 +7,7 @@ import { APPEND_CONTENT, FINISH_MESSAGE, START_MESSAGE, START_RUN } from './supp
 import { startPrivateRedis } from './support/processes.js';
 import { createAppPool, testConfig } from './support/servers.js';
 import { createTeardown } from './support/teardown.js';
+import { TEST_SECRET, bearer, signToken } from './support/tokens.js';
 
 const pool = createAppPool();
 afterEach(() => pool.stopAll());
@@ -190,5 +191,32 @@ describe('a history page larger than what is left of the response budget', () =>
     const events = fits.data!.events as Array<{ cursor: string; message?: { content: string } }>;
     expect(events).toHaveLength(3);
     expect(events.filter((event) => event.message).every((event) => event.message!.content.length === 20_000)).toBe(true);
+  });
+});
+
+describe('query bytes per subject', () => {
+  it('refuse a subject whose queries took more than QUERY_BYTES_PER_SECOND, refusals counting whole, while other subjects are served', async () => {
+    const base = testConfig('memory', 'unused:', { auth: { kind: 'secret', secret: TEST_SECRET } });
+    // A bucket of 2 × 65,536 bytes; a response refused as too large counts 50,000.
+    const app = await pool.start({ ...base, limits: { ...base.limits, maxResponseBytes: 50_000, queryBytesPerSecond: 65_536 } });
+    const writer = await signToken({ sub: 'writer', projects: ['*'], expiresIn: 600 });
+    const run = (await mutate<any>(app.url, START_RUN, { projectId: 'bytes', agent: 'big' }, { authorization: bearer(writer) })).startAgentRun;
+    for (let index = 0; index < 3; index++) {
+      await mutate(app.url, `mutation ($r: ID!, $c: String!) { appendAgentMessage(runId: $r, role: USER, content: $c) { index } }`, { r: run.id, c: 'q'.repeat(30_000) }, { authorization: bearer(writer) });
+    }
+    const reader = await signToken({ sub: 'reader', projects: ['bytes'], scope: 'events:read', expiresIn: 600 });
+    const other = await signToken({ sub: 'other', projects: ['bytes'], scope: 'events:read', expiresIn: 600 });
+    const large = `query ($id: ID!) { agentRun(id: $id) { messages(first: 3) { content } } }`;
+    const small = `query ($id: ID!) { agentRun(id: $id) { status } }`;
+
+    const codes: unknown[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) codes.push(codeOf((await request(app.url, large, { id: run.id }, { authorization: bearer(reader) })) as Answer));
+    expect(codes).toEqual(['RESPONSE_TOO_LARGE', 'RESPONSE_TOO_LARGE', 'RESPONSE_TOO_LARGE']);
+    // 150,000 counted against 131,072: even a small query waits now.
+    const limited = (await request(app.url, small, { id: run.id }, { authorization: bearer(reader) })) as Answer;
+    expect(codeOf(limited)).toBe('RATE_LIMITED');
+    expect(limited.errors![0]!.extensions!.retryAfter).toBeGreaterThanOrEqual(1);
+    // Another subject, and mutations, are not held back by it.
+    expect(((await request(app.url, small, { id: run.id }, { authorization: bearer(other) })) as Answer).data).toEqual({ agentRun: { status: 'PENDING' } });
   });
 });

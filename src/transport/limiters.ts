@@ -59,6 +59,17 @@ export function createRateLimiter(perSecond: number, now: () => number = Date.no
      * Takes `count` tokens at once, or none: a request of several mutations is allowed whole
      * or refused whole. One larger than the bucket is always refused (`tooLarge`).
      */
+    /**
+     * Charges `count` tokens after the fact, for work whose size was known only once done:
+     * the bucket may go below empty, and `take` refuses until it has refilled past zero.
+     */
+    spend(subject: string, count: number): void {
+      const time = now();
+      let bucket = buckets.get(subject);
+      if (!bucket) buckets.set(subject, (bucket = { tokens: capacity, at: time }));
+      refill(bucket, time);
+      bucket.tokens -= count;
+    },
     take(subject: string, count = 1): RateDecision {
       const time = now();
       let bucket = buckets.get(subject);

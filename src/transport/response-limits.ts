@@ -17,6 +17,7 @@ import type { Plugin } from 'graphql-yoga';
 import { MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX } from '../agent/agent-service.js';
 import type { Limits } from '../config.js';
 import type { GraphQLContext } from '../context.js';
+import type { RateLimiter } from './limiters.js';
 import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from '../events/event-streams.js';
 import { PageTooLarge } from '../store/state-store.js';
 
@@ -133,6 +134,12 @@ function costLimitExceeded(cost: number, maxCost: number): GraphQLError {
   );
 }
 
+function queryBytesLimited(perSecond: number, retryAfter: number): GraphQLError {
+  return new GraphQLError(`this token's queries took more than ${perSecond} bytes a second (a response refused as too large counts whole); retry after ${retryAfter} s`, {
+    extensions: { code: 'RATE_LIMITED', retryAfter, http: { status: 429, headers: { 'Retry-After': String(retryAfter) } } },
+  });
+}
+
 function responseTooLarge(maxBytes: number): GraphQLError {
   return new GraphQLError(
     `the response would be larger than ${maxBytes} bytes, so none of it was sent: ask for smaller pages, fewer fields or fewer aliases`,
@@ -184,7 +191,7 @@ function bytesOf(value: unknown, keyLength: number): number {
  * - its response, at most `maxResponseBytes`: the values are counted as they are resolved,
  *   and once over, resolving stops and the response is a single RESPONSE_TOO_LARGE error.
  */
-export function responseLimitPlugins(limits: Pick<Limits, 'maxCost' | 'maxResponseBytes'>): Plugin[] {
+export function responseLimitPlugins(limits: Pick<Limits, 'maxCost' | 'maxResponseBytes'>, queryBytes?: RateLimiter): Plugin[] {
   const { maxCost, maxResponseBytes } = limits;
   /** The byte count of each query or mutation running, by its context. */
   const budgets = new WeakMap<object, Budget>();
@@ -279,6 +286,16 @@ export function responseLimitPlugins(limits: Pick<Limits, 'maxCost' | 'maxRespon
           setResultAndStopExecution({ errors: [costLimitExceeded(cost, maxCost)] });
           return;
         }
+        // What a subject's queries may take a second: checked before, charged after, since a
+        // response's size is known only once it is resolved (or refused, which costs the budget).
+        const subject = operation.operation === 'query' ? (args.contextValue as Partial<GraphQLContext>).viewer?.subject : undefined;
+        if (queryBytes && subject !== undefined) {
+          const decision = queryBytes.take(subject, 0);
+          if (!decision.allowed) {
+            setResultAndStopExecution({ errors: [queryBytesLimited(queryBytes.perSecond, decision.retryAfterSeconds)] });
+            return;
+          }
+        }
 
         const budget: Budget = { bytes: 0, over: false, pages: Promise.resolve(), counted: new WeakSet() };
         countResolvedBytes(args.schema);
@@ -286,6 +303,7 @@ export function responseLimitPlugins(limits: Pick<Limits, 'maxCost' | 'maxRespon
         (args.contextValue as Partial<GraphQLContext>).responseBytesLeft = () => maxResponseBytes - budget.bytes;
         return {
           onExecuteDone({ setResult }) {
+            if (queryBytes && subject !== undefined) queryBytes.spend(subject, budget.over ? maxResponseBytes : budget.bytes);
             // The values resolved before the cut are dropped with the errors of the fields
             // cut after it: the caller gets one error, and no partial answer to mistake for all.
             if (budget.over) setResult({ data: null, errors: [responseTooLarge(maxResponseBytes)] });
