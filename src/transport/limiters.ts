@@ -56,10 +56,6 @@ export function createRateLimiter(perSecond: number, now: () => number = Date.no
   return {
     perSecond,
     /**
-     * Takes `count` tokens at once, or none: a request of several mutations is allowed whole
-     * or refused whole. One larger than the bucket is always refused (`tooLarge`).
-     */
-    /**
      * Charges `count` tokens after the fact, for work whose size was known only once done:
      * the bucket may go below empty, and `take` refuses until it has refilled past zero.
      */
@@ -70,6 +66,10 @@ export function createRateLimiter(perSecond: number, now: () => number = Date.no
       refill(bucket, time);
       bucket.tokens -= count;
     },
+    /**
+     * Takes `count` tokens at once, or none: a request of several mutations is allowed whole
+     * or refused whole. One larger than the bucket is always refused (`tooLarge`).
+     */
     take(subject: string, count = 1): RateDecision {
       const time = now();
       let bucket = buckets.get(subject);

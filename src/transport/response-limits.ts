@@ -189,7 +189,10 @@ function bytesOf(value: unknown, keyLength: number): number {
  *   pages for fields without one), at most `maxCost`: refused before anything is read
  *   with COST_LIMIT_EXCEEDED;
  * - its response, at most `maxResponseBytes`: the values are counted as they are resolved,
- *   and once over, resolving stops and the response is a single RESPONSE_TOO_LARGE error.
+ *   and once over, resolving stops and the response is a single RESPONSE_TOO_LARGE error;
+ * - with `queryBytes`, what its subject's queries took a second: refused with RATE_LIMITED
+ *   while the subject's bucket is below empty, and charged once the response is known (a
+ *   refused too-large one costing `maxResponseBytes`).
  */
 export function responseLimitPlugins(limits: Pick<Limits, 'maxCost' | 'maxResponseBytes'>, queryBytes?: RateLimiter): Plugin[] {
   const { maxCost, maxResponseBytes } = limits;
