@@ -117,12 +117,24 @@ describe.each(TRANSPORTS)('cost and response limits, over $name', (transport) =>
   });
 });
 
+/**
+ * An app on a Redis of its own with a response budget of 50,000 bytes, and what that Redis
+ * has sent so far: a page refused before it is read never crosses from Redis to the server.
+ */
+async function appOnPrivateRedis(prefix: string) {
+  const redis = await startPrivateRedis();
+  teardown.push(() => redis.dispose());
+  const base = testConfig('redis', prefix);
+  const app = await pool.start({ ...base, redisUrl: redis.url, limits: { ...base.limits, maxResponseBytes: 50_000 } });
+  const probe = new Redis(redis.url);
+  teardown.push(() => probe.quit());
+  const sentByRedis = async () => Number(/total_net_output_bytes:(\d+)/.exec(await probe.info('stats'))![1]);
+  return { app, sentByRedis };
+}
+
 describe('a page larger than what is left of the response budget', () => {
   it('is refused by Redis itself: the page is never sent to the server, whether its messages are whole or streaming', async () => {
-    const redis = await startPrivateRedis();
-    teardown.push(() => redis.dispose());
-    const base = testConfig('redis', 'cost-limits:');
-    const app = await pool.start({ ...base, redisUrl: redis.url, limits: { ...base.limits, maxResponseBytes: 50_000 } });
+    const { app, sentByRedis } = await appOnPrivateRedis('cost-limits:');
     const whole = await runWithMessages(app, 'costs-unread', 5, 'z'.repeat(40_000));
     // Three streamed messages of 30,000 characters: one finished, two still streaming.
     const streamed = (await mutate<any>(app.url, START_RUN, { projectId: 'costs-unread', agent: 'streams' })).startAgentRun.id as string;
@@ -131,9 +143,6 @@ describe('a page larger than what is left of the response budget', () => {
       for (let piece = 0; piece < 3; piece++) await mutate(app.url, APPEND_CONTENT, { runId: streamed, messageId: message.id, text: 'w'.repeat(10_000) });
       if (index === 0) await mutate(app.url, FINISH_MESSAGE, { runId: streamed, messageId: message.id });
     }
-    const probe = new Redis(redis.url);
-    teardown.push(() => probe.quit());
-    const sentByRedis = async () => Number(/total_net_output_bytes:(\d+)/.exec(await probe.info('stats'))![1]);
     const page = (first: number) => `query ($id: ID!) { agentRun(id: $id) { messages(first: ${first}) { content } } }`;
 
     for (const [runId, pageBytes] of [[whole, 200_000], [streamed, 90_000]] as const) {
@@ -157,15 +166,9 @@ describe('a page larger than what is left of the response budget', () => {
 
 describe('a history page larger than what is left of the response budget', () => {
   it('is refused from the sizes the log keeps, or read only until over the budget: Redis never sends the page', async () => {
-    const redis = await startPrivateRedis();
-    teardown.push(() => redis.dispose());
-    const base = testConfig('redis', 'cost-limits-history:');
-    const app = await pool.start({ ...base, redisUrl: redis.url, limits: { ...base.limits, maxResponseBytes: 50_000 } });
+    const { app, sentByRedis } = await appOnPrivateRedis('cost-limits-history:');
     // 20 messages of 20,000 characters: a log of about 400,000 bytes.
     await runWithMessages(app, 'history-unread', 20, 'h'.repeat(20_000));
-    const probe = new Redis(redis.url);
-    teardown.push(() => probe.quit());
-    const sentByRedis = async () => Number(/total_net_output_bytes:(\d+)/.exec(await probe.info('stats'))![1]);
     const history = (limit: number) =>
       `query { events(projectId: "history-unread", limit: ${limit}) { cursor ... on AgentRunEvent { message { content } } } }`;
 
