@@ -158,6 +158,11 @@ describe('a page larger than what is left of the response budget', () => {
       expect(fits.errors).toBeUndefined();
       expect(fits.data!.agentRun.messages[0].content.length).toBeGreaterThanOrEqual(30_000);
     }
+    // The finished one is counted at its whole text, not as it started: with one streaming
+    // message beside it the page is over the budget, and refused unread too.
+    const before = await sentByRedis();
+    expect(codeOf((await request(app.url, page(2), { id: streamed })) as Answer)).toBe('RESPONSE_TOO_LARGE');
+    expect((await sentByRedis()) - before).toBeLessThan(20_000);
     // The streaming ones are counted at their current length: the last one alone fits.
     const last = await request(app.url, `query ($id: ID!) { agentRun(id: $id) { messages(last: 1) { content } } }`, { id: streamed });
     expect(last.data!.agentRun.messages[0].content).toHaveLength(30_000);
