@@ -128,6 +128,15 @@ export function createMemoryStateStore(
     }
   }
 
+  /** Up to `count` retained events of a project's log after `afterSeq`, with where the retained ones start. */
+  function retainedAfter(projectId: string, afterSeq: number, count: number) {
+    const log = logOf(projectId);
+    trim(log);
+    const firstSeq = log.seq - (log.events.length - log.start) + 1;
+    const from = log.start + Math.max(0, afterSeq + 1 - firstSeq);
+    return { log, firstSeq, events: log.events.slice(from, from + count).map((entry) => entry.event) };
+  }
+
   /** Removes the project's finished entities whose retention has passed, with their collections. */
   function purge(projectId: string): void {
     const queue = expiring.get(projectId);
@@ -355,12 +364,7 @@ export function createMemoryStateStore(
       return { epoch, seq };
     },
     async readLog(projectId, afterSeq, limit, maxBytes) {
-      const log = logOf(projectId);
-      trim(log);
-      const retained = log.events.length - log.start;
-      const firstSeq = log.seq - retained + 1;
-      const from = log.start + Math.max(0, afterSeq + 1 - firstSeq);
-      const events = log.events.slice(from, from + limit).map((entry) => entry.event);
+      const { log, firstSeq, events } = retainedAfter(projectId, afterSeq, limit);
       if (maxBytes === undefined) return { epoch: log.epoch, headSeq: log.seq, firstSeq, events };
       // As the Redis log does: the page ends once it holds about `maxBytes` of JSON.
       const sizes: number[] = [];
@@ -373,11 +377,7 @@ export function createMemoryStateStore(
       return { epoch: log.epoch, headSeq: log.seq, firstSeq, events: events.slice(0, sizes.length), sizes };
     },
     async logBytes(projectId, afterSeq, count) {
-      const log = logOf(projectId);
-      trim(log);
-      const firstSeq = log.seq - (log.events.length - log.start) + 1;
-      const from = log.start + Math.max(0, afterSeq + 1 - firstSeq);
-      return log.events.slice(from, from + count).reduce((bytes, entry) => bytes + JSON.stringify(entry.event).length, 0);
+      return retainedAfter(projectId, afterSeq, count).events.reduce((bytes, event) => bytes + JSON.stringify(event).length, 0);
     },
     async snapshot(projectId) {
       const { epoch, seq } = logOf(projectId);
