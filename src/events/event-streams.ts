@@ -532,13 +532,14 @@ export function createEventStreams(dependencies: {
       const first = await store.readLog(id, after == null ? 0 : parseAfter(after).seq, 0);
       const cursor = after == null ? { epoch: first.epoch, seq: Math.max(0, first.firstSeq - 1) } : parseAfter(after);
       let bytes = 0;
+      const tooLarge = () => new PageTooLarge(`the events of ${id} after ${after ?? 'the oldest'} are larger than ${maxBytes} bytes`);
       await expiring(async () => {
         checkResumable(cursor, first);
         // Without a filter, every event the page reads is in the answer: one too large is
         // refused from the sizes the log keeps, before any of it is read.
         if (maxBytes !== undefined && wanted === undefined) {
           const pageBytes = await store.logBytes(id, cursor.seq, count);
-          if (pageBytes !== undefined && pageBytes > maxBytes) throw new PageTooLarge(`the events of ${id} after ${after ?? 'the oldest'} are larger than ${maxBytes} bytes`);
+          if (pageBytes !== undefined && pageBytes > maxBytes) throw tooLarge();
         }
         await replay(
           id,
@@ -548,7 +549,7 @@ export function createEventStreams(dependencies: {
             if (wanted !== undefined && !wanted.has(event.type)) return true;
             events.push(event);
             bytes += size;
-            if (maxBytes !== undefined && bytes > maxBytes) throw new PageTooLarge(`the events of ${id} after ${after ?? 'the oldest'} are larger than ${maxBytes} bytes`);
+            if (maxBytes !== undefined && bytes > maxBytes) throw tooLarge();
             return events.length < count;
           },
           // A page never reads far past the whole budget, nor more than HISTORY_PAGE_BYTES.
