@@ -809,11 +809,12 @@ export function createRedisStateStore(
       .readLog(redisKeys.head(projectId), redisKeys.log(projectId), afterSeq, limit, newEpoch(), ageCutoff(), maxBytes === undefined ? 0 : Math.max(1, maxBytes))
       .catch(unavailable);
     const events: EventRecord[] = [];
-    const sizes: number[] = [];
+    // Sizes only for a reader with a budget: a replay's pages, per subscriber, need none.
+    const sizes: number[] | undefined = maxBytes === undefined ? undefined : [];
     for (let index = 0; index < flat.length; index += 2) {
       const json = flat[index + 1]!;
       events.push(record(json, Number(flat[index]!.split('-')[0]), epoch));
-      sizes.push(json.length);
+      sizes?.push(json.length);
     }
     return { epoch, headSeq: Number(headSeq), firstSeq: Number(firstSeq), events, sizes };
   }
