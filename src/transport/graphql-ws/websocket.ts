@@ -67,16 +67,17 @@ export function closeSlowConsumer(socket: WebSocket, metrics: Metrics, transport
  * producer sends the same few mutations on every change.
  */
 function isSubscription(query: string, operationName: string | null | undefined): boolean {
+  const kept = query.length <= OPERATION_KIND_MAX_LENGTH;
   // Names cannot hold '#': the key splits unambiguously at its first one.
-  const key = `${operationName ?? ''}#${query}`;
-  let answer = operationKinds.get(key);
+  const key = kept ? `${operationName ?? ''}#${query}` : '';
+  let answer = kept ? operationKinds.get(key) : undefined;
   if (answer === undefined) {
     try {
       answer = getOperationAST(parseDocument(query, { noLocation: true }), operationName)?.operation === 'subscription';
     } catch {
       answer = false;
     }
-    if (query.length <= OPERATION_KIND_MAX_LENGTH) {
+    if (kept) {
       operationKinds.set(key, answer);
       if (operationKinds.size > OPERATION_KINDS_KEPT) operationKinds.delete(operationKinds.keys().next().value!);
     }
