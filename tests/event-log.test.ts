@@ -208,12 +208,21 @@ describe.each(redisSetups)('%s entity storage', (setup, client) => {
     const entityKey = keys.entity('agentRun', run.id);
     expect(await redis.pttl(entityKey)).toBeGreaterThan(HOUR - 60_000);
     expect(await redis.pttl(`${entityKey}:messages`)).toBeGreaterThan(HOUR - 60_000);
+    expect(await redis.pttl(`${entityKey}:messages:sizes`)).toBeGreaterThan(HOUR - 60_000);
 
     clock.advance(HOUR);
     expect(await store.list('agentRun', 'purge')).toEqual([]);
-    expect(await redis.exists(entityKey, `${entityKey}:messages`)).toBe(0);
+    expect(await redis.exists(entityKey, `${entityKey}:messages`, `${entityKey}:messages:sizes`)).toBe(0);
     expect(await redis.zcard(keys.index('agentRun', 'purge'))).toBe(0);
     expect(await redis.zcard(keys.finished('purge'))).toBe(0);
+  });
+
+  it('refuses to commit an entity whose id puts it in another slot than its project', async () => {
+    const store = createRedisStateStore(redis, { prefix: `${setupPrefix}slots:`, retention: { maxEvents: 0, maxAgeMs: 0, finishedMs: 0 } });
+    const run = agentRunRecord('elsewhere');
+    const commit = (projectId: string) => store.commit({ kind: 'agentRun', id: run.id, projectId, expectedVersion: 0, value: { ...run, projectId }, events: [] });
+    await expect(commit('not-elsewhere')).rejects.toThrow(/was not made by newEntityId/);
+    await expect(commit('elsewhere')).resolves.toEqual([]);
   });
 
   it('keeps a run\'s stored summary the same size however many messages it has', async () => {
