@@ -248,8 +248,10 @@ const SCENARIOS: Scenario[] = [
     query: COMPLETE_RUN,
     marker: 'output-once-',
     prepare: async (url, projectId) => {
-      // A run with a message still streaming: completing it emits three events.
+      // A run with a message still streaming: completing it emits three events. The first
+      // piece goes out at once; the second waits for the window (a second here) to end.
       const { run, message } = await streamingMessage(url, projectId);
+      await mutate(url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text: 'sent text ' });
       await mutate(url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text: 'unsent text' });
       return { runId: run.id, output: `output-once-${unique()}` };
     },
@@ -302,7 +304,7 @@ describe.each(['redis', 'cluster'] as const)('a mutation whose reply from Redis 
   it.each(SCENARIOS.map((scenario) => [scenario.field, scenario] as const))(
     '%s changes state and emits its events once, and the retry answers what the first would have',
     async (_field, scenario) => {
-      const app = await pool.start(faults.config());
+      const app = await pool.start(faults.config({ agentDeltaWindowMs: 1000 }));
       const projectId = `once-${unique()}`;
       const variables = await scenario.prepare(app.url, projectId);
       const watch = await watchProject(app, projectId, teardown.push);

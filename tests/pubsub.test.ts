@@ -228,8 +228,11 @@ describe.each(BACKENDS)('the %s backend', (kind) => {
         { type: 'AGENT_MESSAGE_APPENDED', projectId, occurredAt: at, run, message },
       ],
     });
-    expect(await store.appendContent(run.id, message.id, 'Hello, "world" é', { projectId, maxLength: 100, flushAfterMs: 0 })).toMatchObject({ outcome: 'appended' });
-    const delta = await store.flushContent(run.id, message.id, { projectId, occurredAt: at });
+    // With no window the text goes out in the step that stores it, and nothing is left to flush.
+    const appended = await store.appendContent(run.id, message.id, 'Hello, "world" é', { projectId, maxLength: 100, windowMs: 0, occurredAt: at });
+    expect(appended).toMatchObject({ outcome: 'appended', event: { type: 'AGENT_MESSAGE_DELTA', messageDelta: { offset: 0, text: 'Hello, "world" é' } } });
+    expect(await store.flushContent(run.id, message.id, { projectId, occurredAt: at })).toBeUndefined();
+    const delta = 'event' in appended ? appended.event : undefined;
     const logged = [...committed, delta!];
     await waitFor(() => heard.length === logged.length, { what: 'every logged event on the channel' });
     expect(heard).toEqual(logged);

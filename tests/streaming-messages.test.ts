@@ -11,6 +11,7 @@ import {
   FINISH_MESSAGE,
   START_MESSAGE,
   START_RUN,
+  UPDATE_STEP,
   cursorSeq,
 } from './support/operations.js';
 import { redisForTests } from './support/redis.js';
@@ -170,6 +171,36 @@ describe.each(BACKENDS)('streamed agent messages, %s backend', (backend) => {
     await mutate(app.url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text: 'alone' });
     await events.waitForResults(2);
     expect(events.results[1]!.agentRun.messageDelta).toEqual({ messageId: message.id, offset: 0, text: 'alone' });
+  });
+
+  it('sends a piece at once when the message has had no delta for a window, and holds later pieces until the window ends', async () => {
+    // A window far longer than the test takes: only its start can send anything.
+    const app = await start({ agentDeltaWindowMs: 1000 });
+    const projectId = `leading-${backend}`;
+    const run = (await mutate(app.url, START_RUN, { projectId, agent: 'writer' })).startAgentRun;
+    const events = await subscribeLive(app, projectId, run.id);
+    const message = (await mutate(app.url, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+    await mutate(app.url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text: 'first' });
+    // Markers on the same stream: what went out before each is all there is.
+    const marker = async (count: number) => {
+      await mutate(app.url, UPDATE_STEP, { runId: run.id, stepId: 'marker', name: 'marker', status: 'RUNNING' });
+      await waitFor(() => events.results.filter((result) => result.agentRun.type === 'AGENT_STEP_UPDATED').length === count, { what: `marker ${count}` });
+      return events.results.map((result) => result.agentRun);
+    };
+    // The first piece did not wait for the window: it went out before the marker.
+    const first = await marker(1);
+    expect(first.map((event) => event.type)).toEqual(['AGENT_MESSAGE_APPENDED', 'AGENT_MESSAGE_DELTA', 'AGENT_RUN_UPDATED', 'AGENT_STEP_UPDATED']);
+    expect(first[1]!.messageDelta).toEqual({ messageId: message.id, offset: 0, text: 'first' });
+    // The next pieces are within the window: held.
+    await mutate(app.url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text: ' second' });
+    await mutate(app.url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text: ' third' });
+    expect((await marker(2)).slice(4).map((event) => event.type)).toEqual(['AGENT_STEP_UPDATED']);
+    // Finishing sends what the window held as one delta, before the completion.
+    await mutate(app.url, FINISH_MESSAGE, { runId: run.id, messageId: message.id });
+    const received = (await events.waitForResults(7)).map((result) => result.agentRun);
+    expect(received.slice(5).map((event) => event.type)).toEqual(['AGENT_MESSAGE_DELTA', 'AGENT_MESSAGE_COMPLETED']);
+    expect(received[5]!.messageDelta).toEqual({ messageId: message.id, offset: 5, text: ' second third' });
+    expect(fold(received, message.id)).toEqual({ content: 'first second third', status: 'COMPLETE' });
   });
 
   it('completes messages still streaming before the run ends, with their remaining text', async () => {

@@ -114,7 +114,9 @@ export function createAgentService(
     changes: ChangeApplier;
     limits: Pick<EntityLimits, 'maxMessagesPerRun' | 'maxStepsPerRun'>;
     /**
-     * Deltas of one message within this window go out as one event; 0 sends each at once.
+     * At most one delta event per message per window: a piece stored when the message's last
+     * delta is a window old goes out at once, and later ones within the window go out together
+     * when it ends. 0 sends each at once.
      * @default 50
      */
     deltaWindowMs?: number;
@@ -147,7 +149,7 @@ export function createAgentService(
     if (event) changes.committed([event]);
   }
 
-  function scheduleFlush(projectId: string, runId: string, messageId: string): void {
+  function scheduleFlush(projectId: string, runId: string, messageId: string, inMs: number): void {
     const key = `${runId}:${messageId}`;
     if (flushTimers.has(key)) return;
     flushTimers.set(
@@ -155,7 +157,7 @@ export function createAgentService(
       setTimeout(() => {
         flushTimers.delete(key);
         flush(projectId, runId, messageId).catch(onError);
-      }, deltaWindowMs),
+      }, inMs),
     );
   }
 
@@ -344,7 +346,8 @@ export function createAgentService(
       const stored = await store.appendContent(runId, messageId, text, {
         projectId,
         maxLength: MAX_MESSAGE_LENGTH,
-        flushAfterMs: deltaWindowMs,
+        windowMs: deltaWindowMs,
+        occurredAt: now().toISOString(),
         offset: offset ?? undefined,
         idempotency: offset == null ? idempotent?.record : undefined,
       });
@@ -353,13 +356,15 @@ export function createAgentService(
         // The lost first attempt may have been the one told to flush: flush, so its text
         // never waits for a next piece (a flush with nothing pending sends nothing).
         if (deltaWindowMs === 0) await flush(projectId, runId, messageId);
-        else scheduleFlush(projectId, runId, messageId);
+        else scheduleFlush(projectId, runId, messageId, deltaWindowMs);
         return { ...stored.message, runId };
       }
       if (stored.outcome !== 'appended') refuseAppend(stored.outcome, input, 'length' in stored ? stored.length : undefined);
       // The text is stored: acknowledged text survives a crash, and the next flush sends it.
-      if (deltaWindowMs === 0) await flush(projectId, runId, messageId);
-      else if (stored.flushDue) scheduleFlush(projectId, runId, messageId);
+      // A message whose last delta is a window old went out with it, in the same step.
+      if (stored.event) changes.committed([stored.event]);
+      else if (stored.flushInMs === 0) await flush(projectId, runId, messageId);
+      else if (stored.flushInMs !== undefined) scheduleFlush(projectId, runId, messageId, stored.flushInMs);
       return { ...stored.message, runId };
     },
     finishMessage(input, access, idempotent) {

@@ -30,6 +30,8 @@ interface Stream {
   emitted: number;
   /** Until when the caller that was told to flush is expected to; a later append takes over. */
   flushBy?: number;
+  /** When the last delta went out (ms): its batching window starts there. */
+  emittedAt?: number;
 }
 
 interface ProjectLog {
@@ -126,6 +128,21 @@ export function createMemoryStateStore(
       log.events = log.events.slice(log.start);
       log.start = 0;
     }
+  }
+
+  /** Logs and announces what a streaming message stored since its last delta, as one delta; undefined when nothing is pending. */
+  function emitDelta(runId: string, messageId: string, stream: Stream, projectId: string, occurredAt: string, time: number): EventRecord | undefined {
+    if (stream.emitted >= stream.content.length) return undefined;
+    const messageDelta = { messageId, offset: stream.emitted, text: stream.content.slice(stream.emitted) };
+    stream.emitted = stream.content.length;
+    stream.emittedAt = time;
+    const run = structuredClone(entities.get(entityKey('agentRun', runId))!.value) as AgentRunRecord;
+    const log = logOf(projectId);
+    const event = { type: 'AGENT_MESSAGE_DELTA', projectId, occurredAt, run, messageDelta, seq: ++log.seq, epoch: log.epoch } as EventRecord;
+    log.events.push({ at: time, event });
+    trim(log);
+    announce(event);
+    return event;
   }
 
   /** Up to `count` retained events of a project's log after `afterSeq`, with where the retained ones start. */
@@ -296,7 +313,7 @@ export function createMemoryStateStore(
     async recall(projectId, key) {
       return recallRecord(projectId, key);
     },
-    async appendContent(runId, messageId, text, { projectId, maxLength, flushAfterMs, offset: at, idempotency }) {
+    async appendContent(runId, messageId, text, { projectId, maxLength, windowMs, occurredAt, offset: at, idempotency }) {
       let replay: RecordedAnswer | undefined;
       try {
         replay = checkRecord(projectId, idempotency);
@@ -306,7 +323,7 @@ export function createMemoryStateStore(
       }
       if (replay) {
         const [, offset, json] = /^(\d+):(.*)$/s.exec(replay.answer)!;
-        return { outcome: 'replayed', offset: Number(offset), message: JSON.parse(json!), flushDue: false };
+        return { outcome: 'replayed', offset: Number(offset), message: JSON.parse(json!) };
       }
       const run = entities.get(entityKey('agentRun', runId));
       if (!run || expired(run)) return { outcome: 'run-missing' };
@@ -320,34 +337,35 @@ export function createMemoryStateStore(
       const offset = stream.content.length;
       if (at !== undefined && at !== offset) {
         if (at < offset && at + text.length <= offset && stream.content.startsWith(text, at)) {
-          return { outcome: 'replayed', offset: at, message: structuredClone(message), flushDue: false };
+          return { outcome: 'replayed', offset: at, message: structuredClone(message) };
         }
         return { outcome: 'offset-mismatch', length: offset };
       }
       if (stream.content.length + text.length > maxLength) return { outcome: 'too-long', length: stream.content.length };
       stream.content += text;
       const time = now();
-      const flushDue = flushAfterMs > 0 && (stream.flushBy === undefined || stream.flushBy <= time);
-      if (flushDue) stream.flushBy = time + flushAfterMs + FLUSH_GRACE_MS;
+      let event: EventRecord | undefined;
+      let flushInMs: number | undefined;
+      if (stream.flushBy === undefined || stream.flushBy <= time) {
+        const since = time - (stream.emittedAt ?? 0);
+        if (windowMs === 0 || since >= windowMs) {
+          stream.flushBy = undefined;
+          event = emitDelta(runId, messageId, stream, projectId, occurredAt, time);
+        } else {
+          flushInMs = windowMs - since;
+          stream.flushBy = time + flushInMs + FLUSH_GRACE_MS;
+        }
+      }
       writeRecord(projectId, idempotency, `${offset}:${JSON.stringify(message)}`);
       const runActive = active.get(projectId);
       if (trackActivity && runActive?.has(entityKey('agentRun', runId))) runActive.set(entityKey('agentRun', runId), time);
-      return { outcome: 'appended', offset, message: structuredClone(message), flushDue };
+      return { outcome: 'appended', offset, message: structuredClone(message), ...(event ? { event } : {}), ...(flushInMs !== undefined ? { flushInMs } : {}) };
     },
     async flushContent(runId, messageId, { projectId, occurredAt }) {
       const stream = streaming.get(runId)?.get(messageId);
       if (!stream) return undefined;
       stream.flushBy = undefined;
-      if (stream.emitted >= stream.content.length) return undefined;
-      const messageDelta = { messageId, offset: stream.emitted, text: stream.content.slice(stream.emitted) };
-      stream.emitted = stream.content.length;
-      const run = structuredClone(entities.get(entityKey('agentRun', runId))!.value) as AgentRunRecord;
-      const log = logOf(projectId);
-      const event = { type: 'AGENT_MESSAGE_DELTA', projectId, occurredAt, run, messageDelta, seq: ++log.seq, epoch: log.epoch } as EventRecord;
-      log.events.push({ at: now(), event });
-      trim(log);
-      announce(event);
-      return event;
+      return emitDelta(runId, messageId, stream, projectId, occurredAt, now());
     },
     async streams(runId, messageId) {
       const runStreams = streaming.get(runId);

@@ -289,7 +289,7 @@ for w = 0, writes - 1 do
     local sizes = KEYS[1] .. ':messages:sizes'
     if redis.call('LLEN', sizes) == redis.call('LLEN', KEYS[1] .. ':messages') then redis.call('LSET', sizes, tonumber(e), #b) end
     redis.call('DEL', content_key(a), content_key(a) .. ':due')
-    redis.call('HDEL', key, a .. ':c', a .. ':e', a .. ':b', a .. ':m', a .. ':a')
+    redis.call('HDEL', key, a .. ':c', a .. ':e', a .. ':b', a .. ':m', a .. ':a', a .. ':t')
   end
 end
 if ARGV[8] == '1' and not redis.call('HGET', KEYS[1], 'f') then
@@ -355,6 +355,39 @@ return { 'c', epoch, last }
 `;
 
 /**
+ * Appends what a streaming message stored since its last delta to the log as one
+ * AGENT_MESSAGE_DELTA event and publishes it, in the step that decided to, so two instances
+ * never send the same text twice and never skip any. The event is built here because only
+ * here is the text known: the caller gives its start, this adds the run's summary and the
+ * delta. The time of the delta (`<id>:t`) starts the message's next batching window.
+ * Returns false when nothing is pending, otherwise { epoch, seq, event JSON }.
+ */
+const LUA_EMIT_DELTA = `
+local function emit_delta(run, streams, content, head, log, id, draft, new_epoch, now, max_events, cutoff, channel)
+  local state = redis.call('HMGET', streams, id .. ':c', id .. ':b', id .. ':e')
+  if not state[1] then return false end
+  local from = tonumber(state[2])
+  local length = redis.call('STRLEN', content)
+  if length <= from then return false end
+  local text = redis.call('GETRANGE', content, from, length - 1)
+  redis.call('HSET', streams, id .. ':b', length, id .. ':e', state[1], id .. ':t', now)
+  local epoch = ensure_epoch(head, log, new_epoch)
+  local seq = redis.call('HINCRBY', head, 'seq', 1)
+  local event = draft .. ',"run":' .. redis.call('HGET', run, 'd') .. ',"messageDelta":{"messageId":' ..
+    cjson.encode(id) .. ',"offset":' .. state[3] .. ',"text":' .. cjson.encode(text) .. '}}'
+  local logged = redis.call('HINCRBY', head, 'b', #event)
+  if max_events > 0 then
+    redis.call('XADD', log, 'MAXLEN', max_events, seq .. '-0', 't', now, 'e', event, 'c', logged)
+  else
+    redis.call('XADD', log, seq .. '-0', 't', now, 'e', event, 'c', logged)
+  end
+  trim_by_age(log, cutoff, 1)
+  announce(channel, event, seq, epoch)
+  return { epoch, seq, event }
+end
+`;
+
+/**
  * Stores streamed text in place: one APPEND, no rewrite of the run or of earlier text.
  *
  * With an offset, the text is stored only at the content's end. A piece the content already
@@ -372,22 +405,32 @@ return { 'c', epoch, last }
  * A piece sent with an idempotency key (and no offset) has its record in the project's
  * head, as a commit's has.
  *
+ * Stored text goes out as a delta in the same step when the message's last delta is a
+ * batching window old or more (or the window is 0): a producer that batches its own pieces
+ * for a window costs one call per piece, and its text waits for no second window. Otherwise
+ * the first caller after the last delta is told to flush when the window ends; the flush-due
+ * marker lets another caller take over if that one went away.
+ *
  * KEYS: run hash, streams hash, content string, flush-due marker, message ids hash, the
- *       project's head, the project's active set.
+ *       project's head, the project's active set, the project's log.
  * ARGV: message id, text, its length in UTF-16 code units, most code units allowed,
- *       how long the caller told to flush has before another may (ms, 0: nobody is told),
- *       offset ('' for none), idempotency fingerprint ('' for none), when its record
- *       expires (ms, 15 digits), attempt id, now (ms; '' when activity is not tracked), the
- *       run's member there, the record's field, the key's field in the generation before,
- *       the current generation, now (ms).
- * Returns { outcome } or { 'appended' | 'replayed', offset, flush due (1 or 0), message JSON }
- * or { 'too-long' | 'offset-mismatch', stored length }.
+ *       the batching window (ms, 0: every piece goes out at once), offset ('' for none),
+ *       idempotency fingerprint ('' for none), when its record expires (ms, 15 digits),
+ *       attempt id (also the epoch for a new log), now (ms; '' when activity is not
+ *       tracked), the run's member there, the record's field, the key's field in the
+ *       generation before, the current generation, now (ms), the delta event's JSON without
+ *       its last fields and closing brace, max events, age cutoff (ms), the project's
+ *       channel, how long past the window a flush may be late before another caller takes
+ *       it over (ms).
+ * Returns { outcome } or { 'appended' | 'replayed', offset, flush in (ms, -1: not this
+ * caller's to flush), message JSON[, epoch, seq, event JSON of the delta sent] } or
+ * { 'too-long' | 'offset-mismatch', stored length }.
  */
-const APPEND_CONTENT_SCRIPT = `${LUA_IDEMPOTENCY}
+const APPEND_CONTENT_SCRIPT = `${LUA_HELPERS}${LUA_IDEMPOTENCY}${LUA_EMIT_DELTA}
 local last = redis.call('HGET', KEYS[2], ARGV[1] .. ':a')
 if last and string.sub(last, 1, #ARGV[9] + 1) == ARGV[9] .. ' ' then
   -- The first run may have been the one told to flush: this answer tells it again.
-  return { 'appended', tonumber(string.sub(last, #ARGV[9] + 2)), 1, redis.call('HGET', KEYS[2], ARGV[1] .. ':m') }
+  return { 'appended', tonumber(string.sub(last, #ARGV[9] + 2)), tonumber(ARGV[5]), redis.call('HGET', KEYS[2], ARGV[1] .. ':m') }
 end
 local recorded, oldest = nil, false
 if ARGV[7] ~= '' then
@@ -399,7 +442,7 @@ end
 if recorded then
   if recorded[1] == 'k' then return { 'key-reused' } end
   local offset, message = string.match(recorded[2], '^(%d+):(.*)$')
-  return { 'replayed', tonumber(offset), 0, message }
+  return { 'replayed', tonumber(offset), -1, message }
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return { 'run-missing' } end
 if redis.call('HGET', KEYS[1], 'f') then return { 'run-finished' } end
@@ -429,7 +472,7 @@ if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= stored then
     if counted == back then
       local start = bytes - (#tail - i)
       if redis.call('GETRANGE', KEYS[3], start, start + #ARGV[2] - 1) == ARGV[2] then
-        return { 'replayed', offset, 0, redis.call('HGET', KEYS[2], ARGV[1] .. ':m') }
+        return { 'replayed', offset, -1, redis.call('HGET', KEYS[2], ARGV[1] .. ':m') }
       end
     end
   end
@@ -438,52 +481,38 @@ end
 if stored + units > tonumber(ARGV[4]) then return { 'too-long', stored } end
 redis.call('APPEND', KEYS[3], ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1] .. ':c', stored + units, ARGV[1] .. ':a', ARGV[9] .. ' ' .. stored)
-local due = 0
-if tonumber(ARGV[5]) > 0 and redis.call('SET', KEYS[4], 1, 'NX', 'PX', ARGV[5]) then due = 1 end
+local window, now = tonumber(ARGV[5]), tonumber(ARGV[15])
+local flush_in, sent = -1, nil
+if redis.call('EXISTS', KEYS[4]) == 0 then
+  local since = now - tonumber(redis.call('HGET', KEYS[2], ARGV[1] .. ':t') or '0')
+  if window == 0 or since >= window then
+    sent = emit_delta(KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[8], ARGV[1], ARGV[16], ARGV[9], now, tonumber(ARGV[17]), tonumber(ARGV[18]), ARGV[19])
+  else
+    -- At most a window: another instance's clock may be ahead of this one's.
+    flush_in = math.min(window, window - since)
+    redis.call('SET', KEYS[4], 1, 'PX', flush_in + tonumber(ARGV[20]))
+  end
+end
 local message = redis.call('HGET', KEYS[2], ARGV[1] .. ':m')
 if ARGV[7] ~= '' then
   if oldest then redis.call('HSET', KEYS[6], ARGV[12], ARGV[7] .. ARGV[8] .. stored .. ':' .. message)
   else redis.call('HSET', KEYS[6], ARGV[12], ARGV[7] .. ARGV[8] .. stored .. ':' .. message, 'kg', ARGV[14]) end
 end
 if ARGV[10] ~= '' then redis.call('ZADD', KEYS[7], 'XX', ARGV[10], ARGV[11]) end
-return { 'appended', stored, due, message }
+if sent then return { 'appended', stored, flush_in, message, sent[1], sent[2], sent[3] } end
+return { 'appended', stored, flush_in, message }
 `;
 
 /**
- * Sends what a streaming message stored since its last delta as one AGENT_MESSAGE_DELTA
- * event, appended to the log in the same step, so two instances never send the same text
- * twice and never skip any. The event is built here because only here is the text known:
- * the caller gives its start, this adds the run's summary and the delta.
- * KEYS: run hash, streams hash, content string, flush-due marker, project head, project log.
- * ARGV: message id, event JSON without its last fields and closing brace, epoch for a new
- *       log, now (ms), max events, age cutoff (ms), the project's channel (the event is
- *       published there as it is logged).
- * Returns false when nothing is pending, otherwise { epoch, seq, event JSON }.
+ * The flush of a batching window that ended: sends what the message stored since its last
+ * delta (see LUA_EMIT_DELTA). KEYS: run hash, streams hash, content string, flush-due
+ * marker, project head, project log. ARGV: message id, event JSON without its last fields
+ * and closing brace, epoch for a new log, now (ms), max events, age cutoff (ms), the
+ * project's channel. Returns false when nothing is pending, otherwise { epoch, seq, event JSON }.
  */
-const FLUSH_CONTENT_SCRIPT = `${LUA_HELPERS}
+const FLUSH_CONTENT_SCRIPT = `${LUA_HELPERS}${LUA_EMIT_DELTA}
 redis.call('DEL', KEYS[4])
-local id = ARGV[1]
-local stored = redis.call('HGET', KEYS[2], id .. ':c')
-if not stored then return false end
-local from = tonumber(redis.call('HGET', KEYS[2], id .. ':b'))
-local length = redis.call('STRLEN', KEYS[3])
-if length <= from then return false end
-local text = redis.call('GETRANGE', KEYS[3], from, length - 1)
-local offset = redis.call('HGET', KEYS[2], id .. ':e')
-redis.call('HSET', KEYS[2], id .. ':b', length, id .. ':e', stored)
-local epoch = ensure_epoch(KEYS[5], KEYS[6], ARGV[3])
-local seq = redis.call('HINCRBY', KEYS[5], 'seq', 1)
-local event = ARGV[2] .. ',"run":' .. redis.call('HGET', KEYS[1], 'd') .. ',"messageDelta":{"messageId":' ..
-  cjson.encode(id) .. ',"offset":' .. offset .. ',"text":' .. cjson.encode(text) .. '}}'
-local logged = redis.call('HINCRBY', KEYS[5], 'b', #event)
-if tonumber(ARGV[5]) > 0 then
-  redis.call('XADD', KEYS[6], 'MAXLEN', ARGV[5], seq .. '-0', 't', ARGV[4], 'e', event, 'c', logged)
-else
-  redis.call('XADD', KEYS[6], seq .. '-0', 't', ARGV[4], 'e', event, 'c', logged)
-end
-trim_by_age(KEYS[6], tonumber(ARGV[6]), 1)
-announce(ARGV[7], event, seq, epoch)
-return { epoch, seq, event }
+return emit_delta(KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7])
 `;
 
 /**
@@ -673,7 +702,7 @@ type ScriptedRedis = (Redis | Cluster) & {
   readLog(...args: Array<string | number>): Promise<[string, number, number, string[]]>;
   readList(...args: Array<string | number>): Promise<string[]>;
   readSnapshot(...args: Array<string | number>): Promise<[string, number, string[], string[], string[]]>;
-  appendContent(...args: Array<string | number>): Promise<[ContentAppend['outcome'], number?, number?, string?]>;
+  appendContent(...args: Array<string | number>): Promise<[ContentAppend['outcome'], number?, number?, string?, string?, number?, string?]>;
   forgetProject(...args: Array<string | number>): Promise<number>;
   pruneRecords(...args: Array<string | number>): Promise<string>;
   flushContent(...args: Array<string | number>): Promise<[string, number, string] | null>;
@@ -768,7 +797,7 @@ export function createRedisStateStore(
     redis.defineCommand('readLog', { numberOfKeys: 2, lua: lua(READ_LOG_SCRIPT) });
     redis.defineCommand('readList', { numberOfKeys: 2, lua: LIST_SCRIPT });
     redis.defineCommand('readSnapshot', { numberOfKeys: 3 + SNAPSHOT_KINDS.length, lua: lua(SNAPSHOT_SCRIPT) });
-    redis.defineCommand('appendContent', { numberOfKeys: 7, lua: APPEND_CONTENT_SCRIPT });
+    redis.defineCommand('appendContent', { numberOfKeys: 8, lua: lua(APPEND_CONTENT_SCRIPT) });
     redis.defineCommand('flushContent', { numberOfKeys: 6, lua: lua(FLUSH_CONTENT_SCRIPT) });
     redis.defineCommand('readStreams', { numberOfKeys: 1, lua: READ_STREAMS_SCRIPT });
     redis.defineCommand('readItems', { numberOfKeys: 1, lua: READ_ITEMS_SCRIPT });
@@ -803,6 +832,8 @@ export function createRedisStateStore(
 
   const record = (json: string, seq: number, epoch: string) =>
     ({ ...(JSON.parse(json) as EventDraft), seq, epoch }) as EventRecord;
+  /** The start of a delta event's JSON, which the script that sends it completes. */
+  const deltaDraft = (projectId: string, occurredAt: string) => JSON.stringify({ type: 'AGENT_MESSAGE_DELTA', projectId, occurredAt }).slice(0, -1);
 
   async function readLog(projectId: string, afterSeq: number, limit: number, maxBytes?: number): Promise<LogPage> {
     const [epoch, headSeq, firstSeq, flat] = await redis
@@ -983,14 +1014,14 @@ export function createRedisStateStore(
       }
       return projects.length;
     },
-    async appendContent(runId, messageId, text, { projectId, maxLength, flushAfterMs, offset: at, idempotency }) {
+    async appendContent(runId, messageId, text, { projectId, maxLength, windowMs, occurredAt, offset: at, idempotency }) {
       if (!redisKeys.sameSlot(runId, projectId)) {
         throw new Error(`agent run id "${runId}" was not made by newEntityId for project "${projectId}"`);
       }
       const time = now();
       if (idempotency) await nameWithRecords(projectId, time);
       const fields = recordFields(idempotency?.key ?? '', time);
-      const [outcome, offset, due, message] = await redis
+      const [outcome, offset, flushIn, message, epoch, seq, event] = await redis
         .appendContent(
           redisKeys.entity('agentRun', runId),
           redisKeys.streams(runId),
@@ -999,11 +1030,12 @@ export function createRedisStateStore(
           redisKeys.collection('messageIds', runId),
           redisKeys.head(projectId),
           redisKeys.active(projectId),
+          redisKeys.log(projectId),
           messageId,
           text,
           text.length,
           maxLength,
-          flushAfterMs > 0 ? flushAfterMs + FLUSH_GRACE_MS : 0,
+          windowMs,
           at ?? '',
           idempotency?.fingerprint ?? '',
           idempotency ? expiresAt(idempotency, time) : '',
@@ -1014,15 +1046,26 @@ export function createRedisStateStore(
           fields.previous,
           fields.generation,
           time,
+          deltaDraft(projectId, occurredAt),
+          retention.maxEvents,
+          ageCutoff(),
+          redisKeys.channel(projectId, redis.isCluster),
+          FLUSH_GRACE_MS,
         )
         .catch(changeUnconfirmed);
       if (outcome === 'too-long' || outcome === 'offset-mismatch') return { outcome, length: Number(offset) };
       if (outcome !== 'appended' && outcome !== 'replayed') return { outcome };
       const { content: _content, ...started } = JSON.parse(message!) as AgentMessageRecord;
-      return { outcome, offset: Number(offset), flushDue: Number(due) === 1, message: started };
+      const flushInMs = Number(flushIn);
+      return {
+        outcome,
+        offset: Number(offset),
+        message: started,
+        ...(flushInMs >= 0 ? { flushInMs } : {}),
+        ...(event !== undefined ? { event: record(event, Number(seq), epoch!) } : {}),
+      };
     },
     async flushContent(runId, messageId, { projectId, occurredAt }) {
-      const head = JSON.stringify({ type: 'AGENT_MESSAGE_DELTA', projectId, occurredAt });
       const reply = await redis
         .flushContent(
           redisKeys.entity('agentRun', runId),
@@ -1032,7 +1075,7 @@ export function createRedisStateStore(
           redisKeys.head(projectId),
           redisKeys.log(projectId),
           messageId,
-          head.slice(0, -1),
+          deltaDraft(projectId, occurredAt),
           newEpoch(),
           now(),
           retention.maxEvents,

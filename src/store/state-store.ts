@@ -68,8 +68,13 @@ export type ContentAppend =
       offset: number;
       /** The message without its content. */
       message: Omit<AgentMessageRecord, 'content'>;
-      /** This caller is the one to emit the pending text once the batching window is over. */
-      flushDue: boolean;
+      /**
+       * The delta that sent the message's pending text in the same step (its last delta was a
+       * window old or more, or the window is 0): logged and published already.
+       */
+      event?: EventRecord;
+      /** Set when this caller is the one to flush the pending text: in how many ms its window ends. */
+      flushInMs?: number;
     }
   | { outcome: 'run-missing' | 'run-finished' | 'message-missing' | 'message-complete' | 'key-reused' }
   /** `length`: the content's length in UTF-16 code units, where the next piece must start. */
@@ -287,9 +292,12 @@ export interface StateStore {
   /** Forgets a project with no open work that has not been written to since `beforeMs`. */
   forgetIfInactive(projectId: string, beforeMs: number): Promise<void>;
   /**
-   * Stores text at the end of a streaming message's content, in place: the run's summary,
-   * version and log are not touched. At most `maxLength` code units in all; `flushAfterMs`
-   * (0: never) decides who emits the pending text: the first caller after the last emission.
+   * Stores text at the end of a streaming message's content, in place: the run's summary
+   * and version are not touched. At most `maxLength` code units in all. Where the message's
+   * last delta is `windowMs` old or more (or `windowMs` is 0) the pending text goes out as an
+   * AGENT_MESSAGE_DELTA event in the same atomic step (as `flushContent` sends it, with
+   * `occurredAt`); otherwise the first caller after the last delta is told to flush when the
+   * window ends (`flushInMs`).
    *
    * With `offset` (UTF-16 code units) the text is stored only there: at the content's end
    * it is appended; where the content already holds exactly this text it is a retry
@@ -304,7 +312,10 @@ export interface StateStore {
       /** The run's project: its slot holds the key and the activity. */
       projectId: string;
       maxLength: number;
-      flushAfterMs: number;
+      /** The batching window of the message's deltas (ms). */
+      windowMs: number;
+      /** When a delta sent now occurred. */
+      occurredAt: string;
       offset?: number;
       idempotency?: IdempotencyRecord;
     },
