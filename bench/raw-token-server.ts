@@ -17,6 +17,8 @@ interface Message {
   content: string;
   /** Code units of `content` already sent in a delta. */
   emitted: number;
+  /** When the last delta went out (ms): the next window starts there. */
+  emittedAt: number;
   flush?: NodeJS.Timeout;
 }
 
@@ -47,6 +49,7 @@ function flush(run: Run, message: Message): void {
   if (message.emitted === message.content.length) return;
   const messageDelta = { messageId: message.id, offset: message.emitted, text: message.content.slice(message.emitted) };
   message.emitted = message.content.length;
+  message.emittedAt = performance.now();
   emit(run, 'AGENT_MESSAGE_DELTA', { messageDelta });
 }
 
@@ -54,8 +57,11 @@ function append(variables: { runId: string; text: string }): void {
   const run = runs.get(variables.runId)!;
   const message = run.message!;
   message.content += variables.text;
-  if (windowMs === 0) flush(run, message);
-  else message.flush ??= setTimeout(() => flush(run, message), windowMs);
+  if (message.flush) return;
+  // As ours: at once when the last delta is a window old, else when the window ends.
+  const since = performance.now() - message.emittedAt;
+  if (windowMs === 0 || since >= windowMs) flush(run, message);
+  else message.flush = setTimeout(() => flush(run, message), windowMs - since);
 }
 
 function messageRecord(message: Message, status: string) {
@@ -84,7 +90,7 @@ const server = createServer((request, response) => {
       return answer({ updateAgentStep: { id: run.summary.id } });
     }
     if (query.includes('startAgentMessage')) {
-      run.message = { id: randomUUID(), content: '', emitted: 0 };
+      run.message = { id: randomUUID(), content: '', emitted: 0, emittedAt: -Infinity };
       run.summary.messageCount = 1;
       emit(run, 'AGENT_MESSAGE_APPENDED', { message: messageRecord(run.message, 'STREAMING') });
       return answer({ startAgentMessage: { id: run.message.id } });
