@@ -32,7 +32,7 @@ export interface Config {
   retention: Retention;
   /** How large one run may grow. */
   entityLimits: EntityLimits;
-  /** Deltas of one streaming message within this window go out as one event; 0 sends each at once. @default 50 */
+  /** At most one delta event per streaming message per this window (see the agent service); 0 sends each piece at once. @default 50 */
   agentDeltaWindowMs: number;
   /** Unset: the API is open (refused in production). */
   auth?: AuthConfig;

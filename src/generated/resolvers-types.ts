@@ -31,8 +31,9 @@ export type AgentMessage = {
 };
 
 /**
- * Text added to a streaming message. Deltas of one message that arrive within a short window
- * come as one. `offset` is where `text` starts in the message's content, counted in UTF-16
+ * Text added to a streaming message. At most one delta per message per short window: text
+ * stored when the message's last delta is a window old goes out at once, and what comes
+ * within the window after it goes out as one when the window ends. `offset` is where `text` starts in the message's content, counted in UTF-16
  * code units (JavaScript's string length): apply a delta only where it extends what you have,
  * and a delta whose offset is past your content's end means you missed one.
  */
@@ -219,8 +220,9 @@ export type Mutation = {
   appendAgentMessage: AgentMessage;
   /**
    * Appends `text` (at most 10,000 characters; a message at most 100,000) to a STREAMING
-   * message and returns once it is stored. Emits AGENT_MESSAGE_DELTA, batched: the deltas of a
-   * message within AGENT_DELTA_WINDOW_MS become one event. INVALID_TRANSITION when the
+   * message and returns once it is stored. Emits AGENT_MESSAGE_DELTA, at most one per message
+   * per AGENT_DELTA_WINDOW_MS: at once when the message's last delta is a window old, else
+   * with the rest of the window's text when it ends. INVALID_TRANSITION when the
    * message is COMPLETE or the run has finished.
    */
   appendAgentMessageContent: AgentMessage;
