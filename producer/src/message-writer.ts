@@ -12,8 +12,8 @@ export interface AgentMessageWriter<Message> {
   readonly id: string;
   readonly runId: string;
   /**
-   * Adds `text` to the message. Pieces appended within the producer's `appendWindowMs`
-   * (and while an earlier piece is on its way) go to the server as one piece.
+   * Adds `text` to the message. Pieces appended within the producer's `appendWindowMs` of
+   * the first one waiting go to the server as one piece, once the piece before is stored.
    * @returns resolves once `text` and everything before it is stored
    */
   append(text: string): Promise<void>;
@@ -43,8 +43,12 @@ function cutAt(text: string, limit: number): number {
 }
 
 /**
- * A writer over `transport`: it buffers what is appended for `windowMs`, sends one piece at a
- * time at the offset where it starts, and resolves each `append` once its text is stored.
+ * A writer over `transport`: it buffers what is appended for `windowMs` from the first piece
+ * waiting, sends one piece at a time at the offset where it starts, and resolves each
+ * `append` once its text is stored. Text that arrives while a piece is on its way waits for
+ * its own window too, so pieces reach the server at least a window apart, and the server,
+ * whose delta window is the same, sends each on at once instead of holding it for a second
+ * window.
  */
 export function createMessageWriter<Message>(options: {
   id: string;
@@ -62,7 +66,10 @@ export function createMessageWriter<Message>(options: {
   /** Everything before this is stored. */
   let stored = 0;
   let sending = false;
-  let urgent = false;
+  /** Text up to this offset was asked to go without waiting for its window (`flush`). */
+  let urgentUpTo = 0;
+  /** When the oldest text in `waiting` was appended (performance.now()). */
+  let waitingSince = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let failure: ProducerError | undefined;
   let finishing: Promise<Message> | undefined;
@@ -86,7 +93,8 @@ export function createMessageWriter<Message>(options: {
 
   function schedule(): void {
     if (failure || sending || waiting === '') return;
-    if (urgent || windowMs === 0) {
+    const due = waitingSince + windowMs - performance.now();
+    if (urgentUpTo > sentUpTo || due <= 0) {
       clearTimeout(timer);
       timer = undefined;
       sendNext();
@@ -95,7 +103,7 @@ export function createMessageWriter<Message>(options: {
     timer ??= setTimeout(() => {
       timer = undefined;
       sendNext();
-    }, windowMs);
+    }, due);
   }
 
   function sendNext(): void {
@@ -111,9 +119,8 @@ export function createMessageWriter<Message>(options: {
         sending = false;
         stored = offset + piece.length;
         settle();
-        // What arrived during the round trip has waited long enough: it goes at once.
-        if (waiting !== '') sendNext();
-        else urgent = false;
+        // What arrived during the round trip goes once its own window is over (at once if it is).
+        if (waiting !== '') schedule();
       },
       (error: unknown) => {
         sending = false;
@@ -125,6 +132,7 @@ export function createMessageWriter<Message>(options: {
   function append(text: string): Promise<void> {
     if (failure) return Promise.reject(failure);
     if (finishing) return Promise.reject(new ProducerError('INVALID_TRANSITION', `message "${id}" is being finished: nothing can be appended`));
+    if (waiting === '') waitingSince = performance.now();
     waiting += text;
     const end = sentUpTo + waiting.length;
     if (end <= stored) return Promise.resolve();
@@ -138,7 +146,7 @@ export function createMessageWriter<Message>(options: {
     const end = sentUpTo + waiting.length;
     if (end <= stored) return Promise.resolve();
     const done = new Promise<void>((resolve, reject) => waiters.push({ end, resolve, reject }));
-    urgent = true;
+    urgentUpTo = end;
     schedule();
     return done;
   }

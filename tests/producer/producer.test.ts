@@ -3,6 +3,7 @@ import { buildSchema } from 'graphql';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FetchLike, Producer, ProducerOptions } from '../../producer/src/index.js';
 import { MUTATIONS, ProducerError, createProducer } from '../../producer/src/index.js';
+import { createMessageWriter } from '../../producer/src/message-writer.js';
 import type { App } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { connectWebSocket, request, subscribeOverWebSocket } from '../support/clients.js';
@@ -177,6 +178,43 @@ describe('a streamed message', () => {
       offset += (append.body.variables.text as string).length;
     }
     expect(offset).toBe(pieces.join('').length);
+  });
+
+  it('holds text that arrives while a piece is on its way for its own window, and sends it at once when that is over', async () => {
+    // The writer's transport held in hand: each piece is stored when the test says so.
+    const writerWith = (windowMs: number) => {
+      const calls: Array<{ text: string; offset: number; store: () => void }> = [];
+      const writer = createMessageWriter({
+        id: 'm',
+        runId: 'r',
+        windowMs,
+        transport: { appendPiece: (text, offset) => new Promise<void>((store) => calls.push({ text, offset, store })), finish: async () => ({}) },
+      });
+      return { writer, calls };
+    };
+    const held = writerWith(60_000);
+    const first = held.writer.append('first');
+    const flushed = held.writer.flush();
+    expect(held.calls.map((call) => call.text)).toEqual(['first']);
+    const second = held.writer.append(' second');
+    held.calls[0]!.store();
+    await Promise.all([first, flushed]);
+    // Stored, and what came meanwhile still waits: its window (a minute) is not over.
+    expect(held.calls).toHaveLength(1);
+    void held.writer.flush();
+    expect(held.calls.map((call) => [call.text, call.offset])).toEqual([['first', 0], [' second', 5]]);
+    held.calls[1]!.store();
+    await second;
+
+    // With no window, what came meanwhile goes as soon as the piece before is stored.
+    const open = writerWith(0);
+    void open.writer.append('a');
+    void open.writer.append('b');
+    expect(open.calls.map((call) => call.text)).toEqual(['a']);
+    open.calls[0]!.store();
+    await waitFor(() => open.calls.length === 2, { what: 'the second piece' });
+    expect(open.calls.map((call) => [call.text, call.offset])).toEqual([['a', 0], ['b', 1]]);
+    open.calls[1]!.store();
   });
 
   it('resolves append once the text is stored, and keeps what a failed source yielded', async () => {
