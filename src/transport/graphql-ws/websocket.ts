@@ -114,6 +114,8 @@ function webSocketMember(socket: WebSocket, id: string, field: string, metrics: 
 /** What a connection holds once its connection_init was accepted. */
 interface Connection {
   viewer: Viewer;
+  /** Closes the socket as a slow consumer (4413). */
+  onSlowConsumer(): void;
   release(): void;
   expiry?: NodeJS.Timeout;
   /** Operations refused by a limit since the last one accepted. */
@@ -240,13 +242,14 @@ export function createWebSocketTransport(
   ) {
     const connection = connectionOf.get(context)!;
     const socket = context.extra.socket as WebSocket;
+    // What the context and the plugins read: not graphql-ws's own context, whose copy per
+    // operation was a tenth of this function's time.
     const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-      ...context,
       req: context.extra.request,
       socket,
       params: payload,
       viewer: connection.viewer,
-      onSlowConsumer: () => closeSlowConsumer(socket, metrics),
+      onSlowConsumer: connection.onSlowConsumer,
     });
     let document: DocumentNode;
     let errors: readonly GraphQLError[];
@@ -330,7 +333,7 @@ export function createWebSocketTransport(
           socket.close(CloseCode.TooManyConnections, 'Too many connections for this token');
           return false;
         }
-        const connection: Connection = { viewer, release, refusedInARow: 0, flooded: false };
+        const connection: Connection = { viewer, onSlowConsumer: () => closeSlowConsumer(socket, metrics), release, refusedInARow: 0, flooded: false };
         subjectOf.set(socket, viewer.subject);
         if (viewer.expiresAt !== undefined) {
           connection.expiry = setTimeout(
