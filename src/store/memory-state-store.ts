@@ -347,7 +347,7 @@ export function createMemoryStateStore(
       let event: EventRecord | undefined;
       let flushInMs: number | undefined;
       if (stream.flushBy === undefined || stream.flushBy <= time) {
-        const since = time - (stream.emittedAt ?? 0);
+        const since = stream.emittedAt === undefined ? windowMs : time - stream.emittedAt;
         if (windowMs === 0 || since >= windowMs) {
           stream.flushBy = undefined;
           event = emitDelta(runId, messageId, stream, projectId, occurredAt, time);

@@ -484,7 +484,8 @@ redis.call('HSET', KEYS[2], ARGV[1] .. ':c', stored + units, ARGV[1] .. ':a', AR
 local window, now = tonumber(ARGV[5]), tonumber(ARGV[15])
 local flush_in, sent = -1, nil
 if redis.call('EXISTS', KEYS[4]) == 0 then
-  local since = now - tonumber(redis.call('HGET', KEYS[2], ARGV[1] .. ':t') or '0')
+  local last_delta = redis.call('HGET', KEYS[2], ARGV[1] .. ':t')
+  local since = last_delta and now - tonumber(last_delta) or window
   if window == 0 or since >= window then
     sent = emit_delta(KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[8], ARGV[1], ARGV[16], ARGV[9], now, tonumber(ARGV[17]), tonumber(ARGV[18]), ARGV[19])
   else
