@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { IngestJobEventRecord } from '../src/events/event-record.js';
+import type { EventRecord, IngestJobEventRecord } from '../src/events/event-record.js';
 import { createMemoryStateStore } from '../src/store/memory-state-store.js';
 import { newEntityId } from '../src/store/entity-ids.js';
 import { newEpoch } from '../src/store/epochs.js';
@@ -158,6 +158,44 @@ describe.each(backends)('entity storage, %s', (_, makeStore) => {
     expect((await store.items('messages', run.id, 0, 3)).map((item) => item.content)).toEqual(['message 0', 'message 1', 'message 2']);
     expect((await store.items('messages', run.id, 1, 2)).map((item) => item.index)).toEqual([1]);
     expect(await store.items('messages', run.id, 3, 10)).toEqual([]);
+  });
+
+  it('sends streamed text at once when the last delta is a window old, whatever the clock reads, and holds it within the window', async () => {
+    // A clock at 0: a message with no delta yet must not read its window as starting there.
+    const clock = manualClock(0);
+    const store = makeStore({ maxEvents: 0, maxAgeMs: 0, finishedMs: 0 }, clock.now);
+    const projectId = 'window-edge';
+    const run = agentRunRecord(projectId, { messageCount: 1 });
+    const message = { id: 'm0', index: 0, role: 'ASSISTANT' as const, content: '', status: 'STREAMING' as const, createdAt: run.createdAt };
+    await store.commit({
+      kind: 'agentRun', id: run.id, projectId, expectedVersion: 0, value: run,
+      append: [{ collection: 'messages', value: message }],
+      openStream: { messageId: message.id, message },
+      events: [],
+    });
+    const occurredAt = run.createdAt;
+    const append = (text: string) => store.appendContent(run.id, message.id, text, { projectId, maxLength: 100, windowMs: 50, occurredAt });
+    const deltaOf = (event: EventRecord | undefined) => (event && 'messageDelta' in event ? event.messageDelta : undefined);
+    const delta = (appended: Awaited<ReturnType<typeof append>>) => deltaOf('event' in appended ? appended.event : undefined);
+
+    const first = await append('a');
+    expect(delta(first)).toEqual({ messageId: 'm0', offset: 0, text: 'a' });
+    expect('flushInMs' in first).toBe(false);
+    clock.advance(20);
+    // Within the window: held, and this caller is told to flush when the window ends.
+    const second = await append('b');
+    expect(delta(second)).toBeUndefined();
+    expect(second).toMatchObject({ outcome: 'appended', flushInMs: 30 });
+    clock.advance(5);
+    // Another caller is flushing already: this one is told nothing.
+    const third = await append('c');
+    expect(delta(third)).toBeUndefined();
+    expect('flushInMs' in third).toBe(false);
+    expect(deltaOf(await store.flushContent(run.id, message.id, { projectId, occurredAt }))).toEqual({ messageId: 'm0', offset: 1, text: 'bc' });
+    // A window after that delta: at once again.
+    clock.advance(50);
+    expect(delta(await append('d'))).toEqual({ messageId: 'm0', offset: 3, text: 'd' });
+    expect((await store.readLog(projectId, 0, 10)).events.map((event) => deltaOf(event)?.text)).toEqual(['a', 'bc', 'd']);
   });
 
   it('keeps a finished entity, with its collections, for the retention and then removes it everywhere', async () => {
