@@ -25,7 +25,8 @@
  * BENCH_REPEAT=<n> measures every row n times, in turns (the machine's noise then falls on
  * every row alike), and prints each row's medians.
  * BENCH_PROFILE_DIR=<dir> profiles our servers (bench/profiled-server.ts; summarise a
- * profile with bench/profile-summary.ts).
+ * profile with bench/profile-summary.ts), from the end of the warm-up, or from the start of the
+ * paced phase with BENCH_PROFILE_PHASE=paced.
  * Prints changes/s at saturation, server CPU per change (the server process' own CPU time, at
  * saturation and paced), Redis CPU per
  * change (INFO cpu), Redis time per change in scripts and in all commands (INFO
@@ -65,6 +66,8 @@ const withoutKeys = process.env.BENCH_WITHOUT_KEYS === '1';
 const repeat = Number(process.env.BENCH_REPEAT ?? 1);
 /** Where our servers write a CPU profile when they stop (bench/profiled-server.ts, summarised by bench/profile-summary.ts). */
 const profileDir = process.env.BENCH_PROFILE_DIR;
+/** `paced`: the profile starts with the paced phase, so it holds what the costs per change are measured from. */
+const profilePaced = process.env.BENCH_PROFILE_PHASE === 'paced';
 /** Node options for extra rows of ours (a heap setting, say), beside the rows without them. */
 const variantNodeOptions = process.env.BENCH_VARIANT_NODE_OPTIONS;
 const OURS_PREFIX = 'bench-write:';
@@ -133,6 +136,8 @@ interface Row {
   stored(redis: PrivateRedis, job: { id: string; projectId: string }): Promise<{ version: number; seq: number }>;
   /** Changes in a job's project log before the first update (ours logs its creation). */
   eventsBefore: number;
+  /** Runs under bench/profiled-server.ts when BENCH_PROFILE_DIR is set (our rows). */
+  profiled?: boolean;
 }
 
 interface Result {
@@ -184,11 +189,11 @@ function oursRows(suffix: string, idPrefix: string, script?: string, nodeOptions
   for (const keys of withoutKeys ? [true, false] : [true]) {
     const keyNote = keys ? '' : ', no keys';
     rows.push(
-      { id: `${idPrefix}http`, name: `ours, HTTP${keyNote}${suffix}`, transport: 'http', keys, start: ours(script, nodeOptions), stored: oursStored, eventsBefore: 1 },
-      { id: `${idPrefix}ws`, name: `ours, graphql-ws${keyNote}${suffix}`, transport: 'ws', keys, start: ours(script, nodeOptions), stored: oursStored, eventsBefore: 1 },
+      { id: `${idPrefix}http`, name: `ours, HTTP${keyNote}${suffix}`, transport: 'http', keys, start: ours(script, nodeOptions), stored: oursStored, eventsBefore: 1, profiled: true },
+      { id: `${idPrefix}ws`, name: `ours, graphql-ws${keyNote}${suffix}`, transport: 'ws', keys, start: ours(script, nodeOptions), stored: oursStored, eventsBefore: 1, profiled: true },
     );
     // The client sends a key with every call: it has no row without.
-    if (keys) rows.push({ id: `${idPrefix}producer`, name: `ours, producer client (graphql-ws)${suffix}`, transport: 'producer', keys, start: ours(script, nodeOptions), stored: oursStored, eventsBefore: 1 });
+    if (keys) rows.push({ id: `${idPrefix}producer`, name: `ours, producer client (graphql-ws)${suffix}`, transport: 'producer', keys, start: ours(script, nodeOptions), stored: oursStored, eventsBefore: 1, profiled: true });
   }
   return rows;
 }
@@ -252,7 +257,7 @@ async function measure(row: Row): Promise<Result> {
       );
     };
     await run(performance.now() + warmupSeconds * 1000, { changes: 0 });
-    if (profileDir) process.kill(server.pid, 'SIGUSR2');
+    if (profileDir && row.profiled && !profilePaced) process.kill(server.pid, 'SIGUSR2');
 
     // Saturation: how many changes a second the server takes.
     const saturated = { changes: 0 };
@@ -264,6 +269,7 @@ async function measure(row: Row): Promise<Result> {
 
     // The same rate for every server: what a change costs, with the same batching per event-loop turn.
     await redis.resetStats();
+    if (profileDir && row.profiled && profilePaced) process.kill(server.pid, 'SIGUSR2');
     const redisBefore = await redis.cpuSeconds();
     const serverBefore = server.cpuMs();
     const generatorBefore = process.cpuUsage();
