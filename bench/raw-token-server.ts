@@ -110,7 +110,7 @@ const server = createServer((request, response) => {
   });
 });
 
-new WebSocketServer({ server, path: '/graphql' }).on('connection', (socket) => {
+new WebSocketServer({ server, path: '/graphql' }).on('connection', (socket, request) => {
   socket.on('message', (data) => {
     const message = JSON.parse(String(data)) as { type: string; id?: string; payload?: { query: string; variables: Record<string, string> } };
     if (message.type === 'connection_init') socket.send('{"type":"connection_ack"}');
@@ -120,8 +120,11 @@ new WebSocketServer({ server, path: '/graphql' }).on('connection', (socket) => {
       if (query.trimStart().startsWith('mutation')) {
         append(variables as { runId: string; text: string });
         const id = JSON.stringify(message.id);
+        // One write for both, as our server sends them.
+        request.socket.cork();
         socket.send(`{"id":${id},"type":"next","payload":{"data":{"appendAgentMessageContent":{"id":${JSON.stringify(variables.messageId)}}}}}`);
         socket.send(`{"id":${id},"type":"complete"}`);
+        request.socket.uncork();
         return;
       }
       const entry = { socket, id: message.id! };

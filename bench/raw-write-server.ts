@@ -129,7 +129,7 @@ if (mode === 'yoga') {
     });
   });
   if (mode === 'ws') {
-    new WebSocketServer({ server, path: '/graphql' }).on('connection', (socket) => {
+    new WebSocketServer({ server, path: '/graphql' }).on('connection', (socket, request) => {
       socket.on('message', (data) => {
         const message = JSON.parse(String(data)) as { type: string; id?: string; payload?: Request };
         if (message.type === 'connection_init') socket.send('{"type":"connection_ack"}');
@@ -138,8 +138,11 @@ if (mode === 'yoga') {
           const id = JSON.stringify(message.id);
           execute(message.payload!).then(
             (result) => {
+              // One write for both, as our server sends them.
+              request.socket.cork();
               socket.send(`{"id":${id},"type":"next","payload":${JSON.stringify({ data: result })}}`);
               socket.send(`{"id":${id},"type":"complete"}`);
+              request.socket.uncork();
             },
             (error: Error) => socket.send(`{"id":${id},"type":"error","payload":${JSON.stringify([{ message: error.message }])}}`),
           );

@@ -2,8 +2,6 @@ import type { DocumentNode, ExecutionArgs, ExecutionResult } from 'graphql';
 import { GraphQLError, getOperationAST, parse as parseDocument } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { Context, SubscribePayload } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
-import type { Extra } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
@@ -25,6 +23,8 @@ import type { ConnectionLimiter, RateLimiter } from '../limiters.js';
 import type { OriginPolicy } from '../http/origin-policy.js';
 import type { UpgradeRoute } from '../http/upgrades.js';
 import { logConnection } from '../connection-log.js';
+import type { Extra } from './serve-sockets.js';
+import { serveSockets } from './serve-sockets.js';
 
 /** How long a slow consumer's close handshake may take before its connection is cut. */
 const SLOW_CLOSE_GRACE_MS = 2000;
@@ -225,12 +225,9 @@ export function createWebSocketTransport(
   webSocketServer.on('connection', (socket, request) => {
     const connection = logConnection(metrics, logger, 'ws', request);
     socket.once('close', (code, reason) => connection.closed({ code, reason: String(reason), subject: subjectOf.get(socket) }));
-    // graphql-ws prints a socket's errors (a frame over the size limit, a broken frame) to
-    // stderr; ws closes the socket itself (1009, 1002), so they are the log's, as a client's fault.
-    queueMicrotask(() => {
-      socket.removeAllListeners('error');
-      socket.on('error', (error) => logger.info({ connectionId: connection.id, reason: error.message }, 'websocket protocol error'));
-    });
+    // A frame over the size limit or a broken frame: ws closes the socket itself (1009, 1002),
+    // so it is the log's, as a client's fault.
+    socket.on('error', (error) => logger.info({ connectionId: connection.id, reason: error.message }, 'websocket protocol error'));
   });
 
   /** The execution arguments of an operation on a socket, or the errors that refuse it. */
@@ -292,7 +289,7 @@ export function createWebSocketTransport(
     };
   }
 
-  const graphqlWs = useServer(
+  const graphqlWs = serveSockets(
     {
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
@@ -408,11 +405,15 @@ export function createWebSocketTransport(
         errors.map((error) => withoutHttpHints((maskError(error, 'Unexpected error.', false) as GraphQLError).toJSON())),
     },
     webSocketServer,
+    logger,
   );
   return {
     matches: (path) => path === options.path,
     handleUpgrade(request, socket, head) {
-      webSocketServer.handleUpgrade(request, socket, head, (client) => webSocketServer.emit('connection', client, request));
+      webSocketServer.handleUpgrade(request, socket, head, (client) => {
+        graphqlWs.adopt(client, socket);
+        webSocketServer.emit('connection', client, request);
+      });
     },
     async dispose() {
       await graphqlWs.dispose();

@@ -1,0 +1,120 @@
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { buildSchema } from 'graphql';
+import type { Client } from 'graphql-ws';
+import { createClient } from 'graphql-ws';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { serveSockets } from '../src/transport/graphql-ws/serve-sockets.js';
+import { waitFor } from './support/wait-for.js';
+
+const schema = buildSchema(`type Query { hello: String! }  type Mutation { fail: String! }`);
+const rootValue = {
+  hello: () => 'world',
+  fail: () => 'never',
+};
+
+/** What went to the kernel, one entry per write the socket made (a writev of several chunks is one). */
+function recordWrites(socket: Socket): string[][] {
+  const writes: string[][] = [];
+  const target = socket as unknown as {
+    _write(chunk: Buffer, encoding: string, callback: () => void): void;
+    _writev(chunks: { chunk: Buffer }[], callback: () => void): void;
+  };
+  const write = target._write.bind(socket);
+  const writev = target._writev.bind(socket);
+  target._write = (chunk, encoding, callback) => {
+    writes.push([String(chunk)]);
+    write(chunk, encoding, callback);
+  };
+  target._writev = (chunks, callback) => {
+    writes.push(chunks.map(({ chunk }) => String(chunk)));
+    writev(chunks, callback);
+  };
+  return writes;
+}
+
+const closers: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+/** An HTTP server on port 0 serving graphql-transport-ws through `serveSockets`; records each socket's writes. */
+async function serve(options: Parameters<typeof serveSockets>[0]) {
+  const webSocketServer = new WebSocketServer({ noServer: true });
+  const serving = serveSockets(options, webSocketServer, pino({ level: 'silent' }));
+  const writes: string[][][] = [];
+  const httpServer = createServer();
+  httpServer.on('upgrade', (request, socket, head) => {
+    writes.push(recordWrites(socket as Socket));
+    webSocketServer.handleUpgrade(request, socket, head, (client) => {
+      serving.adopt(client, socket);
+      webSocketServer.emit('connection', client, request);
+    });
+  });
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  closers.push(() => new Promise<void>((resolve) => httpServer.close(() => resolve())));
+  closers.push(() => new Promise<void>((resolve) => webSocketServer.close(() => resolve())));
+  closers.push(() => serving.dispose());
+  const url = `ws://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
+  return { url, writes, webSocketServer };
+}
+
+function connect(url: string): Client {
+  const client = createClient({ url, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, onNonLazyError: () => undefined });
+  closers.push(() => client.dispose());
+  return client;
+}
+
+function run(client: Client, query: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let data: unknown;
+    client.subscribe({ query }, { next: (result) => (data = result.data), error: reject, complete: () => resolve(data) });
+  });
+}
+
+describe('graphql-transport-ws over serveSockets', () => {
+  it("sends an operation's next and complete in one write", async () => {
+    const { url, writes } = await serve({ schema, roots: { query: rootValue, mutation: rootValue } });
+    const client = connect(url);
+    for (let round = 0; round < 3; round++) expect(await run(client, '{ hello }')).toEqual({ hello: 'world' });
+
+    const answers = writes[0]!.filter((write) => write.some((chunk) => chunk.includes('"type":"next"')));
+    expect(answers).toHaveLength(3);
+    for (const write of answers) expect(write.join('')).toContain('"type":"complete"');
+  });
+
+  it('closes a socket whose operation made a hook throw with 1011, and keeps serving the others', async () => {
+    const { url, webSocketServer } = await serve({
+      schema,
+      roots: { query: rootValue, mutation: rootValue },
+      onSubscribe: (_context, _id, payload) => {
+        if (payload.query.includes('fail')) throw new Error('a hook failed');
+      },
+    });
+    const failing = createClient({ url, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, onNonLazyError: () => undefined });
+    closers.push(() => failing.dispose());
+    const closed = new Promise<number>((resolve) => failing.on('closed', (event) => resolve((event as { code: number }).code)));
+    const other = connect(url);
+    expect(await run(other, '{ hello }')).toEqual({ hello: 'world' });
+
+    run(failing, 'mutation { fail }').catch(() => undefined);
+    expect(await closed).toBe(1011);
+    expect(await run(other, '{ hello }')).toEqual({ hello: 'world' });
+    await waitFor(() => webSocketServer.clients.size === 1, { what: 'the failed socket to be gone' });
+  });
+
+  it('closes every socket with 1001 on dispose', async () => {
+    const webSocketServer = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => webSocketServer.once('listening', resolve));
+    const serving = serveSockets({ schema, roots: { query: rootValue } }, webSocketServer, pino({ level: 'silent' }));
+    closers.push(() => new Promise<void>((resolve) => webSocketServer.close(() => resolve())));
+    const client = connect(`ws://127.0.0.1:${(webSocketServer.address() as AddressInfo).port}`);
+    const closed = new Promise<number>((resolve) => client.on('closed', (event) => resolve((event as { code: number }).code)));
+    expect(await run(client, '{ hello }')).toEqual({ hello: 'world' });
+
+    await serving.dispose();
+    expect(await closed).toBe(1001);
+  });
+});
