@@ -9,11 +9,13 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { serveSockets } from '../src/transport/graphql-ws/serve-sockets.js';
 import { waitFor } from './support/wait-for.js';
 
-const schema = buildSchema(`type Query { hello: String! }  type Mutation { fail: String! }`);
+const schema = buildSchema(`type Query { hello: String! }  type Mutation { fail: String! }  type Subscription { chunks: String! }`);
 const rootValue = {
   hello: () => 'world',
   fail: () => 'never',
 };
+const CHUNK = 'x'.repeat(64 * 1024);
+const CHUNKS = 200;
 
 /** What went to the kernel, one entry per write the socket made (a writev of several chunks is one). */
 function recordWrites(socket: Socket): string[][] {
@@ -83,6 +85,52 @@ describe('graphql-transport-ws over serveSockets', () => {
     const answers = writes[0]!.filter((write) => write.some((chunk) => chunk.includes('"type":"next"')));
     expect(answers).toHaveLength(3);
     for (const write of answers) expect(write.join('')).toContain('"type":"complete"');
+  });
+
+  it('waits for a reader that stopped reading once its socket holds 16 KiB unsent, and loses nothing', async () => {
+    const { url, webSocketServer } = await serve({
+      schema,
+      roots: {
+        query: rootValue,
+        subscription: {
+          async *chunks() {
+            for (let index = 0; index < CHUNKS; index++) {
+              // Pulled only once the last send resolved: at once below 16 KiB unsent, else once the socket took it.
+              const [socket] = webSocketServer.clients;
+              unsentAtPull.push(socket!.bufferedAmount);
+              yield { chunks: CHUNK };
+            }
+          },
+        },
+      },
+    });
+    const unsentAtPull: number[] = [];
+    // The client's TCP connection, to stop reading from it.
+    const connections: Socket[] = [];
+    class RecordedWebSocket extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        this.once('upgrade', (response) => connections.push(response.socket as Socket));
+      }
+    }
+    const client = createClient({ url, webSocketImpl: RecordedWebSocket, lazy: false, retryAttempts: 0, onNonLazyError: () => undefined });
+    closers.push(() => client.dispose());
+    await new Promise((resolve) => client.on('connected', resolve));
+    connections[0]!.pause();
+
+    let received = 0;
+    const done = new Promise<void>((resolve, reject) =>
+      client.subscribe({ query: 'subscription { chunks }' }, { next: () => void received++, error: reject, complete: resolve }),
+    );
+    const [socket] = webSocketServer.clients;
+    await waitFor(() => socket!.bufferedAmount >= 16 * 1024, { what: 'the socket to hold 16 KiB unsent' });
+    connections[0]!.resume();
+    await done;
+
+    expect(received).toBe(CHUNKS);
+    // A send that resolved at once left at most one chunk over the line: nothing ran ahead of the reader.
+    expect(Math.max(...unsentAtPull)).toBeLessThan(16 * 1024 + CHUNK.length + 1024);
+    expect(unsentAtPull.length).toBe(CHUNKS);
   });
 
   it('closes a socket whose operation made a hook throw with 1011, and keeps serving the others', async () => {
