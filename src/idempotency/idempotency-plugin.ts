@@ -34,10 +34,14 @@ export function idempotencyPlugin(options: { windowMs: number }): Plugin<GraphQL
         return;
       }
       if (key === undefined) return;
+      let fingerprint: string | undefined;
       const idempotency: RequestIdempotency = {
         key,
         subjectTag: subjectTag(context.viewer.subject),
-        fingerprint: requestFingerprint(context.params?.query ?? print(args.document), args.operationName, args.variableValues),
+        // Hashed when a record is read or written: streamed text sent with an offset records none.
+        get fingerprint() {
+          return (fingerprint ??= requestFingerprint(context.params?.query ?? print(args.document), args.operationName, args.variableValues));
+        },
         windowMs: options.windowMs,
         replayed: false,
       };

@@ -15,7 +15,8 @@ export interface RequestIdempotency {
   key: string;
   /** Whose key it is: a key belongs to its caller's subject. */
   subjectTag: string;
-  fingerprint: string;
+  /** The request's hash, taken on first read: a call that records nothing never hashes it. */
+  readonly fingerprint: string;
   windowMs: number;
   /** Set when any field of the request was answered from its record. */
   replayed: boolean;
@@ -87,7 +88,13 @@ export function subjectTag(subject: string): string {
 export function idempotentCall(request: RequestIdempotency | undefined, info: Pick<GraphQLResolveInfo, 'path'>): IdempotentCall | undefined {
   if (!request) return undefined;
   return {
-    record: { key: `${request.subjectTag}:${info.path.key}:${request.key}`, fingerprint: request.fingerprint, windowMs: request.windowMs },
+    record: {
+      key: `${request.subjectTag}:${info.path.key}:${request.key}`,
+      get fingerprint() {
+        return request.fingerprint;
+      },
+      windowMs: request.windowMs,
+    },
     replayed: () => {
       request.replayed = true;
     },
