@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { buildSchema } from 'graphql';
@@ -43,9 +44,9 @@ afterEach(async () => {
 });
 
 /** An HTTP server on port 0 serving graphql-transport-ws through `serveSockets`; records each socket's writes. */
-async function serve(options: Parameters<typeof serveSockets>[0]) {
+async function serve(options: Parameters<typeof serveSockets>[0], keepAliveMs?: number) {
   const webSocketServer = new WebSocketServer({ noServer: true });
-  const serving = serveSockets(options, webSocketServer, pino({ level: 'silent' }));
+  const serving = serveSockets(options, webSocketServer, pino({ level: 'silent' }), keepAliveMs);
   const writes: string[][][] = [];
   const httpServer = createServer();
   httpServer.on('upgrade', (request, socket, head) => {
@@ -151,6 +152,28 @@ describe('graphql-transport-ws over serveSockets', () => {
     expect(await closed).toBe(1011);
     expect(await run(other, '{ hello }')).toEqual({ hello: 'world' });
     await waitFor(() => webSocketServer.clients.size === 1, { what: 'the failed socket to be gone' });
+  });
+
+  it('pings every keep-alive interval, keeps a socket that answers and cuts one that does not', async () => {
+    const { url, webSocketServer } = await serve({ schema, roots: { query: rootValue } }, 40);
+    const protocol = 'graphql-transport-ws';
+    const open = (autoPong: boolean) => {
+      const socket = new WebSocket(url, protocol, { autoPong });
+      closers.push(() => socket.terminate());
+      return socket;
+    };
+    const answering = open(true);
+    const silent = open(false);
+    let pings = 0;
+    answering.on('ping', () => pings++);
+    const silentClosed = new Promise<number>((resolve) => silent.once('close', resolve));
+    await Promise.all([once(answering, 'open'), once(silent, 'open')]);
+
+    // The silent socket gets its ping, does not answer, and is terminated (1006: no close frame).
+    expect(await silentClosed).toBe(1006);
+    await waitFor(() => pings >= 3, { what: 'three pings to the answering socket' });
+    expect(answering.readyState).toBe(WebSocket.OPEN);
+    expect(webSocketServer.clients.size).toBe(1);
   });
 
   it('closes every socket with 1001 on dispose', async () => {
