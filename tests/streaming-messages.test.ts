@@ -61,6 +61,26 @@ async function subscribeLive(app: App, projectId: string, runId: string) {
   return subscription;
 }
 
+/** A run with a live subscriber on it and a message streaming in it. */
+async function streamingMessage(app: App, projectId: string) {
+  const run = (await mutate(app.url, START_RUN, { projectId, agent: 'writer' })).startAgentRun;
+  const events = await subscribeLive(app, projectId, run.id);
+  const message = (await mutate(app.url, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+  return { run, events, message };
+}
+
+/**
+ * A marker step on the run's own stream: once the `count`th marker has arrived, what went
+ * out before it is all there is. Resolves with every event received so far.
+ */
+function markers(app: App, runId: string, events: RecordedSubscription<RunEvent>) {
+  return async (count: number) => {
+    await mutate(app.url, UPDATE_STEP, { runId, stepId: 'marker', name: 'marker', status: 'RUNNING' });
+    await waitFor(() => events.results.filter((result) => result.agentRun.type === 'AGENT_STEP_UPDATED').length === count, { what: `marker ${count}` });
+    return events.results.map((result) => result.agentRun);
+  };
+}
+
 /** The message as a client folds the stream into it: deltas applied by offset, exactly once. */
 function fold(events: RunEvent['agentRun'][], messageId: string) {
   let content = '';
@@ -86,9 +106,7 @@ describe.each(BACKENDS)('streamed agent messages, %s backend', (backend) => {
   it('streams a message as a start, deltas at consecutive offsets and a completion with the whole text', async () => {
     const app = await start({ agentDeltaWindowMs: 0 });
     const projectId = `stream-${backend}`;
-    const run = (await mutate(app.url, START_RUN, { projectId, agent: 'writer' })).startAgentRun;
-    const events = await subscribeLive(app, projectId, run.id);
-    const started = (await mutate(app.url, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+    const { run, events, message: started } = await streamingMessage(app, projectId);
     expect(started).toMatchObject({ index: 0, role: 'ASSISTANT', content: '', status: 'STREAMING' });
     const pieces = ['Hel', 'lo, ', 'wörld ', '🙂', ' — done.'];
     for (const text of pieces) {
@@ -144,9 +162,7 @@ describe.each(BACKENDS)('streamed agent messages, %s backend', (backend) => {
     // A window far longer than the appends take, so the batching does not depend on timing.
     const app = await start({ agentDeltaWindowMs: 1000 });
     const projectId = `batch-${backend}`;
-    const run = (await mutate(app.url, START_RUN, { projectId, agent: 'writer' })).startAgentRun;
-    const events = await subscribeLive(app, projectId, run.id);
-    const message = (await mutate(app.url, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+    const { run, events, message } = await streamingMessage(app, projectId);
     const pieces = Array.from({ length: 20 }, (_, index) => `token-${index} `);
     for (const text of pieces) await mutate(app.url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text });
     await mutate(app.url, FINISH_MESSAGE, { runId: run.id, messageId: message.id });
@@ -163,30 +179,29 @@ describe.each(BACKENDS)('streamed agent messages, %s backend', (backend) => {
   });
 
   it('sends a batch when its window ends, without waiting for more text or the finish', async () => {
-    const app = await start({ agentDeltaWindowMs: 20 });
+    // A second: the held piece and the marker after it are in well within it.
+    const app = await start({ agentDeltaWindowMs: 1000 });
     const projectId = `window-${backend}`;
-    const run = (await mutate(app.url, START_RUN, { projectId, agent: 'writer' })).startAgentRun;
-    const events = await subscribeLive(app, projectId, run.id);
-    const message = (await mutate(app.url, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
-    await mutate(app.url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text: 'alone' });
-    await events.waitForResults(2);
-    expect(events.results[1]!.agentRun.messageDelta).toEqual({ messageId: message.id, offset: 0, text: 'alone' });
+    const { run, events, message } = await streamingMessage(app, projectId);
+    const marker = markers(app, run.id, events);
+    // The first piece goes out at once and opens the window; the next one is held by it.
+    await mutate(app.url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text: 'first' });
+    await mutate(app.url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text: ' alone' });
+    const before = (await marker(1)).filter((event) => event.type === 'AGENT_MESSAGE_DELTA');
+    expect(before.map((event) => event.messageDelta)).toEqual([{ messageId: message.id, offset: 0, text: 'first' }]);
+    // Nothing more is sent and the message is not finished: the window's end sends it.
+    await waitFor(() => events.results.filter((result) => result.agentRun.type === 'AGENT_MESSAGE_DELTA').length === 2, { what: 'the held piece' });
+    const deltas = events.results.filter((result) => result.agentRun.type === 'AGENT_MESSAGE_DELTA');
+    expect(deltas[1]!.agentRun.messageDelta).toEqual({ messageId: message.id, offset: 5, text: ' alone' });
   });
 
   it('sends a piece at once when the message has had no delta for a window, and holds later pieces until the window ends', async () => {
     // A window far longer than the test takes: only its start can send anything.
     const app = await start({ agentDeltaWindowMs: 1000 });
     const projectId = `leading-${backend}`;
-    const run = (await mutate(app.url, START_RUN, { projectId, agent: 'writer' })).startAgentRun;
-    const events = await subscribeLive(app, projectId, run.id);
-    const message = (await mutate(app.url, START_MESSAGE, { runId: run.id, role: 'ASSISTANT' })).startAgentMessage;
+    const { run, events, message } = await streamingMessage(app, projectId);
     await mutate(app.url, APPEND_CONTENT, { runId: run.id, messageId: message.id, text: 'first' });
-    // Markers on the same stream: what went out before each is all there is.
-    const marker = async (count: number) => {
-      await mutate(app.url, UPDATE_STEP, { runId: run.id, stepId: 'marker', name: 'marker', status: 'RUNNING' });
-      await waitFor(() => events.results.filter((result) => result.agentRun.type === 'AGENT_STEP_UPDATED').length === count, { what: `marker ${count}` });
-      return events.results.map((result) => result.agentRun);
-    };
+    const marker = markers(app, run.id, events);
     // The first piece did not wait for the window: it went out before the marker.
     const first = await marker(1);
     expect(first.map((event) => event.type)).toEqual(['AGENT_MESSAGE_APPENDED', 'AGENT_MESSAGE_DELTA', 'AGENT_RUN_UPDATED', 'AGENT_STEP_UPDATED']);
