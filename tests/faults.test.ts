@@ -249,6 +249,15 @@ describe('streams survive faults', () => {
     await mutate(url, APPEND, { runId: run.id, messageId: message.id, text: 'before the kill' });
     server.child.kill('SIGKILL');
     await server.exited;
+    // A marker on the same stream, committed after the kill: the first piece went out at once,
+    // and the second was stored but not sent.
+    await mutate(observer.url, `mutation ($runId: ID!) { updateAgentStep(runId: $runId, stepId: "marker", name: "marker", status: RUNNING) { id } }`, {
+      runId: run.id,
+    });
+    await waitFor(() => events.results.some((result) => result.agentRun.type === 'AGENT_STEP_UPDATED'), { what: 'the marker' });
+    expect(events.results.filter((result) => result.agentRun.type === 'AGENT_MESSAGE_DELTA').map((result) => result.agentRun.messageDelta.text)).toEqual([
+      'acknowledged ',
+    ]);
 
     const CONTENT = `query ($id: ID!) { agentRun(id: $id) { messages { content status } } }`;
     expect((await request(observer.url, CONTENT, { id: run.id })).data!.agentRun.messages).toEqual([
